@@ -1,0 +1,105 @@
+# Shared install steps for scripts/run-tests.sh and scripts/run-example.sh.
+# Source this file; do not run it.  Each step is idempotent and skips itself
+# when its stamp under .stamps/ says nothing changed.  Set FORCE_INSTALL=1 to
+# redo every step.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STAMP_DIR="$REPO_ROOT/.stamps"
+PYTHON="${PYTHON:-python}"
+
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_ROOT_USER_ACTION=ignore
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf '!!! %s\n' "$*" >&2; exit 1; }
+
+# Fingerprint of the given files plus the interpreter in use.
+_fingerprint() {
+    {
+        "$PYTHON" -c 'import sys; print(sys.executable, sys.version)'
+        echo "$REPO_ROOT"
+        cat "$@"
+    } | sha256sum | cut -d' ' -f1
+}
+
+# True when the distribution is installed in editable mode from this checkout.
+_editable_here() {
+    "$PYTHON" - "$REPO_ROOT" <<'PY'
+import json, sys
+from importlib import metadata
+from pathlib import Path
+here = Path(sys.argv[1]).resolve().as_uri().rstrip("/")
+# The checkout's own *.egg-info has no direct_url.json: look at every match.
+for dist in metadata.distributions(name="flask-socketio-ng"):
+    direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    editable = direct.get("dir_info", {}).get("editable", False)
+    if editable and direct.get("url", "").rstrip("/") == here:
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+# install_python [EXTRAS]: pip install -e ".[EXTRAS]" unless already done.
+install_python() {
+    local extras="${1:-}" spec="." stamp fp
+    [ -n "$extras" ] && spec=".[$extras]"
+    stamp="$STAMP_DIR/pip-${extras:-base}"
+    fp="$(_fingerprint "$REPO_ROOT/pyproject.toml")"
+    if [ -z "${FORCE_INSTALL:-}" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fp" ] \
+        && _editable_here; then
+        log "python: $spec already installed (pyproject.toml unchanged)"
+        return 0
+    fi
+    log "python: pip install -e '$spec'"
+    (cd "$REPO_ROOT" && "$PYTHON" -m pip install -e "$spec") \
+        || die "pip install -e '$spec' failed"
+    mkdir -p "$STAMP_DIR"
+    echo "$fp" >"$stamp"
+}
+
+# install_npm: npm ci (npm install when there is no lock) at the repo root.
+install_npm() {
+    local stamp="$REPO_ROOT/node_modules/.install-stamp" fp
+    if ! command -v npm >/dev/null 2>&1; then
+        [ "$(id -u)" = 0 ] || die "npm not found (install Node.js 18+ and npm)"
+        log "npm: not found, installing Debian nodejs and npm"
+        apt-get update && apt-get install -y nodejs npm || die "apt-get install nodejs npm failed"
+    fi
+    if [ -f "$REPO_ROOT/package-lock.json" ]; then
+        fp="$(cat "$REPO_ROOT/package.json" "$REPO_ROOT/package-lock.json" | sha256sum | cut -d' ' -f1)"
+    else
+        fp="$(sha256sum <"$REPO_ROOT/package.json" | cut -d' ' -f1)"
+    fi
+    if [ -z "${FORCE_INSTALL:-}" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$fp" ]; then
+        log "npm: node_modules up to date"
+        return 0
+    fi
+    if [ -f "$REPO_ROOT/package-lock.json" ]; then
+        log "npm: npm ci"
+        (cd "$REPO_ROOT" && npm ci --no-audit --no-fund) || die "npm ci failed"
+    else
+        log "npm: npm install (no package-lock.json)"
+        (cd "$REPO_ROOT" && npm install --no-audit --no-fund) || die "npm install failed"
+    fi
+    [ -f "$REPO_ROOT/node_modules/socket.io-client/dist/socket.io.min.js" ] \
+        || die "npm: socket.io-client did not install its dist/socket.io.min.js"
+    echo "$fp" >"$stamp"
+}
+
+# install_chromium: Debian's chromium for the browser tests, when missing and root.
+install_chromium() {
+    if [ -x /usr/bin/chromium ]; then
+        log "chromium: /usr/bin/chromium present"
+        return 0
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        log "chromium: /usr/bin/chromium missing and not root; browser tests will be skipped"
+        return 0
+    fi
+    log "chromium: apt-get install chromium"
+    apt-get update || die "apt-get update failed"
+    apt-get install -y chromium || die "apt-get install chromium failed"
+    [ -x /usr/bin/chromium ] || die "chromium installed but /usr/bin/chromium is missing"
+}
