@@ -1,0 +1,164 @@
+"""The Flask bridge: every handler runs inside the app and request contexts it expects.
+
+For each event the bridge pushes an app context and a request context built from the
+connection's handshake environ (so ``current_app``, ``g``, ``request`` and ``session``
+work), sets ``request.sid``, ``request.namespace`` and ``request.event``, installs the
+connection's session, runs the handler and routes what it raises. Per connection it
+keeps a :class:`Connection` in the environ.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import flask
+import socketio
+from flask.ctx import RequestContext
+from flask.sessions import SessionMixin
+
+if TYPE_CHECKING:
+    from .extension import SocketIO
+
+logger = logging.getLogger("flask_socketio")
+
+#: The environ keys the bridge and the in-process transport use.
+CONNECTION_KEY = "flask_socketio.connection"
+INPROCESS_KEY = "flask_socketio.inprocess"
+
+#: What a connect handler may raise to refuse; never routed to error handlers.
+REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
+
+_UNHANDLED: Any = object()
+
+SessionObserver = Callable[[str, dict, dict], None]
+
+
+class ManagedSession(dict, SessionMixin):
+    """The session of one Socket.IO connection, kept by the server (``manage_session``).
+
+    It starts as a copy of the Flask session of the handshake request; changes made
+    by handlers last for the connection and are never written back to the cookie.
+    """
+
+
+class Connection:
+    """What the bridge keeps for one Engine.IO connection."""
+
+    __slots__ = ("app", "session", "session_observer", "scheduler")
+
+    def __init__(self, app: flask.Flask, scheduler: Any) -> None:
+        self.app = app
+        self.session: ManagedSession | None = None
+        #: Called as ``observer(event, before, after)`` when a handler changes the
+        #: session; the test client sets it, production leaves it ``None``.
+        self.session_observer: SessionObserver | None = None
+        #: The in-process scheduler for test connections, ``None`` on the network.
+        self.scheduler = scheduler
+
+
+class _DiscardedResponse(flask.Response):
+    """Where a session interface may write cookies nobody will read."""
+
+
+class FlaskBridge:
+    """Runs user handlers for one :class:`~flask_socketio.SocketIO`."""
+
+    def __init__(self, extension: SocketIO) -> None:
+        self.extension = extension
+
+    def connection(self, environ: dict) -> Connection:
+        state = environ.get(CONNECTION_KEY)
+        if state is None:
+            app = environ.get("flask.app") or self.extension.app
+            if app is None:
+                raise RuntimeError("a Socket.IO connection arrived for no Flask app")
+            inprocess = environ.get(INPROCESS_KEY)
+            state = environ[CONNECTION_KEY] = Connection(
+                app, inprocess.scheduler if inprocess is not None else None)
+        return state
+
+    def run(self, function: Callable[..., Any], args: tuple, *, sid: str | None,
+            namespace: str, event: str | None, environ: dict | None,
+            is_connect: bool = False) -> Any:
+        """Call ``function(*args)`` as a handler of ``event`` from ``sid``."""
+        if environ is None:
+            return self._run_without_connection(function, args, namespace)
+        connection = self.connection(environ)
+        app = connection.app
+        manage_session = self.extension.manage_session
+        if manage_session:
+            if connection.session is None:
+                connection.session = self._open_managed_session(app, environ)
+            ctx = RequestContext(app, environ, session=connection.session)
+        else:
+            ctx = RequestContext(app, environ)
+        ctx.push()
+        try:
+            request = ctx.request
+            request.sid = sid  # type: ignore[attr-defined]
+            request.namespace = namespace  # type: ignore[attr-defined]
+            request.event = {"message": event, "args": args}  # type: ignore[attr-defined]
+            observer = connection.session_observer
+            before = copy.deepcopy(dict(ctx.session)) if observer is not None else None
+            try:
+                result = function(*args)
+            except REFUSALS as exc:
+                if is_connect:
+                    raise
+                result = self._handle_exception(exc, connection, namespace)
+            except Exception as exc:
+                result = self._handle_exception(exc, connection, namespace)
+                if is_connect and result is _UNHANDLED:
+                    result = False  # a connect handler that failed refuses the connection
+            if result is _UNHANDLED:
+                result = None
+            if not manage_session and ctx.session.modified:
+                app.session_interface.save_session(app, ctx.session, _DiscardedResponse())
+            if observer is not None and before is not None:
+                after = dict(ctx.session)
+                if after != before:
+                    observer(event or "", before, copy.deepcopy(after))
+            return result
+        finally:
+            ctx.pop()
+
+    @staticmethod
+    def _open_managed_session(app: flask.Flask, environ: dict) -> ManagedSession:
+        """A copy of the handshake request's Flask session, kept for the connection."""
+        with app.app_context():
+            request = app.request_class(environ)
+            interface = app.session_interface
+            session = interface.open_session(app, request)
+            if session is None:
+                session = interface.make_null_session(app)
+            return ManagedSession(session)
+
+    def _run_without_connection(self, function: Callable[..., Any], args: tuple,
+                                namespace: str) -> Any:
+        app = self.extension.app
+        if app is None or flask.has_app_context():
+            return function(*args)
+        with app.app_context():
+            return function(*args)
+
+    def _handle_exception(self, exc: Exception, connection: Connection, namespace: str) -> Any:
+        """Route ``exc`` to an error handler (its return value is the result) or report it."""
+        ext = self.extension
+        handler = ext.exception_handlers.get(namespace) or ext.default_exception_handler
+        if handler is not None:
+            try:
+                return handler(exc)
+            except Exception as handler_exc:
+                exc = handler_exc
+        self.report(exc, connection.scheduler)
+        return _UNHANDLED
+
+    def report(self, exc: BaseException, scheduler: Any) -> None:
+        """An unhandled handler error: the test sees it in-process, else it is logged."""
+        if scheduler is not None:
+            scheduler.report_failure("a Socket.IO handler", exc)
+        else:
+            logger.error("Unhandled exception in a Socket.IO handler", exc_info=exc)

@@ -1,0 +1,205 @@
+"""The in-process Engine.IO transport: the network replaced by two queues.
+
+A test client opens an :class:`InProcessSocket` and exchanges Engine.IO message
+payloads (the strings and bytes python-socketio's packet encoder produces) with the
+server. Everything above this layer is production code. Work runs on the thread's
+:class:`~flask_socketio.engine.scheduler.Scheduler`, so tests are deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import engineio
+
+from .scheduler import Scheduler, current_scheduler
+
+logger = logging.getLogger("flask_socketio.testing")
+Reason = engineio.Server.reason
+
+#: What the client side of a socket is told: a payload, or that the socket closed.
+PayloadListener = Callable[[Any], None]
+CloseListener = Callable[[str], None]
+
+
+class InProcessSocket:
+    """One Engine.IO session between an in-process client and the server."""
+
+    def __init__(self, engine: InProcessEngine, sid: str, environ: dict,
+                 on_payload: PayloadListener, on_close: CloseListener) -> None:
+        self.engine = engine
+        self.sid = sid
+        self.environ = environ
+        self.session: dict = {}
+        self.is_closed = False
+        self.close_reason: str | None = None
+        self._on_payload = on_payload
+        self._on_close = on_close
+        self._inbound: deque[Any] = deque()
+        self._reading = False
+
+    # client -> server ---------------------------------------------------------------
+
+    def send(self, payload: str | bytes) -> None:
+        """Hand one Engine.IO message payload from the client to the server."""
+        if self.is_closed:
+            raise ConnectionError(f"in-process socket {self.sid} is closed ({self.close_reason})")
+        self._inbound.append(payload)
+        self._start_reader()
+
+    def close(self) -> None:
+        """Close from the client's side; the server sees a client disconnect."""
+        if not self.is_closed:
+            self._inbound.append(_CLOSE)
+            self._start_reader()
+
+    def _start_reader(self) -> None:
+        if not self._reading:
+            self._reading = True
+            self.engine.scheduler.start_background_task(self._read)
+
+    def _read(self) -> None:
+        # Messages of one connection reach the server one at a time, in order, as
+        # python-engineio's socket reader delivers them.
+        try:
+            while self._inbound:
+                payload = self._inbound.popleft()
+                if payload is _CLOSE:
+                    self.engine._closed(self, Reason.CLIENT_DISCONNECT)
+                    continue
+                if self.is_closed:
+                    continue
+                try:
+                    self.engine._trigger("message", self.sid, payload)
+                except Exception as exc:
+                    self.engine.scheduler.report_failure(f"in-process reader of {self.sid}", exc)
+        finally:
+            self._reading = False
+
+    # server -> client ---------------------------------------------------------------
+
+    def deliver(self, payload: Any) -> None:
+        if not self.is_closed:
+            self._on_payload(payload)
+
+    def notify_closed(self, reason: str) -> None:
+        self._on_close(reason)
+
+
+_CLOSE = object()
+
+
+class InProcessEngine:
+    """Engine.IO for in-process clients, behind python-socketio's ``Server``."""
+
+    async_mode = "inprocess"
+
+    def __init__(self, id_factory: Callable[[], str],
+                 scheduler: Scheduler | None = None) -> None:
+        self.scheduler = scheduler or current_scheduler()
+        self.sockets: dict[str, InProcessSocket] = {}
+        self.handlers: dict[str, Callable[..., Any]] = {}
+        #: Per in-process session, told of its rooms joined and left.
+        self.room_listeners: dict[str, Callable[[str, str, Any, bool], None]] = {}
+        self._generate_id = id_factory
+
+    # the client's side --------------------------------------------------------------
+
+    def open(self, environ: dict, on_payload: PayloadListener,
+             on_close: CloseListener) -> InProcessSocket:
+        """Open an Engine.IO session for a client, as a handshake would."""
+        sid = self._generate_id()
+        socket = InProcessSocket(self, sid, environ, on_payload, on_close)
+        self.sockets[sid] = socket
+        if self._trigger("connect", sid, environ) is False:
+            del self.sockets[sid]
+            socket.is_closed = True
+            socket.close_reason = "refused"
+            raise ConnectionRefusedError("the Engine.IO connect handler refused the connection")
+        return socket
+
+    def room_event(self, eio_sid: str, sid: str, namespace: str, room: Any,
+                   joined: bool) -> None:
+        """The room manager's listener: passes a join or leave to its session's client."""
+        listener = self.room_listeners.get(eio_sid)
+        if listener is not None:
+            listener(sid, namespace, room, joined)
+
+    def _closed(self, socket: InProcessSocket, reason: str) -> None:
+        if socket.is_closed:
+            return
+        socket.is_closed = True
+        socket.close_reason = reason
+        try:
+            self._trigger("disconnect", socket.sid, reason)
+        finally:
+            self.sockets.pop(socket.sid, None)
+            socket.notify_closed(reason)
+
+    def _trigger(self, event: str, *args: Any) -> Any:
+        handler = self.handlers.get(event)
+        return handler(*args) if handler is not None else None
+
+    # the engine interface -----------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self.handlers[event] = handler
+            return handler
+
+        return register if handler is None else register(handler)
+
+    def send(self, sid: str, data: Any) -> None:
+        socket = self.sockets.get(sid)
+        if socket is None:
+            logger.warning("Cannot send to in-process sid %s", sid)
+            return
+        socket.deliver(data)
+
+    def send_packet(self, sid: str, pkt: Any) -> None:
+        self.send(sid, pkt.data)
+
+    def disconnect(self, sid: str | None = None) -> None:
+        sids = list(self.sockets) if sid is None else [sid]
+        for each in sids:
+            socket = self.sockets.get(each)
+            if socket is not None:
+                self._closed(socket, Reason.SERVER_DISCONNECT)
+
+    def transport(self, sid: str) -> str:
+        return "websocket"
+
+    def get_session(self, sid: str) -> dict:
+        return self.sockets[sid].session
+
+    def save_session(self, sid: str, session: dict) -> None:
+        self.sockets[sid].session = session
+
+    def generate_id(self) -> str:
+        return self._generate_id()
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> Any:
+        return self.scheduler.start_background_task(target, *args, **kwargs)
+
+    def sleep(self, seconds: float = 0) -> None:
+        self.scheduler.sleep(seconds)
+
+    def create_event(self) -> Any:
+        return self.scheduler.create_event()
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> Any:
+        return self.scheduler.create_queue()
+
+    def get_queue_empty_exception(self) -> type[Exception]:
+        return queue.Empty
+
+    def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        raise RuntimeError("the in-process engine serves no HTTP requests")
+
+    def shutdown(self) -> None:
+        self.disconnect()

@@ -1,0 +1,114 @@
+"""Puts the network engine and the in-process engine behind python-socketio's ``eio``.
+
+python-socketio's ``Server`` talks to one Engine.IO object. The router is that
+object: HTTP requests go to the network engine (python-engineio), in-process test
+clients to :class:`InProcessEngine`, and each call about a session goes to the
+engine that owns it. Once an in-process client has been attached, background tasks,
+sleeps and events run on the test's deterministic scheduler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import engineio
+
+from .inprocess import InProcessEngine
+
+
+class EngineRouter:
+    """The ``eio`` of our python-socketio server."""
+
+    def __init__(self, **engineio_options: Any) -> None:
+        self.network = engineio.Server(**engineio_options)
+        self.inprocess: InProcessEngine | None = None
+        self._handlers: dict[str, Callable[..., Any]] = {}
+
+    @property
+    def async_mode(self) -> str:
+        return self.network.async_mode
+
+    @property
+    def _async_engine(self) -> Any:
+        return self.inprocess if self.inprocess is not None else self.network
+
+    def _owner(self, sid: str) -> Any:
+        inprocess = self.inprocess
+        if inprocess is not None and sid in inprocess.sockets:
+            return inprocess
+        return self.network
+
+    def attach_inprocess(self) -> InProcessEngine:
+        """The in-process engine, created and wired on first use."""
+        if self.inprocess is None:
+            engine = InProcessEngine(self.network.generate_id)
+            for event, handler in self._handlers.items():
+                engine.on(event, handler)
+            self.inprocess = engine
+        return self.inprocess
+
+    def is_inprocess(self, sid: str) -> bool:
+        return self.inprocess is not None and sid in self.inprocess.sockets
+
+    # the engine interface -----------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self._handlers[event] = handler
+            self.network.on(event, handler)
+            if self.inprocess is not None:
+                self.inprocess.on(event, handler)
+            return handler
+
+        return register if handler is None else register(handler)
+
+    def send(self, sid: str, data: Any) -> None:
+        self._owner(sid).send(sid, data)
+
+    def send_packet(self, sid: str, pkt: Any) -> None:
+        self._owner(sid).send_packet(sid, pkt)
+
+    def disconnect(self, sid: str | None = None) -> None:
+        if sid is None:
+            self.network.disconnect()
+            if self.inprocess is not None:
+                self.inprocess.disconnect()
+        else:
+            self._owner(sid).disconnect(sid)
+
+    def transport(self, sid: str) -> str:
+        return self._owner(sid).transport(sid)
+
+    def get_session(self, sid: str) -> dict:
+        return self._owner(sid).get_session(sid)
+
+    def save_session(self, sid: str, session: dict) -> None:
+        self._owner(sid).save_session(sid, session)
+
+    def generate_id(self) -> str:
+        return self.network.generate_id()
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> Any:
+        return self._async_engine.start_background_task(target, *args, **kwargs)
+
+    def sleep(self, seconds: float = 0) -> None:
+        return self._async_engine.sleep(seconds)
+
+    def create_event(self, *args: Any, **kwargs: Any) -> Any:
+        return self._async_engine.create_event()
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> Any:
+        return self._async_engine.create_queue(*args, **kwargs)
+
+    def get_queue_empty_exception(self) -> type[Exception]:
+        return self._async_engine.get_queue_empty_exception()
+
+    def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self.network.handle_request(environ, start_response)
+
+    def shutdown(self) -> None:
+        self.network.shutdown()
+        if self.inprocess is not None:
+            self.inprocess.shutdown()

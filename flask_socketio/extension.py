@@ -1,0 +1,337 @@
+"""The ``SocketIO`` extension: options, handler registration, sending, serving."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import flask
+import socketio
+
+from . import options as opts
+from .context import CONNECTION_KEY, FlaskBridge
+from .handlers import HandlerSpec
+from .middleware import SocketIOMiddleware
+from .protocol import ProtocolServer
+
+if TYPE_CHECKING:
+    from .namespace import Namespace
+    from .testing import SocketIOTestClient
+
+F = TypeVar("F", bound=Callable[..., Any])
+_UNSET: Any = object()
+
+
+def payload(args: tuple) -> Any:
+    """python-socketio's ``data``: one argument as is, several as a tuple."""
+    if not args:
+        return None
+    return args[0] if len(args) == 1 else tuple(args)
+
+
+class SocketIO:
+    """Socket.IO for a Flask application.
+
+    :param app: the Flask application, or ``None`` to call :meth:`init_app` later.
+    :param options: every option of python-socketio's and python-engineio's
+        ``Server`` (``async_mode``, ``ping_interval``, ``ping_timeout``,
+        ``max_http_buffer_size``, ``cors_allowed_origins``, ``cookie``,
+        ``serializer``, ``json``, ``logger``, ``engineio_logger``, ...), plus:
+
+        - ``path``: where Socket.IO is served, ``'socket.io'`` by default;
+        - ``manage_session``: ``True`` (default) keeps a per-connection copy of the
+          Flask session on the server; ``False`` uses Flask's session interface, so
+          server-side sessions persist;
+        - ``message_queue``, ``channel``, ``message_queue_options``: share emits
+          between processes through a queue;
+        - ``websocket_compression``: accept permessage-deflate (off by default).
+
+        An unknown option raises ``TypeError`` naming it. Options given here and
+        to :meth:`init_app` are merged, the later ones winning.
+
+    One instance may serve several applications: call :meth:`init_app` for each.
+    """
+
+    #: The class :meth:`test_client` returns.
+    test_client_class: type[SocketIOTestClient] | None = None
+
+    #: The python-socketio disconnect reasons, as handlers receive them.
+    reason = socketio.Server.reason
+
+    def __init__(self, app: flask.Flask | None = None, **options: Any) -> None:
+        self.server: ProtocolServer | None = None
+        self.server_options: dict[str, Any] = {}
+        self.app: flask.Flask | None = None
+        self.handlers: list[tuple[str, Callable[..., Any], str]] = []
+        self.namespace_handlers: list[Namespace] = []
+        self.exception_handlers: dict[str, Callable[[Exception], Any]] = {}
+        self.default_exception_handler: Callable[[Exception], Any] | None = None
+        self.manage_session = True
+        self.bridge = FlaskBridge(self)
+        self._options = opts.check_options(options)
+        self._server_key: dict[str, Any] | None = None
+        self._runner: Any = None
+        if app is not None or "message_queue" in options:
+            self.init_app(app)
+
+    # -- set-up ------------------------------------------------------------------------
+
+    def init_app(self, app: flask.Flask | None, **options: Any) -> None:
+        """Attach to ``app`` (and build the server), merging ``options`` in."""
+        self._options.update(opts.check_options(options))
+        merged = self._options
+        self.manage_session = merged.get("manage_session", True)
+        self.server_options = dict(merged)
+        self._ensure_server(merged)
+        if app is not None:
+            if not hasattr(app, "extensions"):
+                app.extensions = {}
+            app.extensions["socketio"] = self
+            path = merged.get("path", "socket.io")
+            app.wsgi_app = SocketIOMiddleware(self, app, app.wsgi_app, path)
+            if self.app is None:
+                self.app = app
+
+    def _ensure_server(self, merged: dict[str, Any]) -> None:
+        key = {k: v for k, v in merged.items() if k != "manage_session"}
+        if self.server is not None and key == self._server_key:
+            return
+        from .queues import client_manager_for
+
+        server_options = opts.server_options(merged)
+        manager = client_manager_for(merged)
+        if manager is not None:
+            server_options["client_manager"] = manager
+        server_options.setdefault("async_handlers", True)
+        self.server = ProtocolServer(**server_options)
+        self._server_key = key
+        for event, handler, namespace in self.handlers:
+            self._register(event, handler, namespace)
+        for namespace_handler in self.namespace_handlers:
+            self.server.register_namespace(namespace_handler)
+
+    def _require_server(self) -> ProtocolServer:
+        if self.server is None:
+            raise RuntimeError("SocketIO has no server yet: call init_app(app) first")
+        return self.server
+
+    # -- receiving ---------------------------------------------------------------------
+
+    def on(self, message: str, namespace: str | None = None) -> Callable[[F], F]:
+        """Decorator registering a handler for ``message`` (an event name).
+
+        ``'connect'`` and ``'disconnect'`` are connection events; ``'message'`` and
+        ``'json'`` receive what clients ``send``; ``'*'`` catches every other event
+        (the handler gets the event name first); ``namespace='*'`` catches every
+        namespace (the handler gets the namespace next).
+        """
+        namespace = opts.check_namespace(namespace)
+
+        def decorator(handler: F) -> F:
+            self.handlers.append((message, handler, namespace))
+            if self.server is not None:
+                self._register(message, handler, namespace)
+            return handler
+
+        return decorator
+
+    def event(self, *args: Any, **kwargs: Any) -> Any:
+        """Decorator registering a handler named after the function.
+
+        ``@socketio.event`` or ``@socketio.event(namespace='/chat')``.
+        """
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return self.on(args[0].__name__)(args[0])
+
+        def decorator(handler: F) -> F:
+            return self.on(handler.__name__, *args, **kwargs)(handler)
+
+        return decorator
+
+    def on_event(self, message: str, handler: Callable[..., Any],
+                 namespace: str | None = None) -> None:
+        """Register ``handler`` for ``message`` without a decorator."""
+        self.on(message, namespace=namespace)(handler)
+
+    def on_error(self, namespace: str | None = None) -> Callable[[F], F]:
+        """Decorator registering the error handler of ``namespace``."""
+        namespace = opts.check_namespace(namespace)
+
+        def decorator(handler: F) -> F:
+            if not callable(handler):
+                raise ValueError("error handler must be a callable")
+            self.exception_handlers[namespace] = handler
+            return handler
+
+        return decorator
+
+    def on_error_default(self, handler: F) -> F:
+        """Decorator registering the error handler of namespaces without their own."""
+        if not callable(handler):
+            raise ValueError("error handler must be a callable")
+        self.default_exception_handler = handler
+        return handler
+
+    def on_namespace(self, namespace_handler: Namespace) -> None:
+        """Register a class-based :class:`~flask_socketio.Namespace`."""
+        from .namespace import Namespace
+
+        if not isinstance(namespace_handler, Namespace):
+            raise ValueError("not a flask_socketio.Namespace instance")
+        namespace_handler._set_socketio(self)
+        self.namespace_handlers.append(namespace_handler)
+        if self.server is not None:
+            self.server.register_namespace(namespace_handler)
+
+    def _register(self, event: str, handler: Callable[..., Any], namespace: str) -> None:
+        spec = HandlerSpec(handler, event, namespace)
+        dispatch = self._dispatcher(spec)
+        self._require_server().on(event, dispatch, namespace=namespace)
+
+    def _dispatcher(self, spec: HandlerSpec) -> Callable[..., Any]:
+        server = self._require_server()
+        run = self.bridge.run
+        is_connect = spec.event == "connect"
+
+        def dispatch(*args: Any) -> Any:
+            event, namespace, sid, user_args = spec.split(args)
+            environ = args[spec.leading + 1] if is_connect else server.get_environ(sid, namespace)
+            return run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
+                       environ=environ, is_connect=is_connect)
+
+        return dispatch
+
+    # -- sending -----------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, namespace: str | None = None, to: Any = None,
+             room: Any = None, include_self: bool = True, skip_sid: Any = None,
+             callback: Callable[..., Any] | None = None, ignore_queue: bool = False) -> None:
+        """Emit ``event`` with ``args``; without ``to`` (or ``room``) it is a broadcast.
+
+        Usable from handlers, HTTP routes and background tasks. ``include_self=False``
+        inside a handler skips the sender. ``callback`` is called with the client's
+        acknowledgement, inside the app context.
+        """
+        server = self._require_server()
+        namespace = opts.check_namespace(namespace)
+        if to is None:
+            to = room
+        sender = _current_sid()
+        if not include_self and skip_sid is None:
+            skip_sid = sender
+        data = payload(args)
+        self._check_serializable(event, data, namespace)
+        if callback is not None:
+            callback = self._ack_callback(callback, sender, namespace)
+        server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
+                    callback=callback, ignore_queue=ignore_queue)
+
+    def send(self, data: Any, json: bool = False, namespace: str | None = None,
+             to: Any = None, room: Any = None, include_self: bool = True,
+             skip_sid: Any = None, callback: Callable[..., Any] | None = None,
+             ignore_queue: bool = False) -> None:
+        """Send a ``'message'`` (or, with ``json=True``, a ``'json'``) event."""
+        self.emit("json" if json else "message", data, namespace=namespace, to=to, room=room,
+                  include_self=include_self, skip_sid=skip_sid, callback=callback,
+                  ignore_queue=ignore_queue)
+
+    def call(self, event: str, *args: Any, to: Any = None, sid: Any = None,
+             namespace: str | None = None, timeout: float = 60,
+             ignore_queue: bool = False) -> Any:
+        """Emit ``event`` to one client and wait for its acknowledgement.
+
+        Returns what the client acknowledged with (one value, a tuple for several,
+        ``None`` for none). Raises ``socketio.exceptions.TimeoutError`` after
+        ``timeout`` seconds.
+        """
+        server = self._require_server()
+        namespace = opts.check_namespace(namespace)
+        to = to if to is not None else sid
+        if to is None:
+            raise ValueError("call() needs a recipient: to=<sid>")
+        data = payload(args)
+        self._check_serializable(event, data, namespace)
+        return server.call(event, data, to=to, namespace=namespace, timeout=timeout,
+                           ignore_queue=ignore_queue)
+
+    def close_room(self, room: str, namespace: str | None = None) -> None:
+        """Remove every client from ``room``."""
+        self._require_server().close_room(room, namespace=opts.check_namespace(namespace))
+
+    def _check_serializable(self, event: str, data: Any, namespace: str) -> None:
+        server = self._require_server()
+        values = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
+        try:
+            server.packet_class(socketio.packet.EVENT, data=[event, *values],
+                                namespace=namespace).encode()
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"cannot emit {event!r}: its payload is not serializable "
+                            f"({exc})") from exc
+
+    def _ack_callback(self, callback: Callable[..., Any], sender: str | None,
+                      namespace: str) -> Callable[..., Any]:
+        """Wrap ``callback`` so it runs in the Flask contexts of the emitting side."""
+        server = self._require_server()
+        environ = server.get_environ(sender, namespace) if sender is not None else None
+        app = flask.current_app._get_current_object() if flask.has_app_context() else self.app
+        run = self.bridge.run
+
+        def acknowledged(*args: Any) -> Any:
+            if environ is None:
+                if app is None:
+                    return callback(*args)
+                with app.app_context():
+                    return callback(*args)
+            return run(callback, args, sid=sender, namespace=namespace, event=None,
+                       environ=environ)
+
+        return acknowledged
+
+    # -- tasks and serving -------------------------------------------------------------
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> Any:
+        """Start ``target(*args, **kwargs)`` in the server's async mode."""
+        return self._require_server().start_background_task(target, *args, **kwargs)
+
+    def sleep(self, seconds: float = 0) -> None:
+        """Sleep in the server's async mode (lets other tasks run)."""
+        self._require_server().sleep(seconds)
+
+    def run(self, app: flask.Flask | None = None, host: str | None = None,
+            port: int | None = None, **kwargs: Any) -> None:
+        """Serve ``app`` on the embedded gevent server until :meth:`stop`.
+
+        See :func:`flask_socketio.serving.run` for the options.
+        """
+        from .serving import run
+
+        run(self, app or self.app, host=host, port=port, **kwargs)
+
+    def stop(self) -> None:
+        """Stop the server started by :meth:`run`."""
+        runner = self._runner
+        if runner is None:
+            raise RuntimeError("the server is not running")
+        runner.stop()
+
+    def test_client(self, app: flask.Flask, namespace: str | None = None,
+                    query_string: str | None = None, headers: dict[str, str] | None = None,
+                    auth: Any = None, flask_test_client: Any = None,
+                    **kwargs: Any) -> SocketIOTestClient:
+        """An in-process :class:`~flask_socketio.testing.SocketIOTestClient`, connected."""
+        cls = self.test_client_class
+        if cls is None:
+            from .testing import SocketIOTestClient as cls
+        return cls(app, self, namespace=namespace, query_string=query_string,
+                   headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
+
+
+def _current_sid() -> str | None:
+    """The sid of the connection whose handler is running, if any."""
+    if not flask.has_request_context():
+        return None
+    return getattr(flask.request, "sid", None)
+
+
+__all__ = ["SocketIO", "payload", "CONNECTION_KEY"]

@@ -1,0 +1,60 @@
+"""User handlers as registration sees them: what they take is learnt once, up front."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+#: Events python-socketio reserves; a ``'*'`` handler never receives them.
+RESERVED_EVENTS = ("connect", "disconnect")
+
+
+def accepts_positional(function: Callable[..., Any], count: int) -> bool:
+    """Can ``function`` be called with ``count`` positional arguments?"""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin without a signature: assume it can
+        return True
+    positional = 0
+    for parameter in signature.parameters.values():
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            return True
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            positional += 1
+    return positional >= count
+
+
+class HandlerSpec:
+    """A handler, the event and namespace it serves, and how python-socketio calls it.
+
+    python-socketio prepends the event name for a ``'*'`` event handler and the
+    namespace for a ``'*'`` namespace handler; both are passed on to the user's
+    function (the event first). A connect handler is given ``auth`` and a
+    disconnect handler ``reason`` only if it takes one more argument; this is
+    decided here, once, never by calling and catching ``TypeError``.
+    """
+
+    __slots__ = ("function", "event", "namespace", "leading", "takes_extra")
+
+    def __init__(self, function: Callable[..., Any], event: str, namespace: str) -> None:
+        self.function = function
+        self.event = event
+        self.namespace = namespace
+        self.leading = (event == "*") + (namespace == "*")
+        self.takes_extra = False
+        if event in RESERVED_EVENTS:
+            self.takes_extra = accepts_positional(function, self.leading + 1)
+
+    def split(self, args: tuple) -> tuple[str, str, str, tuple]:
+        """``(event, namespace, sid, user_args)`` from python-socketio's arguments."""
+        leading = args[:self.leading]
+        sid = args[self.leading]
+        rest = args[self.leading + 1:]
+        event = leading[0] if self.event == "*" else self.event
+        namespace = leading[-1] if self.namespace == "*" else self.namespace
+        if self.event == "connect":  # rest is (environ, auth)
+            rest = rest[1:2] if self.takes_extra else ()
+        elif self.event == "disconnect":  # rest is (reason,)
+            rest = rest[:1] if self.takes_extra else ()
+        return event, namespace, sid, leading + rest

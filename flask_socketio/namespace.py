@@ -1,0 +1,81 @@
+"""Class-based namespaces: one class, one ``on_<event>`` method per event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import socketio
+
+from .handlers import HandlerSpec
+
+if TYPE_CHECKING:
+    from .extension import SocketIO
+
+
+class Namespace(socketio.Namespace):
+    """Handlers of one namespace as methods: ``on_connect``, ``on_my_event``, ...
+
+    Register an instance with :meth:`SocketIO.on_namespace`. Methods run with the
+    same Flask contexts as decorated handlers. ``Namespace('*')`` catches every
+    namespace: its methods receive the namespace first.
+    """
+
+    def __init__(self, namespace: str | None = None) -> None:
+        super().__init__(namespace)
+        self.socketio: SocketIO | None = None
+        self._specs: dict[str, HandlerSpec] = {}
+
+    def _set_socketio(self, socketio: SocketIO) -> None:
+        self.socketio = socketio
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Dispatch ``event`` to ``on_<event>`` (hyphens become underscores)."""
+        method = getattr(self, "on_" + event.replace("-", "_"), None)
+        if method is None or self.socketio is None:
+            return self.server.not_handled if self.server is not None else None
+        spec = self._specs.get(event)
+        if spec is None or spec.function != method:
+            spec = self._specs[event] = HandlerSpec(method, event, self.namespace)
+        socketio_ = self.socketio
+        _, namespace, sid, user_args = spec.split(args)
+        is_connect = event == "connect"
+        environ = (args[spec.leading + 1] if is_connect
+                   else socketio_._require_server().get_environ(sid, namespace))
+        return socketio_.bridge.run(method, user_args, sid=sid, namespace=namespace,
+                                    event=event, environ=environ, is_connect=is_connect)
+
+    def emit(self, event: str, data: Any = None, room: Any = None, include_self: bool = True,
+             namespace: str | None = None, callback: Callable[..., Any] | None = None,
+             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False) -> None:
+        """:meth:`SocketIO.emit` defaulting to this namespace."""
+        assert self.socketio is not None, "register the namespace with on_namespace() first"
+        args = () if data is None else (data,)
+        self.socketio.emit(event, *args, to=to if to is not None else room,
+                           include_self=include_self, skip_sid=skip_sid,
+                           namespace=namespace or self.namespace, callback=callback,
+                           ignore_queue=ignore_queue)
+
+    def send(self, data: Any, room: Any = None, include_self: bool = True,
+             namespace: str | None = None, callback: Callable[..., Any] | None = None,
+             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False) -> None:
+        """:meth:`SocketIO.send` defaulting to this namespace."""
+        assert self.socketio is not None, "register the namespace with on_namespace() first"
+        self.socketio.send(data, to=to if to is not None else room, include_self=include_self,
+                           skip_sid=skip_sid, namespace=namespace or self.namespace,
+                           callback=callback, ignore_queue=ignore_queue)
+
+    def call(self, event: str, data: Any = None, to: Any = None, sid: Any = None,
+             namespace: str | None = None, timeout: float = 60,
+             ignore_queue: bool = False) -> Any:
+        """:meth:`SocketIO.call` defaulting to this namespace."""
+        assert self.socketio is not None, "register the namespace with on_namespace() first"
+        args = () if data is None else (data,)
+        return self.socketio.call(event, *args, to=to, sid=sid,
+                                  namespace=namespace or self.namespace, timeout=timeout,
+                                  ignore_queue=ignore_queue)
+
+    def close_room(self, room: str, namespace: str | None = None) -> None:
+        """:meth:`SocketIO.close_room` defaulting to this namespace."""
+        assert self.socketio is not None, "register the namespace with on_namespace() first"
+        self.socketio.close_room(room, namespace=namespace or self.namespace)

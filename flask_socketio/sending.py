@@ -1,0 +1,116 @@
+"""Module-level ``emit``, ``send``, ``call`` and room functions for use in handlers.
+
+They find the ``SocketIO`` of the current app and the connection whose handler is
+running (``request.sid``, ``request.namespace``), as Flask-SocketIO's do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import flask
+
+if TYPE_CHECKING:
+    from .extension import SocketIO
+
+
+def _socketio() -> SocketIO:
+    if not flask.has_app_context():
+        raise RuntimeError("no Flask app context: call this from a Socket.IO handler, or "
+                           "use the methods of your SocketIO object")
+    try:
+        return flask.current_app.extensions["socketio"]
+    except KeyError:
+        raise RuntimeError("this Flask app has no SocketIO: call SocketIO(app) or "
+                           "socketio.init_app(app)") from None
+
+
+def _handler_request(what: str) -> Any:
+    if not flask.has_request_context() or not hasattr(flask.request, "sid"):
+        raise RuntimeError(f"{what}() without a sid or namespace only works inside a "
+                           "Socket.IO handler; elsewhere pass sid=/to= and namespace=, or "
+                           "use the methods of your SocketIO object")
+    return flask.request
+
+
+def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
+         room: Any = None, broadcast: bool = False, include_self: bool = True,
+         skip_sid: Any = None, callback: Callable[..., Any] | None = None,
+         ignore_queue: bool = False) -> None:
+    """Emit ``event`` from a handler: to the sender, unless ``to``/``room`` or
+    ``broadcast=True`` say otherwise. ``namespace`` defaults to the handler's."""
+    request = _handler_request("emit") if namespace is None or (
+        to is None and room is None and not broadcast) else None
+    if namespace is None:
+        namespace = request.namespace
+    if to is None:
+        to = room
+    if to is None and not broadcast:
+        to = request.sid
+    _socketio().emit(event, *args, namespace=namespace, to=to, include_self=include_self,
+                     skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
+
+
+def send(message: Any, json: bool = False, namespace: str | None = None, to: Any = None,
+         room: Any = None, broadcast: bool = False, include_self: bool = True,
+         skip_sid: Any = None, callback: Callable[..., Any] | None = None,
+         ignore_queue: bool = False) -> None:
+    """Send a ``'message'`` (``'json'`` with ``json=True``) event from a handler."""
+    emit("json" if json else "message", message, namespace=namespace, to=to, room=room,
+         broadcast=broadcast, include_self=include_self, skip_sid=skip_sid,
+         callback=callback, ignore_queue=ignore_queue)
+
+
+def call(event: str, *args: Any, namespace: str | None = None, to: Any = None,
+         timeout: float = 60, ignore_queue: bool = False) -> Any:
+    """Emit ``event`` to one client (the sender by default) and return its ack."""
+    if namespace is None or to is None:
+        request = _handler_request("call")
+        namespace = namespace or request.namespace
+        to = to if to is not None else request.sid
+    return _socketio().call(event, *args, to=to, namespace=namespace, timeout=timeout,
+                            ignore_queue=ignore_queue)
+
+
+def _room_target(what: str, sid: str | None, namespace: str | None) -> tuple[str, str]:
+    if sid is None or namespace is None:
+        request = _handler_request(what)
+        sid = sid or request.sid
+        namespace = namespace or request.namespace
+    return sid, namespace
+
+
+def join_room(room: Any, sid: str | None = None, namespace: str | None = None) -> None:
+    """Put a client (the sender by default) in ``room``."""
+    sid, namespace = _room_target("join_room", sid, namespace)
+    _socketio()._require_server().enter_room(sid, room, namespace=namespace)
+
+
+def leave_room(room: Any, sid: str | None = None, namespace: str | None = None) -> None:
+    """Take a client (the sender by default) out of ``room``."""
+    sid, namespace = _room_target("leave_room", sid, namespace)
+    _socketio()._require_server().leave_room(sid, room, namespace=namespace)
+
+
+def close_room(room: Any, namespace: str | None = None) -> None:
+    """Take every client out of ``room``."""
+    if namespace is None:
+        namespace = _handler_request("close_room").namespace
+    _socketio().close_room(room, namespace=namespace)
+
+
+def rooms(sid: str | None = None, namespace: str | None = None) -> list[Any]:
+    """The rooms a client (the sender by default) is in, its own sid room included."""
+    sid, namespace = _room_target("rooms", sid, namespace)
+    return list(_socketio()._require_server().rooms(sid, namespace=namespace))
+
+
+def disconnect(sid: str | None = None, namespace: str | None = None,
+               silent: bool = False) -> None:
+    """Disconnect a client (the sender by default) from a namespace.
+
+    ``silent`` is accepted for compatibility and has no effect.
+    """
+    sid, namespace = _room_target("disconnect", sid, namespace)
+    _socketio()._require_server().disconnect(sid, namespace=namespace)

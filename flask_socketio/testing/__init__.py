@@ -1,0 +1,10 @@
+"""Testing Socket.IO apps: an in-process client, records to assert on, a pytest plugin."""
+
+from ..engine.scheduler import DeadlockError as DeadlockError
+from ..engine.scheduler import VirtualClock as VirtualClock
+from .client import SocketIOTestClient as SocketIOTestClient
+from .records import ANY as ANY
+from .records import ReceivedEvent as ReceivedEvent
+from .records import SessionChange as SessionChange
+from .transcript import Transcript as Transcript
+from .transcript import TranscriptEntry as TranscriptEntry

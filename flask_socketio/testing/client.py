@@ -1,0 +1,518 @@
+"""The in-process Socket.IO test client.
+
+It speaks the Socket.IO protocol with python-socketio's own packet classes over the
+in-process Engine.IO transport, so a test runs the real server code above the
+network: packet encoding (JSON or msgpack), namespaces, rooms, acks, the Flask
+bridge and the user's handlers. Nothing is patched; any number of clients coexist.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import flask
+from socketio import packet as sio_packet
+from werkzeug.test import EnvironBuilder
+
+from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
+from ..options import check_namespace
+from .records import ReceivedEvent, SessionChange
+from .transcript import Transcript
+
+if TYPE_CHECKING:
+    from ..engine.inprocess import InProcessSocket
+    from ..extension import SocketIO
+
+logger = logging.getLogger("flask_socketio.testing")
+
+#: The reason a client records when the server disconnects a namespace.
+SERVER_DISCONNECT = "io server disconnect"
+#: The reason a client records when it disconnects itself.
+CLIENT_DISCONNECT = "io client disconnect"
+#: The reason a client records when its Engine.IO session is closed under it.
+TRANSPORT_CLOSE = "transport close"
+
+#: Receive timeout (seconds) when a test does not give one; the pytest ini option
+#: ``socketio_receive_timeout`` changes it.
+DEFAULT_TIMEOUT = 1.0
+
+
+def _cookies_into(flask_test_client: Any, environ: dict) -> None:
+    """Copy a Flask test client's cookies into ``environ``.
+
+    Werkzeug's ``Client`` has no public way to do this; ``_add_cookies_to_wsgi``
+    is what it uses for its own requests. Kept here, in one place, and tested.
+    """
+    flask_test_client._add_cookies_to_wsgi(environ)
+
+
+class SocketIOTestClient:
+    """A Socket.IO client that talks to a ``SocketIO`` server in the same process.
+
+    Made by :meth:`SocketIO.test_client`, connected to ``namespace`` (``'/'`` by
+    default). Flask-SocketIO's test client API (``emit``, ``send``,
+    ``get_received``, ``connect``, ``disconnect``, ``is_connected``, ``eio_sid``)
+    works the same; the rest is described in the Testing chapter.
+
+    :param raise_server_exceptions: re-raise, in the test, exceptions that server
+        handlers raised and no error handler took (default). ``False`` logs them,
+        to test error handlers and logging.
+    :param timeout: seconds :meth:`receive` waits for events delivered from other
+        threads (message queue listeners); in-process work itself never waits.
+    """
+
+    def __init__(self, app: flask.Flask, socketio: SocketIO, namespace: str | None = None,
+                 query_string: str | None = None, headers: dict[str, str] | None = None,
+                 auth: Any = None, flask_test_client: Any = None, *,
+                 raise_server_exceptions: bool = True, timeout: float | None = None) -> None:
+        self.app = app
+        self.socketio = socketio
+        self.server = socketio._require_server()
+        self.engine = self.server.eio.attach_inprocess()
+        self.scheduler = self.engine.scheduler
+        self.flask_test_client = flask_test_client
+        self.raise_server_exceptions = raise_server_exceptions
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        #: Every packet in and out, rooms joined and left, session changes.
+        self.transcript = Transcript()
+        #: Each change a handler made to this connection's session, in order.
+        self.session_changes: list[SessionChange] = []
+        self.eio_sid: str | None = None
+        self._socket: InProcessSocket | None = None
+        self._packet_class = self.server.packet_class
+        self._namespaces: dict[str, str] = {}
+        self._connect_errors: dict[str, Any] = {}
+        self._disconnect_reasons: dict[str, str] = {}
+        self._received: list[ReceivedEvent] = []
+        self._acks: dict[tuple[str, int], list] = {}
+        self._ack_ids = itertools.count(1)
+        self._handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        self._binary_packet: Any = None
+        self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._has_foreign_producers = False
+        self._is_closed = False
+        self.connect(namespace, query_string=query_string, headers=headers, auth=auth)
+
+    # -- connection ----------------------------------------------------------------------
+
+    def connect(self, namespace: str | None = None, query_string: str | None = None,
+                headers: dict[str, str] | None = None, auth: Any = None) -> None:
+        """Connect ``namespace``, opening the Engine.IO session first if there is none.
+
+        A refused connection is not an exception: :meth:`is_connected` is ``False``
+        and :attr:`connect_error` holds what the server said.
+        """
+        if self._is_closed:
+            raise RuntimeError("this test client was closed; make a new one")
+        namespace = check_namespace(namespace)
+        if self._socket is None or self._socket.is_closed:
+            self._open(query_string, headers)
+        self._connect_errors.pop(namespace, None)
+        self._disconnect_reasons.pop(namespace, None)
+        self._send(sio_packet.CONNECT, namespace, data=auth)
+        self._sync()
+
+    def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
+        path = "/" + self.socketio.server_options.get("path", "socket.io").strip("/") + "/"
+        builder = EnvironBuilder(path, query_string=(query_string or "").lstrip("?"),
+                                 headers=headers)
+        environ = builder.get_environ()
+        builder.close()
+        environ["flask.app"] = self.app
+        environ[INPROCESS_KEY] = self.engine
+        if self.flask_test_client is not None:
+            _cookies_into(self.flask_test_client, environ)
+        self._socket = self.engine.open(environ, self._on_payload, self._on_close)
+        self.eio_sid = self._socket.sid
+        self._binary_packet = None
+        connection = self.socketio.bridge.connection(environ)
+        connection.session_observer = self._record_session_change
+        self.server.manager.room_listener = self.engine.room_event  # type: ignore[attr-defined]
+        self.engine.room_listeners[self.eio_sid] = self._record_room_change
+
+    def disconnect(self, namespace: str | None = None) -> None:
+        """Disconnect ``namespace``; the server runs its disconnect handler.
+
+        Disconnecting the last namespace closes the Engine.IO session.
+        """
+        namespace = check_namespace(namespace)
+        if namespace not in self._namespaces:
+            raise RuntimeError(f"not connected to namespace {namespace!r}")
+        self._send(sio_packet.DISCONNECT, namespace)
+        del self._namespaces[namespace]
+        self._disconnect_reasons[namespace] = CLIENT_DISCONNECT
+        if not self._namespaces and self._socket is not None:
+            self._socket.close()
+        self._sync()
+
+    def close(self) -> None:
+        """Disconnect everything and close the session. Safe to call twice."""
+        if self._is_closed:
+            return
+        try:
+            for namespace in list(self._namespaces):
+                self._send(sio_packet.DISCONNECT, namespace)
+                self._disconnect_reasons[namespace] = CLIENT_DISCONNECT
+            self._namespaces.clear()
+            if self._socket is not None and not self._socket.is_closed:
+                self._socket.close()
+            self._sync()
+        finally:
+            self._is_closed = True
+            if self.eio_sid is not None:
+                self.engine.room_listeners.pop(self.eio_sid, None)
+
+    def __enter__(self) -> SocketIOTestClient:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def is_connected(self, namespace: str | None = None) -> bool:
+        """Is ``namespace`` (``'/'`` by default) connected?"""
+        return check_namespace(namespace) in self._namespaces
+
+    @property
+    def sid(self) -> str | None:
+        """The Socket.IO sid of the default namespace (``None`` if not connected)."""
+        return self._namespaces.get("/")
+
+    def get_sid(self, namespace: str | None = None) -> str | None:
+        """The Socket.IO sid of ``namespace`` (``None`` if not connected)."""
+        return self._namespaces.get(check_namespace(namespace))
+
+    @property
+    def connect_error(self) -> Any:
+        """What the server refused the default namespace with (CONNECT_ERROR data)."""
+        return self._connect_errors.get("/")
+
+    def get_connect_error(self, namespace: str | None = None) -> Any:
+        """What the server refused ``namespace`` with, or ``None``."""
+        return self._connect_errors.get(check_namespace(namespace))
+
+    @property
+    def disconnect_reason(self) -> str | None:
+        """Why the default namespace was disconnected, or ``None`` if it was not."""
+        return self._disconnect_reasons.get("/")
+
+    def get_disconnect_reason(self, namespace: str | None = None) -> str | None:
+        """Why ``namespace`` was disconnected, or ``None``."""
+        return self._disconnect_reasons.get(check_namespace(namespace))
+
+    # -- server-side state -----------------------------------------------------------------
+
+    def rooms(self, namespace: str | None = None) -> list[Any]:
+        """The rooms the server has this client in (its own sid room included)."""
+        namespace = check_namespace(namespace)
+        sid = self._require_namespace(namespace, "ask for rooms")
+        self._sync()
+        return list(self.server.manager.get_rooms(sid, namespace))
+
+    @property
+    def session(self) -> Any:
+        """The session the handlers of this connection see."""
+        self._sync()
+        if self._socket is None:
+            raise RuntimeError("the client has no connection")
+        connection: Connection = self._socket.environ[CONNECTION_KEY]
+        if self.socketio.manage_session:
+            return connection.session
+        with self.app.request_context(self._socket.environ):
+            return flask.session._get_current_object()  # type: ignore[attr-defined]
+
+    # -- sending -----------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: bool = False,
+             namespace: str | None = None, timeout: float | None = None) -> Any:
+        """Emit ``event`` to the server and run what it causes.
+
+        With ``callback=True``, return the server's acknowledgement: one value, or a
+        list for several; waiting for it moves the in-process clock up to
+        ``timeout`` (the client's default), as a blocked client would wait live.
+        """
+        namespace = check_namespace(namespace)
+        self._require_namespace(namespace, f"emit {event!r}")
+        ack_id = next(self._ack_ids) if callback else None
+        self._send(sio_packet.EVENT, namespace, data=[event, *args], ack_id=ack_id,
+                   event=event)
+        self._sync()
+        if ack_id is None:
+            return None
+        key = (namespace, ack_id)
+        wait = self.timeout if timeout is None else timeout
+        if key not in self._acks:
+            self.scheduler.run_until(lambda: key in self._acks, wait)
+            self._raise_failures()
+        if key not in self._acks:
+            raise TimeoutError(f"the server did not acknowledge {event!r} on {namespace!r} "
+                               f"within {wait:g}s (in-process clock)")
+        ack = self._acks.pop(key)
+        return ack[0] if len(ack) == 1 else ack
+
+    def send(self, data: Any, json: bool = False, callback: bool = False,
+             namespace: str | None = None) -> Any:
+        """Send a ``'message'`` (``'json'`` with ``json=True``) event."""
+        return self.emit("json" if json else "message", data, callback=callback,
+                         namespace=namespace)
+
+    def call(self, event: str, *args: Any, namespace: str | None = None,
+             timeout: float | None = None) -> Any:
+        """Emit ``event`` and return the acknowledgement (``emit(..., callback=True)``)."""
+        return self.emit(event, *args, callback=True, namespace=namespace, timeout=timeout)
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None,
+           namespace: str | None = None) -> Any:
+        """Register a client-side handler; its return value answers acks and ``call()``.
+
+        ``'*'`` catches every event (the handler gets the event name first). Usable
+        as a decorator: ``@client.on('ping')``.
+        """
+        namespace = check_namespace(namespace)
+
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self._handlers[(namespace, event)] = handler
+            return handler
+
+        return register if handler is None else register(handler)
+
+    # -- receiving ---------------------------------------------------------------------
+
+    def get_received(self, namespace: str | None = None) -> list[ReceivedEvent]:
+        """Return, and forget, every event received on ``namespace`` (``'/'``)."""
+        self._sync()
+        namespace = check_namespace(namespace)
+        mine = [record for record in self._received if record.namespace == namespace]
+        self._received = [record for record in self._received if record.namespace != namespace]
+        return mine
+
+    def receive(self, event: str | None = None, namespace: str | None = None,
+                timeout: float | None = None) -> ReceivedEvent:
+        """Return, and forget, the next received event matching ``event``/``namespace``.
+
+        ``None`` matches any event or namespace. Pending server work runs first, so
+        in-process the answer is exact; ``TimeoutError`` says nothing matched.
+        """
+        namespace = None if namespace is None else check_namespace(namespace)
+        self._sync()
+        record = self._take(event, namespace)
+        if record is None and (self._has_foreign_producers or timeout is not None):
+            record = self._wait_foreign(event, namespace, self.timeout if timeout is None
+                                        else timeout)
+        if record is None:
+            raise TimeoutError(self._nothing_matched(event, namespace))
+        return record
+
+    def assert_received(self, event: str, *args: Any, namespace: str | None = None) -> ReceivedEvent:
+        """Assert the next ``event`` received has ``args`` (``ANY`` matches anything)."""
+        try:
+            record = self.receive(event, namespace)
+        except TimeoutError as exc:
+            raise AssertionError(str(exc)) from None
+        expected: Any = args[0] if event in ("message", "json") and len(args) == 1 else list(args)
+        if record.args != expected:
+            raise AssertionError(
+                f"received {event!r} with arguments\n  {record.args!r}\nexpected\n  {expected!r}")
+        return record
+
+    def assert_nothing_received(self, namespace: str | None = None) -> None:
+        """Assert no event is waiting to be read (on ``namespace``, or on any)."""
+        self._sync()
+        namespace = None if namespace is None else check_namespace(namespace)
+        left = [r for r in self._received if namespace is None or r.namespace == namespace]
+        if left:
+            raise AssertionError("expected nothing, but received:\n" +
+                                 "\n".join(f"  {record!r}" for record in left))
+
+    def _take(self, event: str | None, namespace: str | None) -> ReceivedEvent | None:
+        for index, record in enumerate(self._received):
+            if (event is None or record.name == event) and (
+                    namespace is None or record.namespace == namespace):
+                return self._received.pop(index)
+        return None
+
+    def _wait_foreign(self, event: str | None, namespace: str | None,
+                      timeout: float) -> ReceivedEvent | None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                payload = self._foreign.get(timeout=left)
+            except queue.Empty:
+                break
+            self._on_payload(payload)
+            self._sync()
+            record = self._take(event, namespace)
+            if record is not None:
+                return record
+        return None
+
+    def _nothing_matched(self, event: str | None, namespace: str | None) -> str:
+        what = "an event" if event is None else f"event {event!r}"
+        where = "" if namespace is None else f" on namespace {namespace!r}"
+        if self._socket is None or self._socket.is_closed:
+            state = "; the client is disconnected"
+            if self._disconnect_reasons:
+                state += f" ({self._disconnect_reasons})"
+        else:
+            state = ""
+        others = ", ".join(repr(r) for r in self._received) or "nothing"
+        return f"expected {what}{where}, but received {others}{state}"
+
+    # -- the protocol --------------------------------------------------------------------
+
+    def _require_namespace(self, namespace: str, doing: str) -> str:
+        sid = self._namespaces.get(namespace)
+        if sid is None:
+            reason = self._disconnect_reasons.get(namespace)
+            detail = f" (disconnected: {reason})" if reason else ""
+            raise RuntimeError(f"cannot {doing}: not connected to namespace "
+                               f"{namespace!r}{detail}")
+        return sid
+
+    def _send(self, packet_type: int, namespace: str, data: Any = None,
+              ack_id: int | None = None, event: str | None = None) -> None:
+        try:
+            pkt = self._packet_class(packet_type, data=data, namespace=namespace, id=ack_id)
+            encoded = pkt.encode()
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"cannot send {event or 'packet'!r}: its payload is not "
+                            f"serializable ({exc})") from exc
+        kind = _KINDS.get(packet_type, "event")
+        args = data[1:] if kind == "event" and data is not None else data
+        self.transcript.add("sent", kind, namespace, event, args, ack_id)
+        assert self._socket is not None
+        for part in encoded if isinstance(encoded, list) else [encoded]:
+            self._socket.send(part)
+
+    def _on_payload(self, payload: Any) -> None:
+        if threading.get_ident() != self.scheduler.thread_id:
+            self._has_foreign_producers = True
+            self._foreign.put(payload)
+            return
+        if self._binary_packet is not None:
+            if self._binary_packet.add_attachment(payload):
+                pkt, self._binary_packet = self._binary_packet, None
+                self._dispatch(pkt)
+            return
+        pkt = self._packet_class(encoded_packet=payload)
+        if pkt.attachment_count:
+            self._binary_packet = pkt
+            return
+        self._dispatch(pkt)
+
+    def _on_close(self, reason: str) -> None:
+        for namespace in list(self._namespaces):
+            self._disconnect_reasons[namespace] = (
+                SERVER_DISCONNECT if reason == "server disconnect" else TRANSPORT_CLOSE)
+            self.transcript.add("received", "disconnect", namespace, args=reason)
+        self._namespaces.clear()
+
+    def _dispatch(self, pkt: Any) -> None:
+        namespace = pkt.namespace or "/"
+        kind = pkt.packet_type
+        if kind == sio_packet.CONNECT:
+            self._namespaces[namespace] = pkt.data["sid"]
+            self.transcript.add("received", "connect", namespace, args=pkt.data)
+        elif kind == sio_packet.CONNECT_ERROR:
+            self._namespaces.pop(namespace, None)
+            self._connect_errors[namespace] = pkt.data
+            self.transcript.add("received", "connect_error", namespace, args=pkt.data)
+        elif kind == sio_packet.DISCONNECT:
+            self._namespaces.pop(namespace, None)
+            self._disconnect_reasons[namespace] = SERVER_DISCONNECT
+            self.transcript.add("received", "disconnect", namespace, args=pkt.data)
+            if not self._namespaces and self._socket is not None:
+                self._socket.close()
+        elif kind in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
+            self._received_event(namespace, pkt.data[0], pkt.data[1:], pkt.id)
+        elif kind in (sio_packet.ACK, sio_packet.BINARY_ACK):
+            self._acks[(namespace, pkt.id)] = pkt.data
+            self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
+
+    def _received_event(self, namespace: str, event: str, args: list, ack_id: int | None) -> None:
+        self.transcript.add("received", "event", namespace, event, args, ack_id)
+        shown: Any = args[0] if event in ("message", "json") and len(args) == 1 else args
+        record = ReceivedEvent(event, shown, namespace, ack_id, self._respond)
+        self._received.append(record)
+        handler = self._handlers.get((namespace, event))
+        handler_args = tuple(args)
+        if handler is None:
+            handler = self._handlers.get((namespace, "*"))
+            handler_args = (event, *args)
+        if handler is not None:
+            self.scheduler.start_background_task(self._run_handler, handler, handler_args,
+                                                 record)
+
+    def _run_handler(self, handler: Callable[..., Any], args: tuple,
+                     record: ReceivedEvent) -> None:
+        result = handler(*args)
+        if record.wants_ack and not record.is_acked:
+            record.is_acked = True
+            if result is None:
+                self._respond(record, ())
+            else:
+                self._respond(record, result if isinstance(result, tuple) else (result,))
+
+    def _respond(self, record: ReceivedEvent, args: tuple) -> None:
+        if record.namespace not in self._namespaces:
+            raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
+                               f"namespace {record.namespace!r}")
+        self._send(sio_packet.ACK, record.namespace, data=list(args), ack_id=record.ack_id)
+        if not self.scheduler.is_task():
+            self._sync()
+
+    def _record_session_change(self, event: str, before: dict, after: dict) -> None:
+        missing = SessionChange.MISSING
+        for key in sorted(set(before) | set(after), key=str):
+            old, new = before.get(key, missing), after.get(key, missing)
+            if old != new:
+                change = SessionChange(key, copy.deepcopy(old), copy.deepcopy(new), event)
+                self.session_changes.append(change)
+                self.transcript.add("server", "session", "/", event, (key, old, new))
+
+    def _record_room_change(self, sid: str, namespace: str, room: Any, joined: bool) -> None:
+        self.transcript.add("server", "join" if joined else "leave", namespace, args=room)
+
+    def _sync(self) -> None:
+        """Run pending in-process work, take deliveries from other threads, raise errors."""
+        while True:
+            try:
+                payload = self._foreign.get_nowait()
+            except queue.Empty:
+                break
+            self._on_payload(payload)
+        self.scheduler.run_pending()
+        self._raise_failures()
+
+    def _raise_failures(self) -> None:
+        failures = self.scheduler.pop_failures()
+        if not failures:
+            return
+        if not self.raise_server_exceptions:
+            for source, exc in failures:
+                logger.error("exception in %s", source, exc_info=exc)
+            return
+        for source, exc in failures[1:]:
+            logger.error("further exception in %s", source, exc_info=exc)
+        raise failures[0][1]
+
+    def __repr__(self) -> str:
+        return f"<SocketIOTestClient eio_sid={self.eio_sid} namespaces={list(self._namespaces)}>"
+
+
+_KINDS = {
+    sio_packet.CONNECT: "connect",
+    sio_packet.DISCONNECT: "disconnect",
+    sio_packet.EVENT: "event",
+    sio_packet.ACK: "ack",
+    sio_packet.CONNECT_ERROR: "connect_error",
+    sio_packet.BINARY_EVENT: "event",
+    sio_packet.BINARY_ACK: "ack",
+}
