@@ -43,8 +43,12 @@ class SocketIO:
           Flask session on the server; ``False`` uses Flask's session interface, so
           server-side sessions persist;
         - ``message_queue``, ``channel``, ``message_queue_options``: share emits
-          between processes through a queue;
-        - ``websocket_compression``: accept permessage-deflate (off by default).
+          between processes through a queue.
+
+        WebSocket compression (permessage-deflate) is not offered by the embedded
+        gevent server: gevent-websocket, chosen for its speed and memory per
+        connection, does not implement it, so clients fall back to uncompressed
+        frames.
 
         An unknown option raises ``TypeError`` naming it. Options given here and
         to :meth:`init_app` are merged, the later ones winning.

@@ -20,7 +20,7 @@ ENGINEIO_OPTIONS = frozenset({
 #: Options of this extension.
 EXTENSION_OPTIONS = frozenset({
     "path", "resource", "manage_session", "message_queue", "channel", "write_only",
-    "message_queue_options", "websocket_compression",
+    "message_queue_options",
 })
 
 ALL_OPTIONS = SOCKETIO_OPTIONS | ENGINEIO_OPTIONS | EXTENSION_OPTIONS

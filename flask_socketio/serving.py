@@ -1,0 +1,150 @@
+"""``socketio.run()``: the embedded gevent server, with the debugger and reloader.
+
+The server is gevent's ``pywsgi.WSGIServer`` with gevent-websocket's handler, so one
+process serves HTTP long-polling and WebSocket. gevent-websocket was chosen by
+measurement (faster broadcast and about a third of the memory per connection of
+simple-websocket, mostly because it does not do permessage-deflate); WebSocket
+compression is therefore off. Blocking libraries in your app need gevent's
+monkey-patching, done first thing in your program: ``from gevent import monkey;
+monkey.patch_all()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import flask
+
+    from .extension import SocketIO
+
+logger = logging.getLogger("flask_socketio")
+
+
+class EmbeddedServer:
+    """A running gevent WSGI server that :meth:`SocketIO.stop` can stop from any thread."""
+
+    def __init__(self, wsgi_server: Any) -> None:
+        self.wsgi_server = wsgi_server
+        self._thread_id = threading.get_ident()
+        import gevent
+
+        self._hub = gevent.get_hub()
+
+    @property
+    def port(self) -> int:
+        return self.wsgi_server.server_port
+
+    def serve_forever(self) -> None:
+        self._thread_id = threading.get_ident()
+        import gevent
+
+        self._hub = gevent.get_hub()
+        self.wsgi_server.serve_forever()
+
+    def stop(self, timeout: float = 5) -> None:
+        if threading.get_ident() == self._thread_id:
+            import gevent
+
+            gevent.spawn(self.wsgi_server.stop, timeout)
+        else:
+            self._hub.loop.run_callback_threadsafe(self.wsgi_server.stop, timeout)
+
+
+def _listen_address(app: flask.Flask, host: str | None, port: int | None) -> tuple[str, int]:
+    server_name = app.config.get("SERVER_NAME")
+    default_host, default_port = "127.0.0.1", 5000
+    if server_name and ":" in server_name:
+        name, _, number = server_name.rpartition(":")
+        default_host, default_port = name, int(number)
+    return (host or default_host, default_port if port is None else int(port))
+
+
+def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
+                 port: int | None = None, *, listener: socket.socket | None = None,
+                 debug: bool | None = None, log_output: bool | None = None,
+                 certfile: str | None = None, keyfile: str | None = None,
+                 **server_options: Any) -> EmbeddedServer:
+    """Make (not start) the embedded server for ``app``.
+
+    ``listener`` is an already bound and listening socket to serve on (tests bind
+    port 0 and hand it over); otherwise ``host``/``port`` are bound.
+    """
+    from gevent import pywsgi
+    from geventwebsocket.handler import WebSocketHandler
+
+    mode = socketio._require_server().async_mode
+    if mode != "gevent":
+        raise RuntimeError(f"socketio.run() serves with gevent, but the server's async_mode "
+                           f"is {mode!r}: create SocketIO with async_mode='gevent'")
+    if debug is not None:
+        app.debug = debug
+    if log_output is None:
+        log_output = app.debug
+    application: Any = app
+    if app.debug:
+        from werkzeug.debug import DebuggedApplication
+
+        application = DebuggedApplication(app, evalex=True)
+    if certfile is not None:
+        server_options["certfile"] = certfile
+    if keyfile is not None:
+        server_options["keyfile"] = keyfile
+    address: Any = listener if listener is not None else _listen_address(app, host, port)
+    wsgi_server = pywsgi.WSGIServer(
+        address, application, handler_class=WebSocketHandler,
+        log=logging.getLogger("flask_socketio.access") if log_output else None,
+        error_log=logging.getLogger("flask_socketio.server"), **server_options)
+    return EmbeddedServer(wsgi_server)
+
+
+def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
+        port: int | None = None, *, debug: bool | None = None,
+        use_reloader: bool | None = None, reloader_options: dict[str, Any] | None = None,
+        extra_files: list[str] | None = None, log_output: bool | None = None,
+        allow_unsafe_werkzeug: bool = False, **server_options: Any) -> None:
+    """Serve ``app`` with Socket.IO until :meth:`SocketIO.stop` (or Ctrl-C).
+
+    :param host: interface to listen on (default ``127.0.0.1``, or ``SERVER_NAME``).
+    :param port: port (default 5000, or ``SERVER_NAME``'s).
+    :param debug: Flask debug mode: the Werkzeug debugger, and the reloader unless
+        ``use_reloader=False``.
+    :param use_reloader: restart the process when source files change.
+    :param reloader_options: passed to Werkzeug's ``run_with_reloader``
+        (``reloader_type``, ``interval``, ``exclude_patterns``).
+    :param extra_files: more files the reloader watches.
+    :param log_output: log each request (default: in debug mode).
+    :param allow_unsafe_werkzeug: accepted for compatibility; the gevent server is
+        always used.
+    :param server_options: passed to gevent's ``WSGIServer`` (``certfile``,
+        ``keyfile``, ``backlog``, ...).
+    """
+    if app is None:
+        raise RuntimeError("socketio.run() needs the Flask app")
+    server = build_server(socketio, app, host, port, debug=debug, log_output=log_output,
+                          **server_options)
+    socketio._runner = server
+    if use_reloader is None:
+        use_reloader = app.debug
+    if use_reloader:
+        from werkzeug._reloader import run_with_reloader
+
+        options = dict(reloader_options or {})
+        if extra_files:
+            options["extra_files"] = extra_files
+        run_with_reloader(server.serve_forever, **options)
+        return
+    address = server.wsgi_server.address
+    logger.info("Serving Socket.IO on http://%s:%s", address[0], server.port)
+    print(f" * Serving Flask-SocketIO app on http://{address[0]}:{server.port}",
+          file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        socketio._runner = None
