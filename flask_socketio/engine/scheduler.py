@@ -204,7 +204,8 @@ class Scheduler:
         return self._hub.switch()
 
     def call_later(self, delay: float, fire: Callable[[], None]) -> None:
-        heapq.heappush(self._timers, (self.clock.now + max(delay, 0.0), next(self._sequence), fire))
+        due = self.clock.now + max(delay, 0.0)
+        heapq.heappush(self._timers, (due, next(self._sequence), fire))
 
     def _report_failure(self, task: Task, exc: BaseException) -> None:
         self.report_failure(task.name, exc)

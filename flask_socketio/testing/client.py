@@ -42,6 +42,10 @@ TRANSPORT_CLOSE = "transport close"
 #: ``socketio_receive_timeout`` changes it.
 DEFAULT_TIMEOUT = 1.0
 
+#: Callables told of each new client (the pytest plugin collects a test's clients
+#: here to print their transcripts when it fails). Nothing else keeps clients.
+creation_listeners: list[Callable[[SocketIOTestClient], None]] = []
+
 
 def _cookies_into(flask_test_client: Any, environ: dict) -> None:
     """Copy a Flask test client's cookies into ``environ``.
@@ -97,6 +101,8 @@ class SocketIOTestClient:
         self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._has_foreign_producers = False
         self._is_closed = False
+        for listener in creation_listeners:
+            listener(self)
         self.connect(namespace, query_string=query_string, headers=headers, auth=auth)
 
     # -- connection ----------------------------------------------------------------------
@@ -308,7 +314,8 @@ class SocketIOTestClient:
             raise TimeoutError(self._nothing_matched(event, namespace))
         return record
 
-    def assert_received(self, event: str, *args: Any, namespace: str | None = None) -> ReceivedEvent:
+    def assert_received(self, event: str, *args: Any,
+                        namespace: str | None = None) -> ReceivedEvent:
         """Assert the next ``event`` received has ``args`` (``ANY`` matches anything)."""
         try:
             record = self.receive(event, namespace)

@@ -47,7 +47,8 @@ class ReceivedEvent(dict):
 
     def __repr__(self) -> str:
         ack = f", ack_id={self.ack_id}" if self.ack_id is not None else ""
-        return f"ReceivedEvent({self.name!r}, args={self.args!r}, namespace={self.namespace!r}{ack})"
+        return (f"ReceivedEvent({self.name!r}, args={self.args!r}, "
+                f"namespace={self.namespace!r}{ack})")
 
 
 @dataclass(frozen=True)

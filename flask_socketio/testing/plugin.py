@@ -1,0 +1,164 @@
+"""The pytest plugin (entry point ``pytest11``): fixtures for testing Socket.IO apps.
+
+As in pytest-flask, your project provides an ``app`` fixture returning the Flask app
+(with ``SocketIO(app)`` or ``socketio.init_app(app)`` done). Then:
+
+- ``socketio_client``: a factory of connected in-process clients, closed at teardown::
+
+      def test_echo(socketio_client):
+          client = socketio_client(auth={"token": "t"})
+          client.emit("echo", 1)
+          client.assert_received("echo", 1)
+
+- ``socketio_clock``: the in-process virtual clock (``socketio_clock.advance(10)``).
+- ``socketio_server``: a live gevent server running ``app`` (see :class:`LiveServer`).
+
+A failing test shows the transcript of every test client it made. The ini option
+``socketio_receive_timeout`` sets the default receive timeout; the marker
+``socketio_leak_guard`` (or the ini option ``socketio_leak_guard = true``) fails a
+test that leaves in-process server tasks or threads running.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from ..engine.scheduler import VirtualClock, current_scheduler
+from . import client as client_module
+from .client import SocketIOTestClient
+from .records import ReceivedEvent
+
+_CLIENTS = pytest.StashKey[list[SocketIOTestClient]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("flask_socketio", "Flask-SocketIO testing")
+    parser.addini("socketio_receive_timeout",
+                  "default seconds a test client's receive() waits for events from other "
+                  "threads (in-process work never waits)", default="1.0")
+    parser.addini("socketio_leak_guard", "fail tests that leave server tasks or threads "
+                  "running", type="bool", default=False)
+    group.addoption("--socketio-leak-guard", action="store_true", default=False,
+                    help="fail tests that leave Socket.IO server tasks or threads running")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "socketio_leak_guard: fail the test if it leaves "
+                            "in-process Socket.IO tasks or threads running")
+    client_module.DEFAULT_TIMEOUT = float(config.getini("socketio_receive_timeout"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Remember every test client the test makes, to show their transcripts."""
+    made: list[SocketIOTestClient] = []
+    item.stash[_CLIENTS] = made
+    client_module.creation_listeners.append(made.append)
+    try:
+        yield
+    finally:
+        client_module.creation_listeners.remove(made.append)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for number, client in enumerate(item.stash.get(_CLIENTS, []), start=1):
+        report.sections.append((f"socketio transcript: client {number} ({client.eio_sid})",
+                                client.transcript.format()))
+
+
+@pytest.fixture
+def socketio_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., SocketIOTestClient]]:
+    """A factory of in-process test clients for the ``app`` fixture's SocketIO.
+
+    ``socketio_client(namespace=None, auth=None, headers=None, query_string=None,
+    flask_test_client=None, raise_server_exceptions=True, app=None, socketio=None)``
+    returns a connected :class:`SocketIOTestClient`; all are closed at teardown.
+    """
+    made: list[SocketIOTestClient] = []
+
+    def factory(namespace: str | None = None, *, app: Any = None, socketio: Any = None,
+                **kwargs: Any) -> SocketIOTestClient:
+        flask_app = app if app is not None else request.getfixturevalue("app")
+        extension = socketio if socketio is not None else flask_app.extensions.get("socketio")
+        if extension is None:
+            raise LookupError("the app fixture's Flask app has no SocketIO: call "
+                              "SocketIO(app) or socketio.init_app(app), or pass socketio=")
+        test_client = extension.test_client(flask_app, namespace=namespace, **kwargs)
+        made.append(test_client)
+        return test_client
+
+    yield factory
+    for test_client in made:
+        test_client.close()
+
+
+@pytest.fixture
+def socketio_clock() -> VirtualClock:
+    """The clock of in-process servers: ``socketio_clock.advance(seconds)``."""
+    return current_scheduler().clock
+
+
+@pytest.fixture(autouse=True)
+def _socketio_leak_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    enabled = (request.node.get_closest_marker("socketio_leak_guard") is not None
+               or request.config.getini("socketio_leak_guard")
+               or request.config.getoption("--socketio-leak-guard"))
+    if not enabled:
+        yield
+        return
+    scheduler = current_scheduler()
+    tasks_before = set(scheduler.tasks)
+    threads_before = set(threading.enumerate())
+    yield
+    scheduler.run_pending()
+    tasks_left = [task for task in scheduler.tasks if task not in tasks_before]
+    threads_left = [thread for thread in threading.enumerate()
+                    if thread not in threads_before and thread.is_alive()]
+    for task in tasks_left:
+        task.kill()
+    if tasks_left or threads_left:
+        names = [f"task {task.name}" for task in tasks_left]
+        names += [f"thread {thread.name}" for thread in threads_left]
+        pytest.fail("the test left Socket.IO work running: " + ", ".join(names),
+                    pytrace=False)
+
+
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any,
+                              right: Any) -> list[str] | None:
+    """Readable diffs when received events are compared."""
+    if op != "==":
+        return None
+    if not (_is_received(left) or _is_received(right)):
+        return None
+    lines = ["received events differ:"]
+    left_list = left if isinstance(left, list) else [left]
+    right_list = right if isinstance(right, list) else [right]
+    for index in range(max(len(left_list), len(right_list))):
+        got = left_list[index] if index < len(left_list) else "<nothing>"
+        want = right_list[index] if index < len(right_list) else "<nothing>"
+        mark = "  " if got == want else "! "
+        lines.append(f"{mark}[{index}] {_describe(got)}")
+        if got != want:
+            lines.append(f"    expected {_describe(want)}")
+    return lines
+
+
+def _is_received(value: Any) -> bool:
+    if isinstance(value, ReceivedEvent):
+        return True
+    return isinstance(value, list) and any(isinstance(item, ReceivedEvent) for item in value)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict) and {"name", "args", "namespace"} <= set(value):
+        return f"{value['name']!r} args={value['args']!r} namespace={value['namespace']!r}"
+    return repr(value)
