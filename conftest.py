@@ -1,0 +1,36 @@
+"""Shared test set-up: service checks that skip locally and fail under CI=true."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip the test when ``host:port`` is unreachable; under ``CI=true``, fail it."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return
+    except OSError as exc:
+        message = f"{name} is not reachable on {host}:{port} ({exc})"
+        if IN_CI:
+            pytest.fail(f"{message}; CI must provide it", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The local Redis server's URL (skips, or fails under CI, if it is down)."""
+    require_service("Redis", "127.0.0.1", 6379)
+    return "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def amqp_url() -> str:
+    """The local RabbitMQ server's URL (skips, or fails under CI, if it is down)."""
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    return "amqp://guest:guest@127.0.0.1:5672//"
