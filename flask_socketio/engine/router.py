@@ -3,12 +3,15 @@
 python-socketio's ``Server`` talks to one Engine.IO object. The router is that
 object: HTTP requests go to the network engine (python-engineio), in-process test
 clients to :class:`InProcessEngine`, and each call about a session goes to the
-engine that owns it. Once an in-process client has been attached, background tasks,
-sleeps and events run on the test's deterministic scheduler.
+engine that owns it. Background tasks, sleeps and events requested from the thread
+that drives in-process clients run on its deterministic scheduler; requested from
+any other thread (a live server running in a thread beside the test), they use the
+network engine's async mode. So test clients and live clients share one server.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,7 +34,10 @@ class EngineRouter:
 
     @property
     def _async_engine(self) -> Any:
-        return self.inprocess if self.inprocess is not None else self.network
+        inprocess = self.inprocess
+        if inprocess is not None and threading.get_ident() == inprocess.scheduler.thread_id:
+            return inprocess
+        return self.network
 
     def _owner(self, sid: str) -> Any:
         inprocess = self.inprocess
