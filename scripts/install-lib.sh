@@ -95,7 +95,7 @@ install_chromium() {
         return 0
     fi
     if [ "$(id -u)" != 0 ]; then
-        log "chromium: /usr/bin/chromium missing and not root; browser tests will be skipped"
+        log "chromium: /usr/bin/chromium missing and not root: install Debian's chromium for the browser tests"
         return 0
     fi
     log "chromium: apt-get install chromium"
