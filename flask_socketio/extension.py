@@ -86,7 +86,7 @@ class SocketIO:
         merged = self._options
         self.manage_session = merged.get("manage_session", True)
         self.server_options = dict(merged)
-        self._ensure_server(merged)
+        self._ensure_server(merged, write_only=app is None and self.app is None)
         if app is not None:
             if not hasattr(app, "extensions"):
                 app.extensions = {}
@@ -96,14 +96,15 @@ class SocketIO:
             if self.app is None:
                 self.app = app
 
-    def _ensure_server(self, merged: dict[str, Any]) -> None:
+    def _ensure_server(self, merged: dict[str, Any], write_only: bool) -> None:
         key = {k: v for k, v in merged.items() if k != "manage_session"}
+        key["write_only"] = write_only
         if self.server is not None and key == self._server_key:
             return
         from .queues import client_manager_for
 
         server_options = opts.server_options(merged)
-        manager = client_manager_for(merged)
+        manager = client_manager_for(merged, write_only=write_only)
         if manager is not None:
             server_options["client_manager"] = manager
         server_options.setdefault("async_handlers", True)

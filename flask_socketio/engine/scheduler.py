@@ -54,6 +54,8 @@ class Task:
         self._args = args
         self._kwargs = kwargs
         self._cancelled = False
+        #: A service task (a queue listener) that is meant to outlive tests.
+        self.daemon = False
         self.greenlet = greenlet.greenlet(self._run, parent=scheduler._hub)
 
     def _run(self, *_: Any) -> None:

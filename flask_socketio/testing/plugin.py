@@ -120,7 +120,8 @@ def _socketio_leak_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     threads_before = set(threading.enumerate())
     yield
     scheduler.run_pending()
-    tasks_left = [task for task in scheduler.tasks if task not in tasks_before]
+    tasks_left = [task for task in scheduler.tasks
+                  if task not in tasks_before and not task.daemon]
     threads_left = [thread for thread in threading.enumerate()
                     if thread not in threads_before and thread.is_alive()]
     for task in tasks_left:
