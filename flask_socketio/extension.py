@@ -115,6 +115,12 @@ class SocketIO:
         for namespace_handler in self.namespace_handlers:
             self.server.register_namespace(namespace_handler)
 
+    @property
+    def async_mode(self) -> str | None:
+        """The server's async mode (``'gevent'``, ``'threading'``...), as in the peer;
+        ``None`` before :meth:`init_app`."""
+        return self.server.async_mode if self.server is not None else None
+
     def _require_server(self) -> ProtocolServer:
         if self.server is None:
             raise RuntimeError("SocketIO has no server yet: call init_app(app) first")
