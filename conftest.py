@@ -7,6 +7,11 @@ import socket
 
 import pytest
 
+# The plugin is loaded here rather than through its pytest11 entry point (disabled
+# in pyproject.toml's addopts) so that pytest-cov is already measuring when the
+# package is first imported.
+pytest_plugins = ["flask_socketio.testing.plugin"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 
 import socketio
 
+from .engine.router import EngineRouter
 from .rooms import RoomManager, observable
 
 REDIS_SCHEMES = frozenset({"redis", "rediss", "unix", "valkey", "valkeys", "redis+sentinel",
@@ -73,6 +74,43 @@ class MemoryManager(socketio.PubSubManager):
             yield self._inbox.get()
 
 
+class BrokerListenerMixin:
+    """Runs a real broker's listener in a thread when in-process test clients use it.
+
+    The listener blocks on a socket; the in-process scheduler only switches at its
+    own waits, so there the listener gets a real (daemon) thread, and what it
+    delivers reaches test clients through their thread-safe inbox. Served on the
+    network, the manager starts its listener in the server's async mode as usual.
+    """
+
+    server: Any
+    write_only: bool
+    name: str
+
+    def initialize(self) -> None:
+        router = self.server.eio
+        if not (isinstance(router, EngineRouter) and router.is_scheduler_thread()):
+            super().initialize()  # type: ignore[misc]
+            return
+        router.external_listeners = True
+        if not self.write_only:
+            self.thread = threading.Thread(target=self._thread, daemon=True,  # type: ignore[attr-defined]
+                                           name=f"flask_socketio {self.name} listener")
+            self.thread.start()
+
+
+def _broker_manager(manager_class: type) -> type:
+    """``manager_class`` with room observation and the in-process listener thread."""
+    cls = _broker_classes.get(manager_class)
+    if cls is None:
+        cls = _broker_classes[manager_class] = type(
+            manager_class.__name__, (BrokerListenerMixin, observable(manager_class)), {})
+    return cls
+
+
+_broker_classes: dict[type, type] = {}
+
+
 def client_manager_for(options: dict[str, Any], write_only: bool = False) -> Any:
     """The client manager the options ask for: a given one, one for the URL, or the
     default in-memory room manager."""
@@ -92,15 +130,15 @@ def client_manager_for(options: dict[str, Any], write_only: bool = False) -> Any
         return observable(MemoryManager)(url, **common)
     if scheme in REDIS_SCHEMES:
         _require("redis", "redis", url)
-        return observable(socketio.RedisManager)(url, redis_options=extra, **common)
+        return _broker_manager(socketio.RedisManager)(url, redis_options=extra, **common)
     if scheme == "kafka":
         _require("kafka", "kafka-python", url)
-        return observable(socketio.KafkaManager)(url, **common)
+        return _broker_manager(socketio.KafkaManager)(url, **common)
     if scheme == "zmq":
         _require("zmq", "pyzmq", url)
-        return observable(socketio.ZmqManager)(url, **common)
+        return _broker_manager(socketio.ZmqManager)(url, **common)
     _require("kombu", "kombu", url)
-    return observable(socketio.KombuManager)(url, connection_options=extra, **common)
+    return _broker_manager(socketio.KombuManager)(url, connection_options=extra, **common)
 
 
 def _require(module: str, package: str, url: str) -> None:

@@ -26,18 +26,23 @@ class EngineRouter:
     def __init__(self, **engineio_options: Any) -> None:
         self.network = engineio.Server(**engineio_options)
         self.inprocess: InProcessEngine | None = None
+        #: Set when a message queue listener delivers from a thread of its own, so
+        #: in-process clients know to wait for deliveries from other threads.
+        self.external_listeners = False
         self._handlers: dict[str, Callable[..., Any]] = {}
 
     @property
     def async_mode(self) -> str:
         return self.network.async_mode
 
+    def is_scheduler_thread(self) -> bool:
+        """Is the caller the thread that drives this server's in-process clients?"""
+        inprocess = self.inprocess
+        return inprocess is not None and threading.get_ident() == inprocess.scheduler.thread_id
+
     @property
     def _async_engine(self) -> Any:
-        inprocess = self.inprocess
-        if inprocess is not None and threading.get_ident() == inprocess.scheduler.thread_id:
-            return inprocess
-        return self.network
+        return self.inprocess if self.is_scheduler_thread() else self.network
 
     def _owner(self, sid: str) -> Any:
         inprocess = self.inprocess

@@ -201,13 +201,27 @@ class Scheduler:
 
     def _block(self, wakeup: _Wakeup, timeout: float | None) -> Any:
         """Park the current task until ``wakeup`` fires or ``timeout`` passes."""
-        if timeout is not None:
-            self.call_later(timeout, lambda: self._wake(wakeup, _TIMED_OUT))
-        return self._hub.switch()
+        if timeout is None:
+            return self._hub.switch()
+        timer = self.call_later(timeout, lambda: self._wake(wakeup, _TIMED_OUT))
+        try:
+            return self._hub.switch()
+        finally:
+            if wakeup.value is not _TIMED_OUT:  # woken (or killed) first: drop the timer
+                self._cancel_timer(timer)
 
-    def call_later(self, delay: float, fire: Callable[[], None]) -> None:
+    def call_later(self, delay: float, fire: Callable[[], None]) -> tuple:
         due = self.clock.now + max(delay, 0.0)
-        heapq.heappush(self._timers, (due, next(self._sequence), fire))
+        timer = (due, next(self._sequence), fire)
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def _cancel_timer(self, timer: tuple) -> None:
+        try:
+            self._timers.remove(timer)
+        except ValueError:
+            return
+        heapq.heapify(self._timers)
 
     def _report_failure(self, task: Task, exc: BaseException) -> None:
         self.report_failure(task.name, exc)

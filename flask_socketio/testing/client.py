@@ -307,7 +307,8 @@ class SocketIOTestClient:
         namespace = None if namespace is None else check_namespace(namespace)
         self._sync()
         record = self._take(event, namespace)
-        if record is None and (self._has_foreign_producers or timeout is not None):
+        if record is None and (timeout is not None or self._has_foreign_producers
+                               or self.server.eio.external_listeners):
             record = self._wait_foreign(event, namespace, self.timeout if timeout is None
                                         else timeout)
         if record is None:
@@ -420,6 +421,8 @@ class SocketIOTestClient:
                 SERVER_DISCONNECT if reason == "server disconnect" else TRANSPORT_CLOSE)
             self.transcript.add("received", "disconnect", namespace, args=reason)
         self._namespaces.clear()
+        if self.eio_sid is not None:  # the session is over: the engine forgets this client
+            self.engine.room_listeners.pop(self.eio_sid, None)
 
     def _dispatch(self, pkt: Any) -> None:
         namespace = pkt.namespace or "/"

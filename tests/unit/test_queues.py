@@ -119,3 +119,42 @@ def test_bad_url_is_a_clear_error():
 def test_missing_client_library_names_the_package():
     with pytest.raises(RuntimeError, match="pip install kafka-python"):
         client_manager_for({"message_queue": "kafka://127.0.0.1:9092"})
+
+
+def _wait_for_subscribers(redis_url, channel, count):
+    import time
+
+    import redis
+
+    connection = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if dict(connection.pubsub_numsub(channel)).get(channel.encode(), 0) >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{count} subscribers never joined {channel!r}")
+
+
+def test_redis_queue_reaches_in_process_clients_on_two_nodes(redis_url):
+    channel = f"test-{uuid.uuid4().hex}"
+
+    def node():
+        app = Flask(__name__)
+        socketio = SocketIO(app, message_queue=redis_url, channel=channel)
+
+        @socketio.on("shout")
+        def on_shout(message):
+            emit("shout", message, broadcast=True)
+
+        return app, socketio
+
+    (app1, node1), (app2, node2) = node(), node()
+    alice, bob = node1.test_client(app1), node2.test_client(app2)
+    _wait_for_subscribers(redis_url, channel, 2)
+    alice.emit("shout", "over redis")
+    alice.assert_received("shout", "over redis")
+    assert bob.receive("shout", timeout=5).args == ["over redis"]
+    emitter = SocketIO(message_queue=redis_url, channel=channel)
+    emitter.emit("news", 7)
+    assert alice.receive("news", timeout=5).args == [7]
+    assert bob.receive("news", timeout=5).args == [7]
