@@ -303,10 +303,16 @@ class SocketIOTestClient:
 
         ``None`` matches any event or namespace. Pending server work runs first, so
         in-process the answer is exact; ``TimeoutError`` says nothing matched.
+        Events that arrived before a disconnect are still returned; once they are
+        read, waiting on a disconnected namespace is a ``RuntimeError``, at once.
         """
         namespace = None if namespace is None else check_namespace(namespace)
         self._sync()
         record = self._take(event, namespace)
+        if record is None and not (self._namespaces if namespace is None
+                                   else namespace in self._namespaces):
+            raise RuntimeError("cannot wait: not connected; "
+                               + self._nothing_matched(event, namespace))
         if record is None and (timeout is not None or self._has_foreign_producers
                                or self.server.eio.external_listeners):
             record = self._wait_foreign(event, namespace, self.timeout if timeout is None
@@ -366,10 +372,12 @@ class SocketIOTestClient:
         where = "" if namespace is None else f" on namespace {namespace!r}"
         if self._socket is None or self._socket.is_closed:
             state = "; the client is disconnected"
-            if self._disconnect_reasons:
-                state += f" ({self._disconnect_reasons})"
+        elif namespace is not None and namespace not in self._namespaces:
+            state = f"; namespace {namespace!r} is not connected"
         else:
             state = ""
+        if state and self._disconnect_reasons:
+            state += f" ({self._disconnect_reasons})"
         others = ", ".join(repr(r) for r in self._received) or "nothing"
         return f"expected {what}{where}, but received {others}{state}"
 
