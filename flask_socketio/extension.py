@@ -114,6 +114,7 @@ class SocketIO:
             self._register(event, handler, namespace)
         for namespace_handler in self.namespace_handlers:
             self.server.register_namespace(namespace_handler)
+            self._accept_any_namespace_for(namespace_handler.namespace)
 
     @property
     def async_mode(self) -> str | None:
@@ -193,11 +194,19 @@ class SocketIO:
         self.namespace_handlers.append(namespace_handler)
         if self.server is not None:
             self.server.register_namespace(namespace_handler)
+            self._accept_any_namespace_for(namespace_handler.namespace)
 
     def _register(self, event: str, handler: Callable[..., Any], namespace: str) -> None:
         spec = HandlerSpec(handler, event, namespace)
         dispatch = self._dispatcher(spec)
         self._require_server().on(event, dispatch, namespace=namespace)
+        self._accept_any_namespace_for(namespace)
+
+    def _accept_any_namespace_for(self, namespace: str) -> None:
+        """A catch-all (``'*'``) namespace handler makes every namespace connectable,
+        unless the ``namespaces`` option says which are."""
+        if namespace == "*" and "namespaces" not in self._options:
+            self._require_server().namespaces = "*"
 
     def _dispatcher(self, spec: HandlerSpec) -> Callable[..., Any]:
         server = self._require_server()

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 import socketio
 
 from .engine.router import EngineRouter
-from .rooms import RoomManager, observable
+from .room_observer import RoomManager, observable
 
 REDIS_SCHEMES = frozenset({"redis", "rediss", "unix", "valkey", "valkeys", "redis+sentinel",
                            "valkey+sentinel"})
