@@ -15,6 +15,7 @@ import logging
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,27 +27,44 @@ logger = logging.getLogger("flask_socketio")
 
 
 class EmbeddedServer:
-    """A running gevent WSGI server that :meth:`SocketIO.stop` can stop from any thread."""
+    """The embedded gevent server: made in the thread that serves, stoppable from any.
 
-    def __init__(self, wsgi_server: Any) -> None:
-        self.wsgi_server = wsgi_server
-        self._thread_id = threading.get_ident()
-        import gevent
+    gevent servers belong to the hub of the thread that creates them, so the
+    ``WSGIServer`` is built by :meth:`serve_forever` itself (the reloader serves
+    from a thread of its own; tests serve from a background thread).
+    """
 
-        self._hub = gevent.get_hub()
+    def __init__(self, make_wsgi_server: Callable[[], Any]) -> None:
+        self._make_wsgi_server = make_wsgi_server
+        self.wsgi_server: Any = None
+        self._hub: Any = None
+        self._thread_id: int | None = None
+        #: Set once the server listens (``port`` is then known).
+        self.started = threading.Event()
 
     @property
     def port(self) -> int:
+        if self.wsgi_server is None:
+            raise RuntimeError("the server is not listening yet")
         return self.wsgi_server.server_port
 
     def serve_forever(self) -> None:
-        self._thread_id = threading.get_ident()
         import gevent
 
+        self._thread_id = threading.get_ident()
         self._hub = gevent.get_hub()
+        self.wsgi_server = self._make_wsgi_server()
+        self.wsgi_server.start()
+        self.started.set()
+        host = self.wsgi_server.address[0]
+        logger.info("Serving Socket.IO on http://%s:%s", host, self.port)
+        print(f" * Serving Flask-SocketIO app on http://{host}:{self.port}", file=sys.stderr,
+              flush=True)
         self.wsgi_server.serve_forever()
 
     def stop(self, timeout: float = 5) -> None:
+        if self.wsgi_server is None:
+            raise RuntimeError("the server is not running")
         if threading.get_ident() == self._thread_id:
             import gevent
 
@@ -95,11 +113,14 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
     if keyfile is not None:
         server_options["keyfile"] = keyfile
     address: Any = listener if listener is not None else _listen_address(app, host, port)
-    wsgi_server = pywsgi.WSGIServer(
-        address, application, handler_class=WebSocketHandler,
-        log=logging.getLogger("flask_socketio.access") if log_output else None,
-        error_log=logging.getLogger("flask_socketio.server"), **server_options)
-    return EmbeddedServer(wsgi_server)
+
+    def make_wsgi_server() -> Any:
+        return pywsgi.WSGIServer(
+            address, application, handler_class=WebSocketHandler,
+            log=logging.getLogger("flask_socketio.access") if log_output else None,
+            error_log=logging.getLogger("flask_socketio.server"), **server_options)
+
+    return EmbeddedServer(make_wsgi_server)
 
 
 def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
@@ -138,10 +159,6 @@ def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
             options["extra_files"] = extra_files
         run_with_reloader(server.serve_forever, **options)
         return
-    address = server.wsgi_server.address
-    logger.info("Serving Socket.IO on http://%s:%s", address[0], server.port)
-    print(f" * Serving Flask-SocketIO app on http://{address[0]}:{server.port}",
-          file=sys.stderr)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
