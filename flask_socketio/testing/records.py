@@ -62,4 +62,7 @@ class SessionChange:
     event: str
 
     #: Marks a key that was absent (in ``old``) or removed (in ``new``).
-    MISSING = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
+    #: It survives copies (the recorded values are deep copies).
+    MISSING = type("Missing", (), {"__repr__": lambda self: "<missing>",
+                                   "__copy__": lambda self: self,
+                                   "__deepcopy__": lambda self, memo: self})()
