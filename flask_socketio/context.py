@@ -21,6 +21,7 @@ from flask.sessions import SessionMixin
 
 if TYPE_CHECKING:
     from .extension import SocketIO
+    from .handlers import HandlerSpec
 
 logger = logging.getLogger("flask_socketio")
 
@@ -79,6 +80,17 @@ class FlaskBridge:
             state = environ[CONNECTION_KEY] = Connection(
                 app, inprocess.scheduler if inprocess is not None else None)
         return state
+
+    def dispatch(self, spec: HandlerSpec, args: tuple) -> Any:
+        """Run the handler ``spec`` with the arguments python-socketio called it with."""
+        event, namespace, sid, user_args = spec.split(args)
+        is_connect = spec.event == "connect"
+        if is_connect:
+            environ = args[spec.leading + 1]
+        else:
+            environ = self.extension._require_server().get_environ(sid, namespace)
+        return self.run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
+                        environ=environ, is_connect=is_connect)
 
     def run(self, function: Callable[..., Any], args: tuple, *, sid: str | None,
             namespace: str, event: str | None, environ: dict | None,

@@ -198,7 +198,7 @@ class SocketIO:
 
     def _register(self, event: str, handler: Callable[..., Any], namespace: str) -> None:
         spec = HandlerSpec(handler, event, namespace)
-        dispatch = self._dispatcher(spec)
+        dispatch = _Dispatcher(self.bridge, spec)
         self._require_server().on(event, dispatch, namespace=namespace)
         self._accept_any_namespace_for(namespace)
 
@@ -207,19 +207,6 @@ class SocketIO:
         unless the ``namespaces`` option says which are."""
         if namespace == "*" and "namespaces" not in self._options:
             self._require_server().namespaces = "*"
-
-    def _dispatcher(self, spec: HandlerSpec) -> Callable[..., Any]:
-        server = self._require_server()
-        run = self.bridge.run
-        is_connect = spec.event == "connect"
-
-        def dispatch(*args: Any) -> Any:
-            event, namespace, sid, user_args = spec.split(args)
-            environ = args[spec.leading + 1] if is_connect else server.get_environ(sid, namespace)
-            return run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
-                       environ=environ, is_connect=is_connect)
-
-        return dispatch
 
     # -- sending -----------------------------------------------------------------------
 
@@ -345,6 +332,19 @@ class SocketIO:
             from .testing import SocketIOTestClient as cls
         return cls(app, self, namespace=namespace, query_string=query_string,
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
+
+
+class _Dispatcher:
+    """What python-socketio calls for one registered handler."""
+
+    __slots__ = ("bridge", "spec")
+
+    def __init__(self, bridge: FlaskBridge, spec: HandlerSpec) -> None:
+        self.bridge = bridge
+        self.spec = spec
+
+    def __call__(self, *args: Any) -> Any:
+        return self.bridge.dispatch(self.spec, args)
 
 
 def _current_sid() -> str | None:

@@ -37,13 +37,7 @@ class Namespace(socketio.Namespace):
         spec = self._specs.get(event)
         if spec is None or spec.function != method:
             spec = self._specs[event] = HandlerSpec(method, event, self.namespace)
-        socketio_ = self.socketio
-        _, namespace, sid, user_args = spec.split(args)
-        is_connect = event == "connect"
-        environ = (args[spec.leading + 1] if is_connect
-                   else socketio_._require_server().get_environ(sid, namespace))
-        return socketio_.bridge.run(method, user_args, sid=sid, namespace=namespace,
-                                    event=event, environ=environ, is_connect=is_connect)
+        return self.socketio.bridge.dispatch(spec, args)
 
     def emit(self, event: str, data: Any = None, room: Any = None, include_self: bool = True,
              namespace: str | None = None, callback: Callable[..., Any] | None = None,
