@@ -398,7 +398,8 @@ class SocketIOTestClient:
             pkt = self._packet_class(packet_type, data=data, namespace=namespace, id=ack_id)
             encoded = pkt.encode()
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"cannot send {event or 'packet'!r}: its payload is not "
+            doing = "acknowledge" if packet_type == sio_packet.ACK else "send"
+            raise TypeError(f"cannot {doing} {event or 'packet'!r}: its payload is not "
                             f"serializable ({exc})") from exc
         kind = _KINDS.get(packet_type, "event")
         args = data[1:] if kind == "event" and data is not None else data
@@ -442,6 +443,9 @@ class SocketIOTestClient:
             self._namespaces.pop(namespace, None)
             self._connect_errors[namespace] = pkt.data
             self.transcript.add("received", "connect_error", namespace, args=pkt.data)
+            if not self._namespaces and self._socket is not None:
+                # as socket.io-client does: no namespace left, so the session closes
+                self._socket.close()
         elif kind == sio_packet.DISCONNECT:
             self._namespaces.pop(namespace, None)
             self._disconnect_reasons[namespace] = SERVER_DISCONNECT
@@ -479,10 +483,15 @@ class SocketIOTestClient:
                 self._respond(record, result if isinstance(result, tuple) else (result,))
 
     def _respond(self, record: ReceivedEvent, args: tuple) -> None:
-        if record.namespace not in self._namespaces:
-            raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
-                               f"namespace {record.namespace!r}")
-        self._send(sio_packet.ACK, record.namespace, data=list(args), ack_id=record.ack_id)
+        try:
+            if record.namespace not in self._namespaces:
+                raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
+                                   f"namespace {record.namespace!r}")
+            self._send(sio_packet.ACK, record.namespace, data=list(args),
+                       ack_id=record.ack_id, event=record.name)
+        except (RuntimeError, TypeError):
+            record.is_acked = False  # nothing was sent: the event may still be answered
+            raise
         if not self.scheduler.is_task():
             self._sync()
 
