@@ -37,6 +37,22 @@ _UNHANDLED: Any = object()
 SessionObserver = Callable[[str, dict, dict], None]
 
 
+def current_sid(server: Any, namespace: str) -> str | None:
+    """The sid in ``namespace`` of the connection whose handler is running, if any.
+
+    A client has one sid per namespace, so a handler of ``'/'`` addressing
+    ``'/chat'`` means the same client's ``'/chat'`` sid (``None`` if it has none).
+    """
+    if not flask.has_request_context():
+        return None
+    request = flask.request
+    sid = getattr(request, "sid", None)
+    if sid is None or getattr(request, "namespace", None) == namespace:
+        return sid
+    eio_sid = server.manager.eio_sid_from_sid(sid, request.namespace)
+    return None if eio_sid is None else server.manager.sid_from_eio_sid(eio_sid, namespace)
+
+
 class ManagedSession(dict, SessionMixin):
     """The session of one Socket.IO connection, kept by the server (``manage_session``).
 

@@ -9,7 +9,7 @@ import flask
 import socketio
 
 from . import options as opts
-from .context import CONNECTION_KEY, FlaskBridge
+from .context import CONNECTION_KEY, FlaskBridge, current_sid
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .protocol import ProtocolServer
@@ -223,7 +223,7 @@ class SocketIO:
         namespace = opts.check_namespace(namespace)
         if to is None:
             to = room
-        sender = _current_sid()
+        sender = current_sid(server, namespace)
         if not include_self and skip_sid is None:
             skip_sid = sender
         data = payload(args)
@@ -345,13 +345,6 @@ class _Dispatcher:
 
     def __call__(self, *args: Any) -> Any:
         return self.bridge.dispatch(self.spec, args)
-
-
-def _current_sid() -> str | None:
-    """The sid of the connection whose handler is running, if any."""
-    if not flask.has_request_context():
-        return None
-    return getattr(flask.request, "sid", None)
 
 
 __all__ = ["SocketIO", "payload", "CONNECTION_KEY"]

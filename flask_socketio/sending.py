@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 
+from .context import current_sid
+
 if TYPE_CHECKING:
     from .extension import SocketIO
 
@@ -46,10 +48,11 @@ def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
         namespace = request.namespace
     if to is None:
         to = room
+    socketio = _socketio()
     if to is None and not broadcast:
-        to = request.sid
-    _socketio().emit(event, *args, namespace=namespace, to=to, include_self=include_self,
-                     skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
+        to = current_sid(socketio._require_server(), namespace) or request.sid
+    socketio.emit(event, *args, namespace=namespace, to=to, include_self=include_self,
+                  skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
 
 
 def send(message: Any, json: bool = False, namespace: str | None = None, to: Any = None,
@@ -68,7 +71,8 @@ def call(event: str, *args: Any, namespace: str | None = None, to: Any = None,
     if namespace is None or to is None:
         request = _handler_request("call")
         namespace = namespace or request.namespace
-        to = to if to is not None else request.sid
+        if to is None:
+            to = current_sid(_socketio()._require_server(), namespace) or request.sid
     return _socketio().call(event, *args, to=to, namespace=namespace, timeout=timeout,
                             ignore_queue=ignore_queue)
 
@@ -76,8 +80,8 @@ def call(event: str, *args: Any, namespace: str | None = None, to: Any = None,
 def _room_target(what: str, sid: str | None, namespace: str | None) -> tuple[str, str]:
     if sid is None or namespace is None:
         request = _handler_request(what)
-        sid = sid or request.sid
         namespace = namespace or request.namespace
+        sid = sid or current_sid(_socketio()._require_server(), namespace) or request.sid
     return sid, namespace
 
 

@@ -157,6 +157,71 @@ def test_emit_to_another_namespace():
     assert names(client, "/chat") == [("relayed", ["x"])]
 
 
+def test_emit_and_send_to_another_namespace_reach_the_same_client():
+    # The seed: "send(message, namespace='/chat')" from a handler of '/' goes to the
+    # sender's '/chat' connection, whose sid differs from its '/' sid in Socket.IO 5.
+    app, socketio_ = make_app()
+    socketio_.on_event("connect", lambda: None, namespace="/chat")
+
+    @socketio_.on("message")
+    def handle_message(message):
+        send(message, namespace="/chat")
+        emit("my response", message, namespace="/chat")
+
+    client, other = socketio_.test_client(app), socketio_.test_client(app)
+    client.connect("/chat")
+    other.connect("/chat")
+    client.send("hi")
+    assert client.get_sid("/chat") != client.sid
+    assert names(client, "/chat") == [("message", "hi"), ("my response", ["hi"])]
+    assert names(client) == []
+    assert names(other, "/chat") == []
+
+
+def test_emit_to_a_namespace_the_sender_did_not_join_reaches_nobody():
+    app, socketio_ = make_app()
+    socketio_.on_event("connect", lambda: None, namespace="/chat")
+    socketio_.on_event("go", lambda: emit("x", namespace="/chat"))
+    client, other = socketio_.test_client(app), socketio_.test_client(app, namespace="/chat")
+    client.emit("go")
+    assert names(other, "/chat") == []
+
+
+def test_include_self_false_in_another_namespace_skips_the_sender_there():
+    app, socketio_ = make_app()
+    socketio_.on_event("connect", lambda: None, namespace="/chat")
+    socketio_.on_event("go", lambda: emit("x", namespace="/chat", broadcast=True,
+                                          include_self=False))
+    client, other = socketio_.test_client(app), socketio_.test_client(app)
+    client.connect("/chat")
+    other.connect("/chat")
+    client.emit("go")
+    assert names(client, "/chat") == []
+    assert names(other, "/chat") == [("x", [])]
+
+
+def test_room_functions_and_call_in_another_namespace_address_the_sender_there():
+    app, socketio_ = make_app()
+    socketio_.on_event("connect", lambda: None, namespace="/chat")
+
+    @socketio_.on("go")
+    def go():
+        join_room("r", namespace="/chat")
+        in_rooms = rooms(namespace="/chat")
+        leave_room("r", namespace="/chat")
+        answer = call("q", namespace="/chat", timeout=5)
+        disconnect(namespace="/chat")
+        return [sorted(in_rooms), answer]
+
+    client = socketio_.test_client(app)
+    client.connect("/chat")
+    chat_sid = client.get_sid("/chat")
+    client.on("q", lambda: "answered in /chat", namespace="/chat")
+    assert client.emit("go", callback=True) == [sorted([chat_sid, "r"]), "answered in /chat"]
+    assert not client.is_connected("/chat")
+    assert client.is_connected()
+
+
 def test_emit_in_a_namespace_defaults_to_the_handler_namespace():
     app, socketio_ = make_app()
     socketio_.on_event("ping", lambda: emit("pong"), namespace="/ns")
