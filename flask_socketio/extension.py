@@ -190,6 +190,7 @@ class SocketIO:
 
         if not isinstance(namespace_handler, Namespace):
             raise ValueError("not a flask_socketio.Namespace instance")
+        opts.check_namespace(namespace_handler.namespace)
         namespace_handler._set_socketio(self)
         self.namespace_handlers.append(namespace_handler)
         if self.server is not None:

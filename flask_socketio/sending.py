@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 
 from .context import current_sid
+from .options import check_namespace
 
 if TYPE_CHECKING:
     from .extension import SocketIO
@@ -78,6 +79,8 @@ def call(event: str, *args: Any, namespace: str | None = None, to: Any = None,
 
 
 def _room_target(what: str, sid: str | None, namespace: str | None) -> tuple[str, str]:
+    if namespace is not None:
+        check_namespace(namespace)
     if sid is None or namespace is None:
         request = _handler_request(what)
         namespace = namespace or request.namespace

@@ -13,7 +13,7 @@ import pytest
 import socketio
 from flask import Flask, current_app, request
 
-from flask_socketio import SocketIO, emit
+from flask_socketio import Namespace, SocketIO, emit
 
 
 def make_app(name: str = "options") -> Flask:
@@ -365,12 +365,28 @@ def test_several_unknown_options_are_all_named():
     assert "'pingTimeout'" in str(info.value)
 
 
-@pytest.mark.parametrize("namespace", ["chat", "", "chat/"])
-def test_namespace_without_leading_slash_is_a_value_error(namespace):
-    socketio_ = SocketIO(make_app())
+NAMESPACE_TAKERS = {
+    "on": lambda s, c, ns: s.on("event", namespace=ns),
+    "event": lambda s, c, ns: s.event(namespace=ns)(print),
+    "on_event": lambda s, c, ns: s.on_event("event", print, namespace=ns),
+    "on_error": lambda s, c, ns: s.on_error(ns),
+    "on_namespace": lambda s, c, ns: s.on_namespace(Namespace(ns)),
+    "emit": lambda s, c, ns: s.emit("event", namespace=ns),
+    "send": lambda s, c, ns: s.send("data", namespace=ns),
+    "call": lambda s, c, ns: s.call("event", to=c.sid, namespace=ns),
+    "close_room": lambda s, c, ns: s.close_room("room", namespace=ns),
+    "test_client": lambda s, c, ns: s.test_client(c.app, namespace=ns),
+    "client.connect": lambda s, c, ns: c.connect(ns),
+    "client.emit": lambda s, c, ns: c.emit("event", namespace=ns),
+}
+
+
+@pytest.mark.parametrize("namespace", ["chat", "chat/"])
+@pytest.mark.parametrize("taker", sorted(NAMESPACE_TAKERS))
+def test_namespace_without_leading_slash_is_a_value_error(taker, namespace):
+    app = make_app()
+    socketio_ = SocketIO(app)
+    client = socketio_.test_client(app)
     with pytest.raises(ValueError, match="must start with '/'"):
-        socketio_.on("event", namespace=namespace)
-    with pytest.raises(ValueError, match="must start with '/'"):
-        socketio_.on_error(namespace)
-    with pytest.raises(ValueError, match="must start with '/'"):
-        socketio_.emit("event", namespace=namespace)
+        NAMESPACE_TAKERS[taker](socketio_, client, namespace)
+    assert client.is_connected()

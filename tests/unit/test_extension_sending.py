@@ -745,6 +745,38 @@ def test_non_serializable_payload_fails_at_emit_even_with_no_recipient():
         socketio_.emit("lonely", NotSerializable())
 
 
+MODULE_FUNCTIONS_WITH_NAMESPACE = {
+    "emit": lambda ns: emit("x", namespace=ns),
+    "emit broadcast": lambda ns: emit("x", namespace=ns, broadcast=True),
+    "send": lambda ns: send("x", namespace=ns),
+    "call": lambda ns: call("x", namespace=ns, timeout=1),
+    "join_room": lambda ns: join_room("r", namespace=ns),
+    "leave_room": lambda ns: leave_room("r", namespace=ns),
+    "close_room": lambda ns: close_room("r", namespace=ns),
+    "rooms": lambda ns: rooms(namespace=ns),
+    "disconnect": lambda ns: disconnect(namespace=ns),
+}
+
+
+@pytest.mark.parametrize("function", sorted(MODULE_FUNCTIONS_WITH_NAMESPACE))
+def test_module_functions_reject_a_namespace_without_leading_slash(function):
+    app, socketio_ = make_app()
+    errors = []
+
+    @socketio_.on("go")
+    def go():
+        try:
+            MODULE_FUNCTIONS_WITH_NAMESPACE[function]("chat")
+        except ValueError as exc:
+            errors.append(str(exc))
+        return "alive"
+
+    client = socketio_.test_client(app)
+    assert client.emit("go", callback=True) == "alive"
+    assert len(errors) == 1 and "must start with '/'" in errors[0]
+    assert client.is_connected()
+
+
 def test_module_functions_outside_a_handler_say_so():
     app, socketio_ = make_app()
     with pytest.raises(RuntimeError, match="handler"), app.app_context():
