@@ -188,6 +188,10 @@ def test_server_option_is_passed_down(option, value, landed, where):
         socketio_ = SocketIO()
         socketio_.init_app(app, **{option: value})
     assert landed(socketio_) == value
+    # And the server still works with it.
+    socketio_.on_event("ping", lambda: "pong", namespace="/a")
+    client = socketio_.test_client(app, namespace="/a")
+    assert client.emit("ping", namespace="/a", callback=True) == "pong"
 
 
 def test_client_manager_option_is_used():

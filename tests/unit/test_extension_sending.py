@@ -789,3 +789,32 @@ def test_call_without_recipient_outside_a_handler_is_an_error():
     app, socketio_ = make_app()
     with pytest.raises(ValueError, match="recipient"):
         socketio_.call("x")
+
+
+# -- payload kinds and isolation -------------------------------------------------------------
+
+
+def test_binary_payloads_round_trip_with_the_default_serializer():
+    app, socketio_ = make_app()
+
+    @socketio_.on("blob")
+    def blob(data, meta):
+        emit("blob", data[::-1], {"size": len(data), "meta": meta})
+        return data
+
+    client = socketio_.test_client(app)
+    assert client.emit("blob", b"\x00\x01\x02", {"k": b"v"}, callback=True) == b"\x00\x01\x02"
+    client.assert_received("blob", b"\x02\x01\x00", {"size": 3, "meta": {"k": b"v"}})
+
+
+def test_two_socketio_instances_are_independent():
+    first_app, first = make_app()
+    second_app, second = make_app()
+    first.on_event("who", lambda: "first")
+    second.on_event("who", lambda: "second")
+    one, two = first.test_client(first_app), second.test_client(second_app)
+    assert one.emit("who", callback=True) == "first"
+    assert two.emit("who", callback=True) == "second"
+    first.emit("news")
+    assert names(one) == [("news", [])]
+    assert names(two) == []
