@@ -397,7 +397,7 @@ class SocketIOTestClient:
         try:
             pkt = self._packet_class(packet_type, data=data, namespace=namespace, id=ack_id)
             encoded = pkt.encode()
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # msgpack: ints over 64 bits
             doing = "acknowledge" if packet_type == sio_packet.ACK else "send"
             raise TypeError(f"cannot {doing} {event or 'packet'!r}: its payload is not "
                             f"serializable ({exc})") from exc
