@@ -249,3 +249,33 @@ def test_unhandled_exception_in_connect_refuses_and_is_logged(caplog):
     assert client.get_connect_error("/chat") is not None
     assert "no connect" in caplog.text
     assert client.emit("ok", callback=True) == "fine"
+
+
+def test_connection_refused_error_outside_connect_is_an_ordinary_error():
+    app, socketio = make_app()
+    handled = []
+
+    @socketio.on("late refusal")
+    def late_refusal():
+        from flask_socketio import ConnectionRefusedError
+
+        raise ConnectionRefusedError("too late")
+
+    socketio.on_error()(lambda exc: handled.append(type(exc).__name__))
+    client = socketio.test_client(app)
+    client.emit("late refusal")
+    assert handled == ["ConnectionRefusedError"]
+    assert client.is_connected()
+
+
+class NotSerializable:
+    pass
+
+
+def test_non_serializable_ack_reaches_the_test_and_the_connection_survives():
+    app, socketio = make_app()
+    socketio.on_event("bad ack", lambda: NotSerializable())
+    client = socketio.test_client(app)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        client.emit("bad ack", callback=True)
+    assert client.emit("ok", callback=True) == "fine"
