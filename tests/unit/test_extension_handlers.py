@@ -8,6 +8,8 @@ from flask import Flask, request
 
 from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, emit, send
 
+pytestmark = pytest.mark.socketio_leak_guard
+
 
 def make_app(**options) -> tuple[Flask, SocketIO]:
     app = Flask(__name__)

@@ -15,6 +15,8 @@ from flask import Flask, current_app, request
 
 from flask_socketio import Namespace, SocketIO, emit
 
+pytestmark = pytest.mark.socketio_leak_guard
+
 
 def make_app(name: str = "options") -> Flask:
     app = Flask(name)
@@ -209,6 +211,31 @@ def test_client_manager_option_is_used():
     client = socketio_.test_client(app)
     client.emit("join", "lobby")
     assert client.sid in dict(manager.get_participants("/", "lobby"))
+
+
+def test_message_queue_and_channel_options_pick_the_manager():
+    app = make_app()
+    socketio_ = SocketIO(app, message_queue="memory://options-test", channel="chan")
+
+    @socketio_.on("shout")
+    def shout(text):
+        emit("heard", text, broadcast=True)
+
+    manager = socketio_.server.manager
+    assert isinstance(manager, socketio.PubSubManager)
+    assert manager.channel == "chan"
+    alice, bob = socketio_.test_client(app), socketio_.test_client(app)
+    alice.emit("shout", "hi")
+    bob.assert_received("heard", "hi")
+
+
+def test_message_queue_option_merges_with_init_app():
+    socketio_ = SocketIO(message_queue="memory://options-merge")
+    app = make_app()
+    socketio_.init_app(app, channel="late")
+    assert isinstance(socketio_.server.manager, socketio.PubSubManager)
+    assert socketio_.server.manager.channel == "late"
+    assert socketio_.test_client(app).is_connected()
 
 
 def test_serializer_option_msgpack_round_trips_binary_and_structures():
