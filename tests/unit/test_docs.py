@@ -18,6 +18,7 @@ A block that cannot run (a shell command, say) is preceded by an rst comment
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.util
 import inspect
 import os
@@ -285,10 +286,8 @@ def run_doc_test(module: types.ModuleType, test: Callable[..., Any]) -> None:
         request.call(test)
     finally:
         request.close()
-    try:
+    with contextlib.suppress(StopIteration):
         next(guard)
-    except StopIteration:
-        pass
 
 
 # -- running a file ----------------------------------------------------------------------
