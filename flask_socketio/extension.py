@@ -43,7 +43,11 @@ class SocketIO:
           Flask session on the server; ``False`` uses Flask's session interface, so
           server-side sessions persist;
         - ``message_queue``, ``channel``, ``message_queue_options``: share emits
-          between processes through a queue.
+          between processes through a queue;
+        - ``write_only``: only emit through the queue, never listen (the default
+          for a ``SocketIO`` with no app).
+
+        ``async_mode`` defaults to ``'gevent'``, the embedded server's.
 
         WebSocket compression (permessage-deflate) is not offered by the embedded
         gevent server: gevent-websocket, chosen for its speed and memory per
@@ -86,7 +90,8 @@ class SocketIO:
         merged = self._options
         self.manage_session = merged.get("manage_session", True)
         self.server_options = dict(merged)
-        self._ensure_server(merged, write_only=app is None and self.app is None)
+        write_only = merged.get("write_only", app is None and self.app is None)
+        self._ensure_server(merged, write_only=bool(write_only))
         if app is not None:
             if not hasattr(app, "extensions"):
                 app.extensions = {}
@@ -108,6 +113,9 @@ class SocketIO:
         if manager is not None:
             server_options["client_manager"] = manager
         server_options.setdefault("async_handlers", True)
+        # gevent is the embedded server's mode; python-engineio would pick eventlet
+        # first whenever it happens to be installed.
+        server_options.setdefault("async_mode", "gevent")
         self.server = ProtocolServer(**server_options)
         self._server_key = key
         for event, handler, namespace in self.handlers:

@@ -158,3 +158,15 @@ def test_redis_queue_reaches_in_process_clients_on_two_nodes(redis_url):
     emitter.emit("news", 7)
     assert alice.receive("news", timeout=5).args == [7]
     assert bob.receive("news", timeout=5).args == [7]
+
+
+def test_write_only_option_is_honoured_with_an_app():
+    app = Flask(__name__)
+    socketio = SocketIO(app, message_queue=queue_url(), write_only=True)
+    assert socketio.server.manager.write_only
+    assert not SocketIO(Flask(__name__), message_queue=queue_url()).server.manager.write_only
+
+
+def test_gevent_is_the_default_async_mode():
+    assert SocketIO(Flask(__name__)).server.async_mode == "gevent"
+    assert SocketIO(Flask(__name__), async_mode="threading").server.async_mode == "threading"
