@@ -136,6 +136,7 @@ class Scheduler:
                     glet.throw(greenlet.GreenletExit)
                 else:
                     glet.switch(value)
+            glet = value = None  # a parked hub keeps no task (nor its client) alive
             driver, self._driver = self._driver, None
             assert driver is not None
             driver.switch()

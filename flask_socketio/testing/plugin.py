@@ -22,6 +22,7 @@ test that leaves in-process server tasks or threads running.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,7 +33,24 @@ from . import client as client_module
 from .client import SocketIOTestClient
 from .records import ReceivedEvent
 
-_CLIENTS = pytest.StashKey[list[SocketIOTestClient]]()
+#: A failing test shows the transcripts of at most this many of its clients (the most
+#: recent), so that a test making thousands of clients does not keep them all alive.
+MAX_TRANSCRIPTS = 20
+
+
+class _MadeClients:
+    """The clients a test made: how many, and the most recent ones."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.recent: deque[tuple[int, SocketIOTestClient]] = deque(maxlen=MAX_TRANSCRIPTS)
+
+    def add(self, client: SocketIOTestClient) -> None:
+        self.count += 1
+        self.recent.append((self.count, client))
+
+
+_CLIENTS = pytest.StashKey[_MadeClients]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,22 +73,30 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Remember every test client the test makes, to show their transcripts."""
-    made: list[SocketIOTestClient] = []
-    item.stash[_CLIENTS] = made
-    client_module.creation_listeners.append(made.append)
+    made = item.stash[_CLIENTS] = _MadeClients()
+    client_module.creation_listeners.append(made.add)
     try:
         yield
     finally:
-        client_module.creation_listeners.remove(made.append)
+        client_module.creation_listeners.remove(made.add)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    if report.when != "call" or not report.failed:
+    if report.when != "call":
         return
-    for number, client in enumerate(item.stash.get(_CLIENTS, []), start=1):
+    made = item.stash.get(_CLIENTS, None)
+    if made is None:
+        return
+    del item.stash[_CLIENTS]  # items live as long as the session: keep no client past its test
+    if not report.failed:
+        return
+    if made.count > len(made.recent):
+        report.sections.append(("socketio transcripts", f"{made.count - len(made.recent)} "
+                                "earlier clients not shown"))
+    for number, client in made.recent:
         report.sections.append((f"socketio transcript: client {number} ({client.eio_sid})",
                                 client.transcript.format()))
 
