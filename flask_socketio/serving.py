@@ -112,6 +112,9 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
         server_options["certfile"] = certfile
     if keyfile is not None:
         server_options["keyfile"] = keyfile
+    if listener is not None:
+        # gevent accepts in a loop until EWOULDBLOCK: a blocking listener hangs the hub.
+        listener.setblocking(False)
     address: Any = listener if listener is not None else _listen_address(app, host, port)
 
     def make_wsgi_server() -> Any:
