@@ -30,6 +30,10 @@ class EngineRouter:
         #: in-process clients know to wait for deliveries from other threads.
         self.external_listeners = False
         self._handlers: dict[str, Callable[..., Any]] = {}
+        #: The (real) thread serving network requests and its gevent hub: network
+        #: sessions are written to there, since gevent queues serve one thread only.
+        self._network_thread: int | None = None
+        self._network_hub: Any = None
 
     @property
     def async_mode(self) -> str:
@@ -74,17 +78,42 @@ class EngineRouter:
 
         return register if handler is None else register(handler)
 
+    def _in_network_thread(self, function: Callable[..., Any], *args: Any) -> None:
+        """Call ``function`` in the thread serving the network (now, if this is it).
+
+        Called from another thread (a test emitting to a live server's clients), it
+        is handed to that thread's hub: gevent's queues and events wake only
+        greenlets of the thread they belong to.
+        """
+        hub = self._network_hub
+        if hub is None or hub.loop is None or _real_thread_id() == self._network_thread:
+            function(*args)
+            return
+        import gevent
+
+        hub.loop.run_callback_threadsafe(gevent.spawn, function, *args)
+
     def send(self, sid: str, data: Any) -> None:
-        self._owner(sid).send(sid, data)
+        owner = self._owner(sid)
+        if owner is self.network:
+            self._in_network_thread(owner.send, sid, data)
+        else:
+            owner.send(sid, data)
 
     def send_packet(self, sid: str, pkt: Any) -> None:
-        self._owner(sid).send_packet(sid, pkt)
+        owner = self._owner(sid)
+        if owner is self.network:
+            self._in_network_thread(owner.send_packet, sid, pkt)
+        else:
+            owner.send_packet(sid, pkt)
 
     def disconnect(self, sid: str | None = None) -> None:
         if sid is None:
-            self.network.disconnect()
+            self._in_network_thread(self.network.disconnect)
             if self.inprocess is not None:
                 self.inprocess.disconnect()
+        elif self._owner(sid) is self.network:
+            self._in_network_thread(self.network.disconnect, sid)
         else:
             self._owner(sid).disconnect(sid)
 
@@ -117,9 +146,27 @@ class EngineRouter:
         return self._async_engine.get_queue_empty_exception()
 
     def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.network.async_mode == "gevent":
+            import gevent
+
+            self._network_thread = _real_thread_id()
+            self._network_hub = gevent.get_hub()
         return self.network.handle_request(environ, start_response)
 
     def shutdown(self) -> None:
         self.network.shutdown()
         if self.inprocess is not None:
             self.inprocess.shutdown()
+
+
+def _real_thread_id() -> int:
+    """The OS thread's id, even under gevent's monkey-patching (where threads are greenlets)."""
+    global _get_ident
+    if _get_ident is None:
+        from gevent.monkey import get_original
+
+        _get_ident = get_original("_thread", "get_ident")
+    return _get_ident()
+
+
+_get_ident: Callable[[], int] | None = None
