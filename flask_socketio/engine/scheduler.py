@@ -12,6 +12,7 @@ so two SocketIO instances in one test share one clock.
 
 from __future__ import annotations
 
+import contextvars
 import heapq
 import itertools
 import logging
@@ -24,6 +25,11 @@ from typing import Any
 import greenlet
 
 logger = logging.getLogger("flask_socketio.testing")
+
+#: Finished tasks hand their greenlet back to the scheduler for the next task, up to
+#: this many idle ones: entering a new greenlet for the first time costs far more
+#: (its own Python stack) than switching into a parked one.
+MAX_IDLE_WORKERS = 8
 
 
 class DeadlockError(RuntimeError):
@@ -56,11 +62,10 @@ class Task:
         self._cancelled = False
         #: A service task (a queue listener) that is meant to outlive tests.
         self.daemon = False
-        self.greenlet = greenlet.greenlet(self._run, parent=scheduler._hub)
+        #: The worker greenlet running the task; ``None`` until it starts.
+        self.greenlet: greenlet.greenlet | None = None
 
-    def _run(self, *_: Any) -> None:
-        if self._cancelled:
-            return
+    def _run(self) -> None:
         try:
             self._target(*self._args, **self._kwargs)
         except greenlet.GreenletExit:
@@ -80,10 +85,10 @@ class Task:
 
     def kill(self) -> None:
         """End the task where it is blocked (it sees ``GreenletExit``)."""
-        if self.greenlet.dead or self._cancelled:
+        if self.finished.is_set() or self._cancelled:
             return
         self._cancelled = True
-        if not self.greenlet:  # never started: it returns at once when reached
+        if self.greenlet is None:  # never started: it is skipped when reached
             self._scheduler._tasks.discard(self)
             self.finished.set()
             return
@@ -118,10 +123,12 @@ class Scheduler:
         self.clock = VirtualClock(self)
         self._hub = greenlet.greenlet(self._hub_loop)
         self._driver: greenlet.greenlet | None = None
-        self._ready: deque[tuple[greenlet.greenlet, Any]] = deque()
+        #: ``(greenlet, value to send it)``, or ``(task, _START)`` for a task to start.
+        self._ready: deque[tuple[Any, Any]] = deque()
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._sequence = itertools.count()
         self._tasks: set[Task] = set()
+        self._idle: list[greenlet.greenlet] = []
         self.failures: list[tuple[str, BaseException]] = []
 
     # -- running -----------------------------------------------------------------
@@ -130,6 +137,9 @@ class Scheduler:
         while True:
             while self._ready:
                 glet, value = self._ready.popleft()
+                if value is _START:
+                    self._start(glet)
+                    continue
                 if glet.dead:
                     continue
                 if value is _KILL:
@@ -140,6 +150,28 @@ class Scheduler:
             driver, self._driver = self._driver, None
             assert driver is not None
             driver.switch()
+
+    def _start(self, task: Task) -> None:
+        if task._cancelled:  # killed before it started
+            return
+        if self._idle:
+            task.greenlet = self._idle.pop()
+            task.greenlet.switch(task)
+        else:  # greenlet keeps a new greenlet's arguments: hand the task over in a list
+            task.greenlet = greenlet.greenlet(self._worker, parent=self._hub)
+            task.greenlet.switch([task])
+
+    def _worker(self, handover: list[Task]) -> None:
+        """Run tasks one after the other, each as if in a greenlet of its own."""
+        task: Task | None = handover.pop()
+        while True:
+            contextvars.Context().run(task._run)  # a new greenlet's context is empty too
+            # A killed task may have left wake-ups aimed at this greenlet: never reuse it.
+            if task._cancelled or len(self._idle) >= MAX_IDLE_WORKERS:
+                return
+            task = None  # an idle worker keeps nothing alive
+            self._idle.append(greenlet.getcurrent())
+            task = self._hub.switch()
 
     def is_task(self) -> bool:
         """Is the caller one of this scheduler's greenlets (not the test itself)?"""
@@ -242,7 +274,7 @@ class Scheduler:
                               **kwargs: Any) -> Task:
         task = Task(self, target, args, kwargs)
         self._tasks.add(task)
-        self._ready.append((task.greenlet, None))
+        self._ready.append((task, _START))
         return task
 
     def sleep(self, seconds: float = 0) -> None:
@@ -277,6 +309,7 @@ class Scheduler:
 
 _TIMED_OUT = object()
 _KILL = object()
+_START = object()
 
 
 class Event:
