@@ -107,7 +107,8 @@ def test_connect_error_of_an_unknown_namespace():
     client = socketio.test_client(app)
     client.connect("/nowhere")
     assert not client.is_connected("/nowhere")
-    assert client.get_connect_error("/nowhere") == {"message": "Unable to connect"}  # Socket.IO v5: an object
+    # Socket.IO v5: the CONNECT_ERROR payload is an object
+    assert client.get_connect_error("/nowhere") == {"message": "Unable to connect"}
 
 
 def test_connect_error_is_cleared_by_a_successful_connect():
