@@ -16,6 +16,7 @@ from .protocol import ProtocolServer
 
 if TYPE_CHECKING:
     from .namespace import Namespace
+    from .queues import QueueStatus
     from .testing import SocketIOTestClient
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,6 +80,7 @@ class SocketIO:
         self._options = opts.check_options(options)
         self._server_key: dict[str, Any] | None = None
         self._runner: Any = None
+        self._queue_status_listeners: list[Callable[[Any], None]] = []
         if app is not None or "message_queue" in options:
             self.init_app(app)
 
@@ -118,6 +120,8 @@ class SocketIO:
         server_options.setdefault("async_mode", "gevent")
         self.server = ProtocolServer(**server_options)
         self._server_key = key
+        if hasattr(manager, "status_listeners"):
+            manager.status_listeners.extend(self._queue_status_listeners)
         for event, handler, namespace in self.handlers:
             self._register(event, handler, namespace)
         for namespace_handler in self.namespace_handlers:
@@ -129,6 +133,24 @@ class SocketIO:
         """The server's async mode (``'gevent'``, ``'threading'``...), as in the peer;
         ``None`` before :meth:`init_app`."""
         return self.server.async_mode if self.server is not None else None
+
+    @property
+    def queue_status(self) -> QueueStatus | None:
+        """The message queue's health in this process (a
+        :class:`~flask_socketio.queues.QueueStatus`: ``state`` is ``"connecting"``,
+        ``"connected"`` or ``"down"``, with the last ``error``, ``outages`` and
+        ``unpublished`` counts); ``None`` without a broker queue."""
+        manager = getattr(self.server, "manager", None)
+        return getattr(manager, "status", None)
+
+    def on_queue_status(self, listener: Callable[[QueueStatus], Any]) -> Callable[..., Any]:
+        """Decorator registering ``listener(status)``, called at every change of the
+        message queue's state (it runs in the queue's listener task: keep it short)."""
+        self._queue_status_listeners.append(listener)
+        manager = getattr(self.server, "manager", None)
+        if hasattr(manager, "status_listeners"):
+            manager.status_listeners.append(listener)
+        return listener
 
     def _require_server(self) -> ProtocolServer:
         if self.server is None:

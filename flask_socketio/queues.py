@@ -15,13 +15,26 @@ app is a write-only emitter. The URL's scheme picks the manager:
 
 ``message_queue_options`` is passed to the client library (Redis' connection
 options, Kombu's connection options).
+
+A broker can go away. The managers made here keep their listener alive: when the
+connection drops they log a warning, retry with a short, capped back-off
+(:attr:`QueueHealthMixin.retry_max` seconds at most, so delivery resumes within a
+couple of seconds of the broker's return), and log again when they are back.
+Meanwhile emits still reach the clients of the emitting process; what they publish
+for the other processes is lost (counted in :attr:`QueueStatus.unpublished`).
+:attr:`SocketIO.queue_status` tells the state, and
+:meth:`SocketIO.on_queue_status` registers a function told of every change.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -72,6 +85,227 @@ class MemoryManager(socketio.PubSubManager):
     def _listen(self) -> Any:
         while True:
             yield self._inbox.get()
+
+
+logger = logging.getLogger("flask_socketio.queue")
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """The health of a message queue, as one process sees it.
+
+    A new value is made at every change (the old ones stay as they were).
+    """
+
+    #: ``"connecting"`` (not yet subscribed), ``"connected"``, or ``"down"`` (the
+    #: listener lost the broker, or a publish failed, and is retrying).
+    state: str = "connecting"
+    #: The last error, as ``"ExceptionType: message"``; ``None`` once connected again.
+    error: str | None = None
+    #: ``time.monotonic()`` of the last change of ``state``.
+    since: float = 0.0
+    #: How many times the state went to ``"down"``.
+    outages: int = 0
+    #: Messages this process could not publish (their local delivery still happened).
+    unpublished: int = 0
+
+    @property
+    def is_connected(self) -> bool:
+        return self.state == "connected"
+
+
+#: ``listener(status)``, called in the listener's task (or the emitting one).
+QueueStatusListener = Callable[[QueueStatus], None]
+
+
+class QueueHealthMixin:
+    """Keeps a broker manager's listener alive and its health visible.
+
+    Mixed into python-socketio's Redis and Kombu managers, through their subclass
+    hooks ``_listen()`` and ``_publish()`` (the ones python-socketio documents for
+    new back-ends) and the listener task ``_thread()``:
+
+    - the listener retries a lost connection after :attr:`retry_initial` seconds,
+      doubling up to :attr:`retry_max` (python-socketio doubles up to 60);
+    - a failed publish is retried once, then counted and given up, never raised,
+      so the emit still reaches local clients and the handler goes on;
+    - should the listener task end or crash anyway, it is restarted;
+    - every change of state is logged on the ``flask_socketio.queue`` logger and
+      given to the :attr:`status_listeners`.
+    """
+
+    #: Seconds before the first reconnection attempt of the listener.
+    retry_initial: float = 0.2
+    #: The longest wait between two reconnection attempts of the listener.
+    retry_max: float = 2.0
+
+    name: str
+    write_only: bool
+    server: Any
+    channel: str
+
+    def _init_health(self) -> None:
+        self.status = QueueStatus(since=time.monotonic())
+        #: Functions called with the new :class:`QueueStatus` at every change.
+        self.status_listeners: list[QueueStatusListener] = []
+        self._status_lock = threading.Lock()
+
+    def _update_status(self, state: str | None = None, error: BaseException | None = None,
+                       unpublished: int = 0) -> None:
+        with self._status_lock:
+            old = self.status
+            new_state = old.state if state is None else state
+            changes: dict[str, Any] = {"unpublished": old.unpublished + unpublished}
+            if new_state != old.state:
+                changes.update(state=new_state, since=time.monotonic())
+                if new_state == "down":
+                    changes["outages"] = old.outages + 1
+            if error is not None:
+                changes["error"] = f"{type(error).__name__}: {error}"
+            elif new_state == "connected":
+                changes["error"] = None
+            self.status = new = replace(old, **changes)
+        if new.state == old.state:
+            return
+        if new.state == "down":
+            logger.warning("message queue %s (channel %r) is down: %s; retrying",
+                           self.name, self.channel, new.error)
+        elif new.state == "connected" and old.outages:
+            logger.warning("message queue %s (channel %r) is connected again after %.1f s",
+                           self.name, self.channel, new.since - old.since)
+        else:
+            logger.info("message queue %s (channel %r) is %s", self.name, self.channel,
+                        new.state)
+        for listener in list(self.status_listeners):
+            try:
+                listener(new)
+            except Exception:
+                logger.exception("queue status listener %r failed", listener)
+
+    def _retry_delays(self) -> Any:
+        delay = self.retry_initial
+        while True:
+            yield delay
+            delay = min(delay * 2, self.retry_max)
+
+    def _sleep(self, seconds: float) -> None:
+        # Patched by gevent in a served process (the managers require it), a real
+        # sleep in the listener thread of in-process tests.
+        time.sleep(seconds)
+
+    def _thread(self) -> None:
+        """python-socketio's listener task, restarted should it ever end."""
+        for delay in self._retry_delays():
+            try:
+                super()._thread()  # type: ignore[misc]
+            except Exception as exc:  # pragma: no cover - the base class catches all
+                self._update_status("down", exc)
+            else:
+                self._update_status("down", RuntimeError("the queue listener stopped"))
+            logger.error("message queue %s listener ended; restarting in %.1f s",
+                         self.name, delay)
+            self._sleep(delay)
+
+    def _publish_failed(self, exc: BaseException) -> None:
+        logger.debug("message queue %s: cannot publish (%s)", self.name, exc)
+        self._update_status("down", exc, unpublished=1)
+
+    def _published(self) -> None:
+        if self.write_only and self.status.state != "connected":
+            self._update_status("connected")
+
+
+class RedisQueueManager(QueueHealthMixin, socketio.RedisManager):
+    """python-socketio's Redis manager with :class:`QueueHealthMixin`'s listener."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_health()
+
+    def _publish(self, data: Any) -> Any:
+        message = self.json.dumps(data)
+        error: BaseException | None = None
+        for _attempt in range(2):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                result = self.redis.publish(self.channel, message)
+            except Exception as exc:
+                error = exc
+                self.connected = False
+                continue
+            self._published()
+            return result
+        assert error is not None
+        self._publish_failed(error)
+        return None
+
+    def _listen(self) -> Any:
+        channel = self.channel.encode("utf-8")
+        for delay in self._retry_delays():
+            try:
+                self._redis_connect()
+                self.pubsub.subscribe(self.channel)
+                self._update_status("connected")
+                for message in self.pubsub.listen():
+                    if message["channel"] == channel and message["type"] == "message" \
+                            and "data" in message:
+                        yield message["data"]
+            except Exception as exc:
+                self._update_status("down", exc)
+                self._close_pubsub()
+                self._sleep(delay)
+
+    def _close_pubsub(self) -> None:
+        try:
+            if self.pubsub is not None:
+                self.pubsub.close()
+        except Exception:
+            pass
+
+
+class KombuQueueManager(QueueHealthMixin, socketio.KombuManager):
+    """python-socketio's Kombu manager with :class:`QueueHealthMixin`'s listener.
+
+    A publish retries once, briefly, instead of Kombu's default of retrying forever
+    (which would block every emit while the broker is down).
+    """
+
+    #: Connection attempts of one publish before it is given up.
+    publish_retries: int = 1
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_health()
+
+    def _publish(self, data: Any) -> None:
+        try:
+            connection = self.publisher_connection
+            producer = connection.Producer(exchange=self._exchange(), **self.producer_options)
+            publish = connection.ensure(producer, producer.publish,
+                                        max_retries=self.publish_retries,
+                                        interval_start=0, interval_step=0.2, interval_max=0.2)
+            publish(self.json.dumps(data))
+        except Exception as exc:
+            self._publish_failed(exc)
+        else:
+            self._published()
+
+    def _listen(self) -> Any:
+        for delay in self._retry_delays():
+            try:
+                reader_queue = self._queue()
+                with self._connection() as connection, \
+                        connection.SimpleQueue(reader_queue) as queue:
+                    connection.ensure_connection(max_retries=1)
+                    self._update_status("connected")
+                    while True:
+                        message = queue.get(block=True)
+                        message.ack()
+                        yield message.payload
+            except Exception as exc:
+                self._update_status("down", exc)
+                self._sleep(delay)
 
 
 class BrokerListenerMixin:
@@ -128,9 +362,10 @@ def client_manager_for(options: dict[str, Any], write_only: bool = False) -> Any
     common = {"channel": channel, "write_only": write_only}
     if scheme == "memory":
         return observable(MemoryManager)(url, **common)
+    _check_url(url, scheme)
     if scheme in REDIS_SCHEMES:
         _require("redis", "redis", url)
-        return _broker_manager(socketio.RedisManager)(url, redis_options=extra, **common)
+        return _broker_manager(RedisQueueManager)(url, redis_options=extra, **common)
     if scheme == "kafka":
         _require("kafka", "kafka-python", url)
         return _broker_manager(socketio.KafkaManager)(url, **common)
@@ -138,7 +373,36 @@ def client_manager_for(options: dict[str, Any], write_only: bool = False) -> Any
         _require("zmq", "pyzmq", url)
         return _broker_manager(socketio.ZmqManager)(url, **common)
     _require("kombu", "kombu", url)
-    return _broker_manager(socketio.KombuManager)(url, connection_options=extra, **common)
+    try:
+        return _broker_manager(KombuQueueManager)(url, connection_options=extra, **common)
+    except KeyError as exc:  # kombu's "No such transport"
+        raise ValueError(f"message_queue {url!r}: unknown scheme {scheme!r} "
+                         f"({exc.args[0] if exc.args else exc}); use redis://, amqp://, "
+                         f"kafka://, memory:// or another Kombu transport") from None
+
+
+def _check_url(url: str, scheme: str) -> None:
+    """A clear ``ValueError`` now for a URL the client library would reject later,
+    in the listener, where it would only be logged."""
+    parsed = urlparse(url)
+    if scheme in ("redis+sentinel", "valkey+sentinel"):
+        from socketio.redis_manager import parse_redis_sentinel_url
+
+        try:
+            parse_redis_sentinel_url(url)
+        except ValueError as exc:
+            raise ValueError(f"message_queue {url!r} is not "
+                             f"'{scheme}://[:password@]host:port[,host:port...]/db/service' "
+                             f"({exc})") from None
+    elif scheme == "unix":
+        if not parsed.path:
+            raise ValueError(f"message_queue {url!r} names no socket path: "
+                             f"'unix:///path/to/redis.sock'")
+    else:
+        try:
+            parsed.port  # noqa: B018 - parses the port
+        except ValueError as exc:
+            raise ValueError(f"message_queue {url!r}: {exc}") from None
 
 
 def _require(module: str, package: str, url: str) -> None:
