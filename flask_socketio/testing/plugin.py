@@ -170,13 +170,17 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any,
     left_list = left if isinstance(left, list) else [left]
     right_list = right if isinstance(right, list) else [right]
     for index in range(max(len(left_list), len(right_list))):
-        got = left_list[index] if index < len(left_list) else "<nothing>"
-        want = right_list[index] if index < len(right_list) else "<nothing>"
+        got = left_list[index] if index < len(left_list) else _NOTHING
+        want = right_list[index] if index < len(right_list) else _NOTHING
         mark = "  " if got == want else "! "
         lines.append(f"{mark}[{index}] {_describe(got)}")
         if got != want:
             lines.append(f"    expected {_describe(want)}")
     return lines
+
+
+#: Stands for a missing list item in a diff (shown bare, unlike the string '<nothing>').
+_NOTHING = type("Nothing", (), {"__repr__": lambda self: "<nothing>"})()
 
 
 def _is_received(value: Any) -> bool:
