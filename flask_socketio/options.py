@@ -15,6 +15,8 @@ ENGINEIO_OPTIONS = frozenset({
     "async_mode", "ping_interval", "ping_timeout", "max_http_buffer_size", "allow_upgrades",
     "http_compression", "compression_threshold", "cookie", "cors_allowed_origins",
     "cors_credentials", "monitor_clients", "transports",
+    # ours: which Engine.IO server ("native" on gevent by default, or "engineio")
+    "engine",
 })
 
 #: Options of this extension.

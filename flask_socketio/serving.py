@@ -73,6 +73,22 @@ class EmbeddedServer:
             self._hub.loop.run_callback_threadsafe(self.wsgi_server.stop, timeout)
 
 
+def _request_handler() -> type:
+    """gevent-websocket's handler, also giving the engine the request's socket (so that
+    a client hanging up on a pending long-poll is noticed at once)."""
+    from geventwebsocket.handler import WebSocketHandler
+
+    from .engine.native import SOCKET_KEY
+
+    class SocketIOHandler(WebSocketHandler):
+        def get_environ(self) -> dict:
+            environ = super().get_environ()
+            environ[SOCKET_KEY] = self.socket
+            return environ
+
+    return SocketIOHandler
+
+
 def _listen_address(app: flask.Flask, host: str | None, port: int | None) -> tuple[str, int]:
     server_name = app.config.get("SERVER_NAME")
     default_host, default_port = "127.0.0.1", 5000
@@ -93,7 +109,6 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
     port 0 and hand it over); otherwise ``host``/``port`` are bound.
     """
     from gevent import pywsgi
-    from geventwebsocket.handler import WebSocketHandler
 
     mode = socketio._require_server().async_mode
     if mode != "gevent":
@@ -119,7 +134,7 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
 
     def make_wsgi_server() -> Any:
         return pywsgi.WSGIServer(
-            address, application, handler_class=WebSocketHandler,
+            address, application, handler_class=_request_handler(),
             log=logging.getLogger("flask_socketio.access") if log_output else None,
             error_log=logging.getLogger("flask_socketio.server"), **server_options)
 

@@ -20,11 +20,29 @@ import engineio
 from .inprocess import InProcessEngine
 
 
+#: The network engines, by the name the ``engine`` option gives them.
+ENGINES = ("native", "engineio")
+
+
+def network_engine(name: str | None, options: dict[str, Any]) -> Any:
+    """The network Engine.IO server: ours (``'native'``) for gevent, by default, or
+    python-engineio's (``'engineio'``, and for every other async mode)."""
+    if name is None:
+        name = "native" if options.get("async_mode", "gevent") == "gevent" else "engineio"
+    if name == "native":
+        from .native import NativeEngine
+
+        return NativeEngine(**options)
+    if name == "engineio":
+        return engineio.Server(**options)
+    raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {name!r}")
+
+
 class EngineRouter:
     """The ``eio`` of our python-socketio server."""
 
-    def __init__(self, **engineio_options: Any) -> None:
-        self.network = engineio.Server(**engineio_options)
+    def __init__(self, engine: str | None = None, **engineio_options: Any) -> None:
+        self.network = network_engine(engine, engineio_options)
         self.inprocess: InProcessEngine | None = None
         #: Set when a message queue listener delivers from a thread of its own, so
         #: in-process clients know to wait for deliveries from other threads.
