@@ -133,9 +133,13 @@ class NativeEngine:
         self.http_compression = http_compression
         self.compression_threshold = compression_threshold
         self.cookie = cookie
+        self.cors_allowed_origins = cors_allowed_origins
+        self.cors_credentials = cors_credentials
         self.cors = CorsPolicy(cors_allowed_origins, cors_credentials)
         self.json = json
         self.monitor_clients = True if monitor_clients is None else monitor_clients
+        #: python-engineio's name for ``monitor_clients``.
+        self.start_service_task = self.monitor_clients
         if transports is None:
             transports = list(self.valid_transports)
         elif isinstance(transports, str):
@@ -567,8 +571,8 @@ class NativeEngine:
                environ: dict) -> list[bytes]:
         code, message = ERRORS[kind]
         body = json.dumps({"code": code, "message": message}).encode()
-        status = "403 FORBIDDEN" if kind == "forbidden" else "400 BAD REQUEST"
-        return self._respond(start_response, status, body, environ,
+        # 400 for a refused origin too, as python-engineio answers (Node says 403)
+        return self._respond(start_response, "400 BAD REQUEST", body, environ,
                              content_type="application/json")
 
 
