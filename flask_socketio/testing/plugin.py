@@ -21,6 +21,7 @@ test that leaves in-process server tasks or threads running.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -44,13 +45,17 @@ class _MadeClients:
     def __init__(self) -> None:
         self.count = 0
         self.recent: deque[tuple[int, SocketIOTestClient]] = deque(maxlen=MAX_TRANSCRIPTS)
+        #: Did every client ask for server exceptions to be logged, not raised?
+        self.all_quiet = True
 
     def add(self, client: SocketIOTestClient) -> None:
         self.count += 1
         self.recent.append((self.count, client))
+        self.all_quiet = self.all_quiet and not client.raise_server_exceptions
 
 
 _CLIENTS = pytest.StashKey[_MadeClients]()
+_logger = logging.getLogger("flask_socketio.testing")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,9 +81,21 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     made = item.stash[_CLIENTS] = _MadeClients()
     client_module.creation_listeners.append(made.add)
     try:
-        yield
+        outcome = yield
     finally:
         client_module.creation_listeners.remove(made.add)
+    # A server exception no client call has raised yet (a task failing during the
+    # test's last clock.advance) belongs to this test, not to the next one.
+    failures = current_scheduler().pop_failures()
+    if not failures:
+        return
+    if outcome.excinfo is not None or (made.count and made.all_quiet):
+        for source, exc in failures:
+            _logger.error("exception in %s", source, exc_info=exc)
+        return
+    for source, exc in failures[1:]:
+        _logger.error("further exception in %s", source, exc_info=exc)
+    outcome.force_exception(failures[0][1])
 
 
 @pytest.hookimpl(hookwrapper=True)

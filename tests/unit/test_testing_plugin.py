@@ -340,3 +340,49 @@ def _kill_tickers():
     for task in current_scheduler().tasks:
         if "ticker" in task.name:
             task.kill()
+
+
+def test_a_server_exception_no_client_saw_fails_its_own_test_not_the_next(project):
+    project.makepyfile('''
+        def test_task_fails_after_the_last_client_call(app, socketio_clock):
+            socketio = app.extensions["socketio"]
+            client = socketio.test_client(app)  # not from the fixture: never closed
+            client.emit("echo", 1)
+
+            def task():
+                socketio.sleep(1)
+                raise KeyError("raised after the client's last call")
+
+            socketio.start_background_task(task)
+            socketio_clock.advance(1)  # nothing reads the client again in this test
+
+        def test_next(socketio_client):
+            socketio_client().emit("echo", 1)
+    ''')
+    result = run(project)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*_ test_task_fails_after_the_last_client_call _*",
+        "*raise KeyError*",
+        "E *KeyError: \"raised after the client's last call\"",
+    ])
+
+
+def test_a_server_exception_left_with_only_quiet_clients_is_logged(project):
+    project.makepyfile('''
+        def test_quiet(socketio_client, socketio_clock):
+            client = socketio_client(raise_server_exceptions=False)
+            socketio = client.socketio
+
+            def task():
+                socketio.sleep(1)
+                raise KeyError("quietly")
+
+            socketio.start_background_task(task)
+            socketio_clock.advance(1)
+
+        def test_next(socketio_client):
+            socketio_client().emit("echo", 1)
+    ''')
+    result = run(project)
+    result.assert_outcomes(passed=2)
