@@ -21,6 +21,7 @@ from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
 from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
+from ..extension import binary_hint
 from ..options import check_namespace
 from .records import ReceivedEvent, SessionChange
 from .transcript import Transcript
@@ -112,11 +113,14 @@ class SocketIOTestClient:
         """Connect ``namespace``, opening the Engine.IO session first if there is none.
 
         A refused connection is not an exception: :meth:`is_connected` is ``False``
-        and :attr:`connect_error` holds what the server said.
+        and :attr:`connect_error` holds what the server said. Connecting a namespace
+        that is already connected does nothing, as with socket.io-client.
         """
         if self._is_closed:
             raise RuntimeError("this test client was closed; make a new one")
         namespace = check_namespace(namespace)
+        if namespace in self._namespaces:
+            return
         if self._socket is None or self._socket.is_closed:
             self._open(query_string, headers)
         self._connect_errors.pop(namespace, None)
@@ -395,7 +399,8 @@ class SocketIOTestClient:
     def _send(self, packet_type: int, namespace: str, data: Any = None,
               ack_id: int | None = None, event: str | None = None) -> None:
         try:
-            pkt = self._packet_class(packet_type, data=data, namespace=namespace, id=ack_id)
+            pkt = self._packet_class(packet_type, data=data, namespace=namespace, id=ack_id,
+                                     binary=binary_hint(self._packet_class, data))
             encoded = pkt.encode()
         except (TypeError, ValueError, OverflowError) as exc:  # msgpack: ints over 64 bits
             doing = "acknowledge" if packet_type == sio_packet.ACK else "send"
