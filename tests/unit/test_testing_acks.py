@@ -282,3 +282,14 @@ def test_emit_callback_waits_on_the_virtual_clock():
         client.emit("slow", callback=True, timeout=2)
     clock.advance(1)  # the handler finishes; its late ack is dropped
     client.assert_nothing_received()
+
+
+def test_binary_acks_from_the_client():
+    app, socketio, answers = make_app()
+    client = socketio.test_client(app)
+    client.on("question", lambda: (b"\x00\xff", {"nested": b"\x01"}))
+    client.emit("ask", "question")
+    assert answers[-1][2] == (b"\x00\xff", {"nested": b"\x01"})
+    client.emit("ask", "later")
+    client.receive("later").ack(b"late bytes")
+    assert answers[-1][2] == (b"late bytes",)

@@ -342,3 +342,24 @@ def test_repr_names_the_session_and_namespaces():
     app, socketio = make_app()
     client = socketio.test_client(app)
     assert client.eio_sid in repr(client) and "'/'" in repr(client)
+
+
+def test_connecting_a_connected_namespace_does_nothing():
+    app, socketio = make_app()
+    client = socketio.test_client(app)
+    sid = client.sid
+    client.connect()
+    assert client.is_connected() and client.sid == sid
+    assert len(socketio.server.environ) == 1
+    assert client.connect_error is None
+    assert [entry.kind for entry in client.transcript].count("connect") == 2  # sent, got
+
+
+def test_the_peer_constructor_and_import_paths():
+    import flask_socketio
+    from flask_socketio.test_client import SocketIOTestClient as from_peer_module
+
+    app, socketio = make_app()
+    client = SocketIOTestClient(app, socketio, "/chat", None, {"X-Team": "blue"}, None, None)
+    assert client.is_connected("/chat")
+    assert flask_socketio.SocketIOTestClient is SocketIOTestClient is from_peer_module
