@@ -1,0 +1,129 @@
+"""Several server processes sharing a real broker (Redis, RabbitMQ), clients on each.
+
+Each node is ``tests/integration/apps/node.py`` in a process of its own, on its own
+port, with gevent's monkey-patching; the clients are python-socketio's, over
+WebSocket and HTTP long-polling. What one node does (broadcast, room emit,
+``close_room``, ``join_room(sid=...)``, ``disconnect(sid)``) must reach the clients
+of the others, and so must a write-only emitter running in another process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .processes import APPS, Client
+
+
+@pytest.fixture(params=["redis", "amqp"])
+def queue_url(request, channel):
+    """The URL of a real broker; for RabbitMQ, the test's exchange is deleted after."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    yield url
+    if request.param == "amqp":
+        import kombu
+
+        with kombu.Connection(url, connect_timeout=5) as connection:
+            kombu.Exchange(channel, type="fanout", channel=connection.channel()).delete()
+
+
+def run_emitter(url: str, channel: str, calls: list) -> None:
+    """Run the write-only emitter (``apps/emitter.py``) in a process of its own."""
+    result = subprocess.run([sys.executable, str(APPS / "emitter.py"), url, channel,
+                             json.dumps(calls)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "done" in result.stdout, (
+        f"emitter failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+
+def test_nodes_share_broadcasts_rooms_and_disconnects(processes, clients, queue_url, channel):
+    node_a, node_b, node_c = processes.nodes(3, queue_url, channel)
+    a = Client(node_a.url, "websocket", "a")
+    b = Client(node_b.url, "polling", "b")
+    b2 = Client(node_b.url, "websocket", "b2")
+    c = Client(node_c.url, "polling", "c")
+    clients.extend([a, b, b2, c])
+    for node in (node_a, node_b, node_c):
+        node.wait_for_queue("connected")
+
+    # A broadcast issued on A reaches every node's clients.
+    assert a.call("broadcast", {"n": 1}) is True
+    for client in (a, b, b2, c):
+        assert client.receive("news") == ({"n": 1},)
+
+    # A room with members on B and C; an emit to it from A.
+    assert b.call("join", "lobby") == "lobby"
+    assert c.call("join", "lobby") == "lobby"
+    assert a.call("to_room", "lobby", "hi lobby") is True
+    assert b.receive("room_news") == ("hi lobby",)
+    assert c.receive("room_news") == ("hi lobby",)
+
+    # join_room(sid=...) on A puts b2, a client of B, in the room; A's next room
+    # emit (published after the join, on the same connection) reaches it.
+    assert a.call("join_other", b2.sid, "lobby") is True
+    assert a.call("to_room", "lobby", "welcome b2") is True
+    for client in (b, b2, c):
+        assert client.receive("room_news") == ("welcome b2",)
+    a.assert_nothing("room_news", wait=0.2)
+
+    # close_room on C empties the room on every node: C's next room emit reaches
+    # nobody, the broadcast after it arrives with nothing before it.
+    assert c.call("close", "lobby") is True
+    assert c.call("to_room", "lobby", "anyone?") is True
+    assert c.call("broadcast", "after close") is True
+    for client in (a, b, b2, c):
+        before = client.collect("room_news", 1, timeout=5, until="news")
+        assert before == [], f"{client.name} still in the closed room: {before}"
+
+    # disconnect(sid) on A for a client of B.
+    assert a.call("kick", b.sid) is True
+    assert b.disconnected.wait(5), "b was not disconnected by node A"
+
+    # A write-only emitter in another process: broadcast, a room, join and
+    # disconnect a client of another node.
+    run_emitter(queue_url, channel, [
+        ["emit", ["news", "from the emitter"], {}],
+        ["server.enter_room", [c.sid, "vip"], {"namespace": "/"}],
+        ["emit", ["room_news", "vip only"], {"to": "vip"}],
+        ["close_room", ["vip"], {}],
+        ["emit", ["room_news", "vip closed"], {"to": "vip"}],
+        ["server.disconnect", [c.sid], {"namespace": "/"}],
+    ])
+    for client in (a, b2, c):
+        assert client.receive("news") == ("from the emitter",)
+    assert c.receive("room_news") == ("vip only",)
+    assert c.disconnected.wait(5), "the emitter did not disconnect c"
+    assert ("room_news", ("vip closed",)) not in c.received
+    a.assert_nothing("room_news", wait=0.2)
+    b2.assert_nothing("room_news", wait=0.2)
+    for node in (node_a, node_b, node_c):
+        assert node.process.is_alive()
+        assert node.status()["unpublished"] == 0
+
+
+N = 200
+
+
+def test_order_per_connection_is_kept(processes, clients, queue_url, channel):
+    node_a, node_b = processes.nodes(2, queue_url, channel)
+    local = Client(node_a.url, "websocket", "local")
+    remote_ws = Client(node_b.url, "websocket", "remote websocket")
+    remote_polling = Client(node_b.url, "polling", "remote polling")
+    clients.extend([local, remote_ws, remote_polling])
+    for node in (node_a, node_b):
+        node.wait_for_queue("connected")
+
+    # N broadcasts from a task of A, back to back.
+    assert local.call("stream", N, 0) is True
+    for client in (local, remote_ws, remote_polling):
+        numbers = [args[0] for args in client.collect("seq", N, timeout=20)]
+        assert numbers == list(range(N)), f"{client.name}: {numbers[:20]}..."
+
+    # N messages from a write-only emitter, one to a sid, all in order.
+    run_emitter(queue_url, channel,
+                [["emit", ["seq", number], {"to": remote_polling.sid}] for number in range(N)])
+    numbers = [args[0] for args in remote_polling.collect("seq", N, timeout=20)]
+    assert numbers == list(range(N))
+    remote_ws.assert_nothing("seq", wait=0.2)
