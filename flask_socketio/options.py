@@ -19,13 +19,16 @@ ENGINEIO_OPTIONS = frozenset({
     "engine",
 })
 
+#: Options of our protocol server (:class:`~flask_socketio.protocol.ProtocolServer`).
+PROTOCOL_OPTIONS = frozenset({"max_attachments", "max_pending_bytes", "connect_timeout"})
+
 #: Options of this extension.
 EXTENSION_OPTIONS = frozenset({
     "path", "resource", "manage_session", "message_queue", "channel", "write_only",
     "message_queue_options",
 })
 
-ALL_OPTIONS = SOCKETIO_OPTIONS | ENGINEIO_OPTIONS | EXTENSION_OPTIONS
+ALL_OPTIONS = SOCKETIO_OPTIONS | ENGINEIO_OPTIONS | PROTOCOL_OPTIONS | EXTENSION_OPTIONS
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -42,9 +45,9 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def server_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The subset of ``options`` that python-socketio's ``Server`` takes."""
+    """The subset of ``options`` that our python-socketio ``Server`` takes."""
     return {key: value for key, value in options.items()
-            if key in SOCKETIO_OPTIONS or key in ENGINEIO_OPTIONS}
+            if key in SOCKETIO_OPTIONS or key in ENGINEIO_OPTIONS or key in PROTOCOL_OPTIONS}
 
 
 def check_namespace(namespace: str | None) -> str:

@@ -4,27 +4,220 @@ This module is the one place that touches private hooks of python-socketio:
 ``Server._engineio_server_class``, which names the class its constructor builds as
 ``self.eio``, and ``Server._send_packet``, where a CONNECT_ERROR with a bare string
 (python-socketio's answer to an unknown namespace) becomes the object
-``{"message": ...}`` that the Socket.IO v5 protocol specifies. Everything else uses
-python-socketio's public API.
+``{"message": ...}`` that the Socket.IO v5 protocol specifies; and the Engine.IO
+event hooks ``_handle_eio_connect``, ``_handle_eio_message`` and
+``_handle_eio_disconnect``, where every packet a client sends is checked before
+python-socketio's ``_handle_connect``, ``_handle_disconnect``, ``_handle_event`` and
+``_handle_ack`` act on it (with its ``_binary_packet`` buffer of half-received binary
+packets), and where the ``connect_timeout`` timer starts and ends. Everything else
+uses python-socketio's public API.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import socketio
 from socketio import packet
 
 from .engine.router import EngineRouter
+from .packet_rules import ProtocolViolation, check_packet
+
+logger = logging.getLogger("flask_socketio")
+
+
+#: Default of the ``max_attachments`` option: binary attachments one packet may announce.
+DEFAULT_MAX_ATTACHMENTS = 10
+
+#: Default of the ``max_pending_bytes`` option: bytes of one binary packet (header and
+#: attachments) buffered for a connection while its attachments arrive.
+DEFAULT_MAX_PENDING_BYTES = 10_000_000
+
+#: Default of the ``connect_timeout`` option, in seconds (socket.io's ``connectTimeout``).
+DEFAULT_CONNECT_TIMEOUT = 45.0
+
+_BINARY_TYPES = (packet.BINARY_EVENT, packet.BINARY_ACK)
+_EVENT_TYPES = (packet.EVENT, packet.BINARY_EVENT)
 
 
 class ProtocolServer(socketio.Server):
-    """A python-socketio ``Server`` whose ``eio`` is an :class:`EngineRouter`."""
+    """A python-socketio ``Server`` whose ``eio`` is an :class:`EngineRouter`.
+
+    It checks every packet a client sends against the Socket.IO protocol
+    (:mod:`flask_socketio.packet_rules`) before python-socketio acts on it. A
+    violation closes that client's Engine.IO connection and is logged once; the
+    server and its other connections carry on.
+
+    :param max_attachments: binary attachments one packet may announce (10).
+    :param max_pending_bytes: bytes of one binary packet buffered for a connection
+        while its attachments arrive (10 MB).
+    :param connect_timeout: seconds an Engine.IO session may stay open without
+        connecting a namespace (45); ``None`` waits forever.
+    """
 
     eio: EngineRouter  # type: ignore[assignment]
 
+    def __init__(self, *args: Any, max_attachments: int = DEFAULT_MAX_ATTACHMENTS,
+                 max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
+                 connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+                 **kwargs: Any) -> None:
+        if type(max_attachments) is not int or max_attachments < 0:
+            raise ValueError(f"max_attachments must be an int >= 0, not {max_attachments!r}")
+        if type(max_pending_bytes) is not int or max_pending_bytes < 1:
+            raise ValueError(f"max_pending_bytes must be an int >= 1, not "
+                             f"{max_pending_bytes!r}")
+        if connect_timeout is not None and (
+                isinstance(connect_timeout, bool) or not isinstance(connect_timeout, (int, float))
+                or not connect_timeout > 0):
+            raise ValueError(f"connect_timeout must be a number of seconds > 0 or None, not "
+                             f"{connect_timeout!r}")
+        self.max_attachments = max_attachments
+        self.max_pending_bytes = max_pending_bytes
+        self.connect_timeout = connect_timeout
+        #: Engine.IO connections closed for a protocol violation (a connect timeout
+        #: included) since the server was made.
+        self.violation_count = 0
+        self._condemned: set[str] = set()
+        self._pending_bytes: dict[str, int] = {}
+        self._connect_deadlines: dict[str, Any] = {}
+        super().__init__(*args, **kwargs)
+
     def _engineio_server_class(self) -> Any:
         return EngineRouter
+
+    # -- protocol hygiene (python-socketio's private ``_handle_eio_*`` hooks) -----------
+
+    def _handle_eio_connect(self, eio_sid: str, environ: dict) -> Any:
+        result = super()._handle_eio_connect(eio_sid, environ)
+        if self.connect_timeout is not None:
+            # The timer runs where the session lives: on the in-process scheduler for a
+            # test client, in the network engine's async mode for everyone else.
+            engine = self.eio if self.eio.is_inprocess(eio_sid) else self.eio.network
+            connected = engine.create_event()
+            self._connect_deadlines[eio_sid] = connected
+            engine.start_background_task(self._close_if_unconnected, eio_sid, connected)
+        return result
+
+    def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        try:
+            super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            self._condemned.discard(eio_sid)
+            self._pending_bytes.pop(eio_sid, None)
+            connected = self._connect_deadlines.pop(eio_sid, None)
+            if connected is not None:
+                connected.set()  # ends its timer task
+
+    def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        if eio_sid in self._condemned:
+            return  # closing: nothing more from this connection is acted on
+        try:
+            pending = self._binary_packet.get(eio_sid)
+            if pending is None:
+                pkt = self._decode(eio_sid, data)
+            else:
+                pkt = self._add_attachment(eio_sid, pending, data)
+        except ProtocolViolation as exc:
+            self._close_for_violation(eio_sid, str(exc))
+            return
+        if pkt is not None:
+            self._dispatch(eio_sid, pkt)
+
+    def _decode(self, eio_sid: str, data: Any) -> Any:
+        """The packet ``data`` encodes, checked; ``None`` while attachments are due."""
+        if self.packet_class.uses_binary_events and not isinstance(data, str):
+            raise ProtocolViolation("a binary message arrived where a packet was expected")
+        try:
+            pkt = self.packet_class(encoded_packet=data)
+        except Exception as exc:
+            raise ProtocolViolation(f"undecodable packet ({type(exc).__name__}: {exc})")
+        check_packet(pkt, self.max_attachments)
+        if pkt.packet_type not in _BINARY_TYPES:
+            return pkt
+        if self.manager.sid_from_eio_sid(eio_sid, pkt.namespace or "/") is None:
+            raise ProtocolViolation(f"a binary packet for namespace {pkt.namespace or '/'} "
+                                    f"that is not connected")
+        if len(data) > self.max_pending_bytes:
+            raise ProtocolViolation(f"a binary packet over max_pending_bytes "
+                                    f"({self.max_pending_bytes})")
+        self._binary_packet[eio_sid] = pkt
+        self._pending_bytes[eio_sid] = len(data)
+        return None
+
+    def _add_attachment(self, eio_sid: str, pending: Any, data: Any) -> Any:
+        """The completed packet once ``data`` was its last attachment, else ``None``."""
+        if not isinstance(data, (bytes, bytearray)):
+            raise ProtocolViolation("a text message arrived where a binary attachment was "
+                                    "expected")
+        size = self._pending_bytes.get(eio_sid, 0) + len(data)
+        if size > self.max_pending_bytes:
+            raise ProtocolViolation(f"binary attachments over max_pending_bytes "
+                                    f"({self.max_pending_bytes})")
+        self._pending_bytes[eio_sid] = size
+        try:
+            is_complete = pending.add_attachment(data)
+        except Exception as exc:
+            raise ProtocolViolation(f"bad attachment ({type(exc).__name__}: {exc})")
+        if not is_complete:
+            return None
+        del self._binary_packet[eio_sid]
+        self._pending_bytes.pop(eio_sid, None)
+        return pending
+
+    def _dispatch(self, eio_sid: str, pkt: Any) -> None:
+        """Hand a checked packet to python-socketio, as its own dispatcher would."""
+        kind, namespace = pkt.packet_type, pkt.namespace
+        if kind == packet.CONNECT:
+            self._handle_connect(eio_sid, namespace, pkt.data)
+            if self.manager.sid_from_eio_sid(eio_sid, namespace or "/") is not None:
+                connected = self._connect_deadlines.pop(eio_sid, None)
+                if connected is not None:
+                    connected.set()
+        elif kind == packet.DISCONNECT:
+            self._handle_disconnect(eio_sid, namespace, self.reason.CLIENT_DISCONNECT)
+        elif kind in _EVENT_TYPES:
+            self._handle_event(eio_sid, namespace, pkt.id, pkt.data)
+        else:
+            self._handle_ack(eio_sid, namespace, pkt.id, pkt.data)
+
+    def _close_for_violation(self, eio_sid: str, reason: str) -> None:
+        """Log once, stop acting on the connection, close it from a task of its own.
+
+        The close runs in a task because closing a long-polling session from the
+        request that carried the violation would wait for the client's next poll.
+        """
+        if eio_sid in self._condemned:
+            return
+        self._condemned.add(eio_sid)
+        self.violation_count += 1
+        self._binary_packet.pop(eio_sid, None)
+        self._pending_bytes.pop(eio_sid, None)
+        if len(reason) > 200:
+            reason = reason[:200] + "..."
+        logger.warning("Closing Engine.IO connection %s: protocol violation: %s",
+                       eio_sid, reason)
+        self.start_background_task(self._close_engineio, eio_sid)
+
+    def _close_engineio(self, eio_sid: str) -> None:
+        if eio_sid in self.environ:
+            self.eio.disconnect(eio_sid)
+
+    def _close_if_unconnected(self, eio_sid: str, connected: Any) -> None:
+        """The ``connect_timeout`` timer of one Engine.IO session."""
+        if connected.wait(self.connect_timeout):
+            return
+        self._connect_deadlines.pop(eio_sid, None)
+        if eio_sid not in self.environ or eio_sid in self._condemned:
+            return
+        namespaces = list(self.manager.get_namespaces())
+        if any(self.manager.sid_from_eio_sid(eio_sid, ns) is not None for ns in namespaces):
+            return
+        self._condemned.add(eio_sid)
+        self.violation_count += 1
+        logger.warning("Closing Engine.IO connection %s: no namespace connected within "
+                       "connect_timeout (%g s)", eio_sid, self.connect_timeout)
+        self.eio.disconnect(eio_sid)
 
     def _send_packet(self, eio_sid: str, pkt: Any) -> None:
         if pkt.packet_type == packet.CONNECT_ERROR and isinstance(pkt.data, str):
