@@ -341,7 +341,7 @@ class SocketIO:
             packet_data = [event, *values]
             server.packet_class(socketio.packet.EVENT, data=packet_data, namespace=namespace,
                                 binary=binary_hint(server.packet_class, packet_data)).encode()
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # msgpack: ints over 64 bits
             raise TypeError(f"cannot emit {event!r}: its payload is not serializable "
                             f"({exc})") from exc
 
