@@ -181,6 +181,8 @@ class Client:
         self.name = name
         self.events: queue.Queue[tuple[str, tuple]] = queue.Queue()
         self.received: list[tuple[str, tuple]] = []
+        #: ``(event, args, time.monotonic())`` of every event, as it arrived.
+        self.arrivals: list[tuple[str, tuple, float]] = []
         self.disconnected = threading.Event()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("*", self._on_event)
@@ -188,6 +190,7 @@ class Client:
         self.sio.connect(url, transports=[transport], socketio_path=path, wait_timeout=10)
 
     def _on_event(self, event: str, *args: Any) -> None:
+        self.arrivals.append((event, args, time.monotonic()))
         self.events.put((event, args))
 
     def _on_disconnect(self, *args: Any) -> None:
