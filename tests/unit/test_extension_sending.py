@@ -818,3 +818,9 @@ def test_two_socketio_instances_are_independent():
     first.emit("news")
     assert names(one) == [("news", [])]
     assert names(two) == []
+
+
+def test_msgpack_payload_it_cannot_carry_is_a_type_error_at_emit():
+    socketio = SocketIO(Flask(__name__), serializer="msgpack")
+    with pytest.raises(TypeError, match="'big'"):
+        socketio.emit("big", 2 ** 70)

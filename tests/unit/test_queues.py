@@ -170,9 +170,3 @@ def test_write_only_option_is_honoured_with_an_app():
 def test_gevent_is_the_default_async_mode():
     assert SocketIO(Flask(__name__)).server.async_mode == "gevent"
     assert SocketIO(Flask(__name__), async_mode="threading").server.async_mode == "threading"
-
-
-def test_msgpack_payload_it_cannot_carry_is_a_type_error_at_emit():
-    socketio = SocketIO(Flask(__name__), serializer="msgpack")
-    with pytest.raises(TypeError, match="'big'"):
-        socketio.emit("big", 2 ** 70)
