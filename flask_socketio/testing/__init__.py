@@ -3,6 +3,9 @@
 from ..engine.scheduler import DeadlockError as DeadlockError
 from ..engine.scheduler import VirtualClock as VirtualClock
 from .client import SocketIOTestClient as SocketIOTestClient
+from .live import LiveServer as LiveServer
+from .live import LiveServerError as LiveServerError
+from .live_client import LiveSocketIOClient as LiveSocketIOClient
 from .records import ANY as ANY
 from .records import ReceivedEvent as ReceivedEvent
 from .records import SessionChange as SessionChange

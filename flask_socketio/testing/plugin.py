@@ -11,9 +11,16 @@ As in pytest-flask, your project provides an ``app`` fixture returning the Flask
           client.assert_received("echo", 1)
 
 - ``socketio_clock``: the in-process virtual clock (``socketio_clock.advance(10)``).
-- ``socketio_server``: a live gevent server running ``app`` (see :class:`LiveServer`).
+- ``socketio_server``: a started live gevent server running ``app`` (see
+  :class:`~flask_socketio.testing.LiveServer`); ``socketio_server.client(...)`` makes
+  live clients with the in-process client's API::
 
-A failing test shows the transcript of every test client it made. The ini option
+      def test_echo_live(socketio_server):
+          client = socketio_server.client(transports=["polling"])
+          assert client.call("echo", 1) == 1
+
+A failing test shows the transcript of every test client it made (live ones too)
+and the log of every live server it started. The ini option
 ``socketio_receive_timeout`` sets the default receive timeout; the marker
 ``socketio_leak_guard`` (or the ini option ``socketio_leak_guard = true``) fails a
 test that leaves in-process server tasks or threads running.
@@ -31,7 +38,10 @@ import pytest
 
 from ..engine.scheduler import VirtualClock, current_scheduler
 from . import client as client_module
+from . import live as live_module
+from . import live_client as live_client_module
 from .client import SocketIOTestClient
+from .live import LiveServer
 from .records import ReceivedEvent
 
 #: A failing test shows the transcripts of at most this many of its clients (the most
@@ -47,14 +57,21 @@ class _MadeClients:
         self.recent: deque[tuple[int, SocketIOTestClient]] = deque(maxlen=MAX_TRANSCRIPTS)
         #: Did every client ask for server exceptions to be logged, not raised?
         self.all_quiet = True
+        #: The most recent live clients (:class:`~flask_socketio.testing.LiveSocketIOClient`).
+        self.live: deque[Any] = deque(maxlen=MAX_TRANSCRIPTS)
 
     def add(self, client: SocketIOTestClient) -> None:
         self.count += 1
         self.recent.append((self.count, client))
         self.all_quiet = self.all_quiet and not client.raise_server_exceptions
 
+    def add_live(self, client: Any) -> None:
+        """A live client: its transcript is shown too (live servers log their errors)."""
+        self.live.append(client)
+
 
 _CLIENTS = pytest.StashKey[_MadeClients]()
+_SERVERS = pytest.StashKey[list[LiveServer]]()
 _logger = logging.getLogger("flask_socketio.testing")
 
 
@@ -80,10 +97,12 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Remember every test client the test makes, to show their transcripts."""
     made = item.stash[_CLIENTS] = _MadeClients()
     client_module.creation_listeners.append(made.add)
+    live_client_module.creation_listeners.append(made.add_live)
     try:
         outcome = yield
     finally:
         client_module.creation_listeners.remove(made.add)
+        live_client_module.creation_listeners.remove(made.add_live)
     # A server exception no client call has raised yet (a task failing during the
     # test's last clock.advance) belongs to this test, not to the next one.
     failures = current_scheduler().pop_failures()
@@ -99,9 +118,25 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Remember every live server the test starts (fixtures too), to show their logs."""
+    servers = item.stash[_SERVERS] = []
+    live_module.creation_listeners.append(servers.append)
+    try:
+        yield
+    finally:
+        live_module.creation_listeners.remove(servers.append)
+        del item.stash[_SERVERS]
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
+    if report.failed:
+        for number, server in enumerate(item.stash.get(_SERVERS, []), start=1):
+            report.sections.append((f"socketio live server {number} {server!r}: log",
+                                    server.log or "(empty)"))
     if report.when != "call":
         return
     made = item.stash.get(_CLIENTS, None)
@@ -115,6 +150,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
                                 "earlier clients not shown"))
     for number, client in made.recent:
         report.sections.append((f"socketio transcript: client {number} ({client.eio_sid})",
+                                client.transcript.format()))
+    for number, client in enumerate(made.live, start=1):
+        report.sections.append((f"socketio transcript: live client {number} {client!r}",
                                 client.transcript.format()))
 
 
@@ -142,6 +180,25 @@ def socketio_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., So
     yield factory
     for test_client in made:
         test_client.close()
+
+
+@pytest.fixture
+def socketio_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """A started :class:`~flask_socketio.testing.LiveServer` serving the ``app`` fixture.
+
+    The real gevent server ``socketio.run`` uses, in a thread of the test process, on
+    a free port of 127.0.0.1 (``socketio_server.url``). ``socketio_server.client(
+    namespace=None, transports=['websocket'], auth=None, ...)`` makes live clients;
+    ``socketio_server.call_in_server(function, ...)`` runs code in the server. It is
+    stopped at teardown, which fails if it leaves a thread, greenlet or socket
+    behind; a failing test's report shows its log.
+    """
+    server = LiveServer(request.getfixturevalue("app"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,597 @@
+"""A live Socket.IO client for tests, with the in-process test client's API.
+
+:class:`LiveSocketIOClient` wraps python-socketio's ``Client`` (real WebSocket or
+HTTP long-polling, over the network) and offers what
+:class:`~flask_socketio.testing.SocketIOTestClient` offers: ``emit``, ``call``,
+``send``, ``on``, ``receive``, ``get_received``, ``assert_received``,
+``assert_nothing_received``, ``connect``/``disconnect``/``is_connected``, ``sid``,
+``connect_error``, ``disconnect_reason``, a transcript and, given the server's
+``SocketIO``, ``rooms()``. So one test body can run in-process and live.
+
+What differs, because the network is real:
+
+- every wait is in real seconds, bounded by ``timeout`` (default
+  :data:`DEFAULT_TIMEOUT`);
+- ``get_received`` and ``assert_nothing_received`` see what has *arrived*: make a
+  round trip first (``client.call(...)``) when the test must know the server is
+  done, since a server sends on one connection in order;
+- ``rooms()`` reads the server's room manager, so it needs ``socketio=`` and is as
+  fresh as what the server has processed.
+
+python-socketio's ``Client`` is used through its public API, except in this module:
+its Engine.IO client runs each message in a new thread, so events could be seen
+out of order; here the reader thread delivers them one at a time, in order, and
+client-side handlers run on one worker thread. Events are recorded (and may be
+acknowledged later, by the test) instead of being answered at once.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import engineio
+import engineio.packet
+import engineio.payload
+import socketio
+from socketio import packet as sio_packet
+
+from ..options import check_namespace
+from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT, TRANSPORT_CLOSE
+from .records import ReceivedEvent
+from .transcript import Transcript
+
+if TYPE_CHECKING:
+    from ..extension import SocketIO
+
+__all__ = ["DEFAULT_TIMEOUT", "LiveSocketIOClient", "creation_listeners"]
+
+#: Seconds a live client waits (for a connection, an ack, an event) unless told.
+DEFAULT_TIMEOUT = 5.0
+
+#: Callables told of each new live client (the pytest plugin collects a test's
+#: clients here to print their transcripts when it fails). Nothing else keeps them.
+creation_listeners: list[Callable[[LiveSocketIOClient], None]] = []
+
+_REASONS = {
+    engineio.Client.reason.SERVER_DISCONNECT: SERVER_DISCONNECT,
+    engineio.Client.reason.CLIENT_DISCONNECT: CLIENT_DISCONNECT,
+}
+_STOP = object()
+
+
+class _InOrderEngineIOClient(engineio.Client):
+    """python-engineio's client, delivering messages in order on its reader thread.
+
+    Its ``disconnect()`` also first lets the writer send what is queued, then sends
+    the CLOSE packet itself: python-engineio's writer, when between two requests,
+    sees the new state and exits without sending them, so the server would keep
+    the session (and a polling GET) open until its next ping.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Every thread this client started, to join at close.
+        self.threads: list[threading.Thread] = []
+        self._is_close_sent = False
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        self._is_close_sent = False
+        return super().connect(*args, **kwargs)
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message":
+            kwargs["run_async"] = False  # one at a time, in the order they arrived
+        return super()._trigger_event(event, *args, **kwargs)
+
+    def disconnect(self, abort: bool = False, reason: Any = None) -> None:
+        in_reader = threading.current_thread() is self.read_loop_task
+        if self.state == "connected" and reason != self.reason.SERVER_DISCONNECT and (
+                in_reader or not abort):
+            self._drain(self.request_timeout)
+            self._send_close_now()
+        # The reader cannot join itself: it ends on its own once the state changes.
+        super().disconnect(abort=abort or in_reader, reason=reason)
+        writer = self.write_loop_task
+        if writer is not None and writer.is_alive():
+            self.queue.put(None)  # an abort emptied the queue: let the writer end now
+
+    def _drain(self, timeout: float) -> None:
+        """Wait (bounded) until the writer has sent every queued packet."""
+        deadline = time.monotonic() + timeout
+        pending = self.queue
+        with pending.all_tasks_done:
+            while pending.unfinished_tasks and (left := deadline - time.monotonic()) > 0:
+                pending.all_tasks_done.wait(left)
+
+    def _send_close_now(self) -> None:
+        close = engineio.packet.Packet(engineio.packet.CLOSE)
+        try:
+            if self.current_transport == "websocket":
+                self.ws.send(close.encode())
+            else:
+                self._send_request("POST", self.base_url,
+                                   body=engineio.payload.Payload(packets=[close]).encode(),
+                                   headers={"Content-Type": "text/plain"},
+                                   timeout=self.request_timeout)
+        except Exception:  # noqa: BLE001 - the connection is going away anyway
+            pass
+        self._is_close_sent = True
+
+    def _send_packet(self, pkt: Any) -> None:
+        if pkt.packet_type == engineio.packet.CLOSE and self._is_close_sent:
+            return
+        super()._send_packet(pkt)
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> Any:
+        thread = super().start_background_task(target, *args, **kwargs)
+        self.threads.append(thread)
+        return thread
+
+
+class _RecordingClient(socketio.Client):
+    """python-socketio's client handing events to a :class:`LiveSocketIOClient`."""
+
+    def __init__(self, owner: LiveSocketIOClient, **kwargs: Any) -> None:
+        self._owner = owner
+        super().__init__(**kwargs)
+
+    def _engineio_client_class(self) -> Any:
+        return _InOrderEngineIOClient
+
+    def _handle_event(self, namespace: str | None, id: int | None, data: list) -> None:
+        self._owner._received_event(namespace or "/", data[0], list(data[1:]), id)
+
+    def connect_namespace(self, namespace: str, auth: Any) -> None:
+        """Connect one more namespace on the open connection."""
+        if namespace not in self.connection_namespaces:
+            self.connection_namespaces.append(namespace)
+        self._send_packet(self.packet_class(sio_packet.CONNECT, data=auth, namespace=namespace))
+
+    def disconnect_namespace(self, namespace: str) -> None:
+        """Leave one namespace, keeping the connection for the others."""
+        self._send_packet(self.packet_class(sio_packet.DISCONNECT, namespace=namespace))
+        self.namespaces.pop(namespace, None)
+        if namespace in self.connection_namespaces:
+            self.connection_namespaces.remove(namespace)
+
+    def send_ack(self, namespace: str, ack_id: int, args: tuple) -> None:
+        self._send_packet(self.packet_class(sio_packet.ACK, namespace=namespace, id=ack_id,
+                                            data=list(args)))
+
+
+class LiveSocketIOClient:
+    """A Socket.IO client over the network, with the in-process test client's API.
+
+    :param url: the server, ``http://127.0.0.1:PORT`` (``LiveServer.url``).
+    :param namespace: the namespace to connect first (``'/'``).
+    :param socketio: the server's ``SocketIO``, to answer :meth:`rooms`.
+    :param transports: ``['websocket']`` (default), ``['polling']``, or both
+        (polling first, then the upgrade).
+    :param path: where the server serves Socket.IO (``'socket.io'``).
+    :param timeout: default seconds for every wait.
+    :param serializer: ``'default'`` (JSON) or ``'msgpack'``, as the server's.
+
+    A refused connection is not an exception: :meth:`is_connected` is ``False`` and
+    :attr:`connect_error` holds what the server said. A server that cannot be
+    reached, or refuses the Engine.IO handshake, raises ``ConnectionError``.
+    """
+
+    def __init__(self, url: str, namespace: str | None = None, *,
+                 socketio: SocketIO | None = None, query_string: str | None = None,
+                 headers: dict[str, str] | None = None, auth: Any = None,
+                 transports: list[str] | tuple[str, ...] = ("websocket",),
+                 path: str = "socket.io", timeout: float | None = None,
+                 serializer: str = "default") -> None:
+        import requests
+
+        self.url = url.rstrip("/")
+        self.socketio = socketio
+        self.transports = list(transports)
+        self.path = path
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        #: Every packet in and out, as the in-process client's transcript.
+        self.transcript = Transcript()
+        self._condition = threading.Condition()
+        self._send_lock = threading.Lock()
+        self._received: list[ReceivedEvent] = []
+        self._namespaces: dict[str, str] = {}
+        self._connect_errors: dict[str, Any] = {}
+        self._disconnect_reasons: dict[str, str] = {}
+        self._handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._is_closed = False
+        self._http = requests.Session()
+        self._client = _RecordingClient(self, reconnection=False, handle_sigint=False,
+                                        serializer=serializer, http_session=self._http,
+                                        request_timeout=self.timeout)
+        self._client.on("connect", self._on_connect, namespace="*")
+        self._client.on("disconnect", self._on_disconnect, namespace="*")
+        self._client.on("connect_error", self._on_connect_error, namespace="*")
+        self._eio_sid: str | None = None
+        for listener in creation_listeners:
+            listener(self)
+        try:
+            self.connect(namespace, query_string=query_string, headers=headers, auth=auth)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- connection ------------------------------------------------------------------
+
+    def connect(self, namespace: str | None = None, query_string: str | None = None,
+                headers: dict[str, str] | None = None, auth: Any = None) -> None:
+        """Connect ``namespace``, opening the connection first if there is none."""
+        if self._is_closed:
+            raise RuntimeError("this live client was closed; make a new one")
+        namespace = check_namespace(namespace)
+        with self._condition:
+            self._connect_errors.pop(namespace, None)
+            self._disconnect_reasons.pop(namespace, None)
+        self.transcript.add("sent", "connect", namespace, args=auth)
+        if self._client.eio.state == "connected":
+            with self._send_lock:
+                self._client.connect_namespace(namespace, auth)
+            self._wait(lambda: namespace in self._namespaces or namespace in self._connect_errors,
+                       self.timeout)
+            return
+        url = self.url + ("?" + query_string.lstrip("?") if query_string else "")
+        try:
+            self._client.connect(url, headers=dict(headers or {}), auth=auth,
+                                 transports=self.transports, namespaces=[namespace],
+                                 socketio_path=self.path, wait_timeout=self.timeout)
+        except socketio.exceptions.ConnectionError as exc:
+            if namespace not in self._client.failed_namespaces:  # no CONNECT_ERROR: no server
+                raise ConnectionError(f"cannot connect to {self.url} over "
+                                      f"{self.transports}: {exc}") from exc
+        self._eio_sid = self._client.eio.sid or self._eio_sid
+
+    def disconnect(self, namespace: str | None = None) -> None:
+        """Disconnect ``namespace``; disconnecting the last one closes the connection."""
+        namespace = check_namespace(namespace)
+        if namespace not in self._namespaces:
+            raise RuntimeError(f"not connected to namespace {namespace!r}")
+        self.transcript.add("sent", "disconnect", namespace)
+        with self._condition:
+            del self._namespaces[namespace]
+            self._disconnect_reasons[namespace] = CLIENT_DISCONNECT
+        if self._namespaces:
+            with self._send_lock:
+                self._client.disconnect_namespace(namespace)
+        else:
+            self._client.disconnect()
+
+    def close(self) -> None:
+        """Disconnect everything, end the client's threads. Safe to call twice."""
+        if self._is_closed:
+            return
+        self._is_closed = True
+        try:
+            with self._condition:
+                for namespace in self._namespaces:
+                    self._disconnect_reasons[namespace] = CLIENT_DISCONNECT
+                self._namespaces.clear()
+            self._client.shutdown()
+            if self._client.eio.state != "disconnected":
+                self._client.eio.disconnect(abort=True)
+        finally:
+            deadline = time.monotonic() + self.timeout
+            if self._worker is not None:
+                self._jobs.put(_STOP)
+                self._worker.join(max(deadline - time.monotonic(), 0))
+            for thread in self._client.eio.threads:
+                thread.join(max(deadline - time.monotonic(), 0))
+            self._http.close()
+
+    def __enter__(self) -> LiveSocketIOClient:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The threads of this client that are still running."""
+        running = [thread for thread in self._client.eio.threads if thread.is_alive()]
+        if self._worker is not None and self._worker.is_alive():
+            running.append(self._worker)
+        return running
+
+    def is_connected(self, namespace: str | None = None) -> bool:
+        """Is ``namespace`` (``'/'`` by default) connected?"""
+        return check_namespace(namespace) in self._namespaces
+
+    @property
+    def sid(self) -> str | None:
+        """The Socket.IO sid of the default namespace (``None`` if not connected)."""
+        return self._namespaces.get("/")
+
+    def get_sid(self, namespace: str | None = None) -> str | None:
+        """The Socket.IO sid of ``namespace`` (``None`` if not connected)."""
+        return self._namespaces.get(check_namespace(namespace))
+
+    @property
+    def eio_sid(self) -> str | None:
+        """The Engine.IO session id of the connection (the last one, once closed)."""
+        return self._client.eio.sid or self._eio_sid
+
+    @property
+    def transport(self) -> str | None:
+        """``'websocket'`` or ``'polling'``: what the connection uses now."""
+        return self._client.eio.current_transport
+
+    @property
+    def connect_error(self) -> Any:
+        """What the server refused the default namespace with (CONNECT_ERROR data)."""
+        return self._connect_errors.get("/")
+
+    def get_connect_error(self, namespace: str | None = None) -> Any:
+        """What the server refused ``namespace`` with, or ``None``."""
+        return self._connect_errors.get(check_namespace(namespace))
+
+    @property
+    def disconnect_reason(self) -> str | None:
+        """Why the default namespace was disconnected, or ``None`` if it was not."""
+        return self._disconnect_reasons.get("/")
+
+    def get_disconnect_reason(self, namespace: str | None = None) -> str | None:
+        """Why ``namespace`` was disconnected, or ``None``."""
+        return self._disconnect_reasons.get(check_namespace(namespace))
+
+    def wait_disconnected(self, namespace: str | None = None,
+                          timeout: float | None = None) -> str:
+        """Wait until the server disconnects ``namespace``; return the reason."""
+        namespace = check_namespace(namespace)
+        wait = self.timeout if timeout is None else timeout
+        if not self._wait(lambda: namespace not in self._namespaces, wait):
+            raise TimeoutError(f"namespace {namespace!r} is still connected after {wait:g}s")
+        return self._disconnect_reasons.get(namespace, TRANSPORT_CLOSE)
+
+    # -- server-side state -----------------------------------------------------------
+
+    def rooms(self, namespace: str | None = None) -> list[Any]:
+        """The rooms the server has this client in (its own sid room included).
+
+        Read from the server's room manager, so it needs ``socketio=`` and reflects
+        the events the server has processed: round-trip first (``call``).
+        """
+        namespace = check_namespace(namespace)
+        sid = self._require_namespace(namespace, "ask for rooms")
+        if self.socketio is None:
+            raise RuntimeError("rooms() needs the server's SocketIO: pass socketio= (the "
+                               "server of LiveServer.from_import() is out of reach)")
+        return list(self.socketio._require_server().manager.get_rooms(sid, namespace))
+
+    # -- sending ---------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, callback: bool = False,
+             namespace: str | None = None, timeout: float | None = None) -> Any:
+        """Emit ``event`` with ``args``; with ``callback=True`` wait for and return the ack.
+
+        The ack is one value, or a list for several (as in-process).
+        """
+        namespace = check_namespace(namespace)
+        self._require_namespace(namespace, f"emit {event!r}")
+        acked = threading.Event()
+        ack: list[Any] = []
+
+        def on_ack(*values: Any) -> None:
+            ack.extend(values)
+            self.transcript.add("received", "ack", namespace, args=list(values))
+            acked.set()
+
+        self.transcript.add("sent", "event", namespace, event, list(args))
+        with self._send_lock:
+            self._client.emit(event, data=tuple(args), namespace=namespace,
+                              callback=on_ack if callback else None)
+        if not callback:
+            return None
+        wait = self.timeout if timeout is None else timeout
+        if not acked.wait(wait):
+            raise TimeoutError(f"the server did not acknowledge {event!r} on {namespace!r} "
+                               f"within {wait:g}s")
+        return ack[0] if len(ack) == 1 else ack
+
+    def send(self, data: Any, json: bool = False, callback: bool = False,
+             namespace: str | None = None) -> Any:
+        """Send a ``'message'`` (``'json'`` with ``json=True``) event."""
+        return self.emit("json" if json else "message", data, callback=callback,
+                         namespace=namespace)
+
+    def call(self, event: str, *args: Any, namespace: str | None = None,
+             timeout: float | None = None) -> Any:
+        """Emit ``event`` and return the acknowledgement (``emit(..., callback=True)``)."""
+        return self.emit(event, *args, callback=True, namespace=namespace, timeout=timeout)
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None,
+           namespace: str | None = None) -> Any:
+        """Register a client-side handler; its return value answers acks and ``call()``.
+
+        ``'*'`` catches every event (the handler gets the event name first).
+        Handlers run one at a time on a worker thread of the client.
+        """
+        namespace = check_namespace(namespace)
+
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self._handlers[(namespace, event)] = handler
+            return handler
+
+        return register if handler is None else register(handler)
+
+    # -- receiving -------------------------------------------------------------------
+
+    def get_received(self, namespace: str | None = None) -> list[ReceivedEvent]:
+        """Return, and forget, every event received so far on ``namespace`` (``'/'``)."""
+        namespace = check_namespace(namespace)
+        with self._condition:
+            mine = [record for record in self._received if record.namespace == namespace]
+            self._received = [r for r in self._received if r.namespace != namespace]
+        return mine
+
+    def receive(self, event: str | None = None, namespace: str | None = None,
+                timeout: float | None = None) -> ReceivedEvent:
+        """Return, and forget, the next event matching ``event``/``namespace``.
+
+        Waits up to ``timeout`` seconds (the client's default); ``TimeoutError``
+        says nothing matched.
+        """
+        namespace = None if namespace is None else check_namespace(namespace)
+        wait = self.timeout if timeout is None else timeout
+        found: list[ReceivedEvent] = []
+
+        def take() -> bool:
+            record = self._take(event, namespace)
+            if record is not None:
+                found.append(record)
+            return bool(found) or (namespace is not None and namespace not in self._namespaces
+                                   and namespace in self._disconnect_reasons)
+
+        self._wait(take, wait)
+        if not found:
+            raise TimeoutError(self._nothing_matched(event, namespace, wait))
+        return found[0]
+
+    def assert_received(self, event: str, *args: Any, namespace: str | None = None,
+                        timeout: float | None = None) -> ReceivedEvent:
+        """Assert the next ``event`` received has ``args`` (``ANY`` matches anything)."""
+        try:
+            record = self.receive(event, namespace, timeout)
+        except TimeoutError as exc:
+            raise AssertionError(str(exc)) from None
+        expected: Any = args[0] if event in ("message", "json") and len(args) == 1 else list(args)
+        if record.args != expected:
+            raise AssertionError(
+                f"received {event!r} with arguments\n  {record.args!r}\nexpected\n  {expected!r}")
+        return record
+
+    def assert_nothing_received(self, namespace: str | None = None) -> None:
+        """Assert no event has arrived unread (on ``namespace``, or on any).
+
+        Live, "nothing" means nothing so far: make a round trip first.
+        """
+        namespace = None if namespace is None else check_namespace(namespace)
+        with self._condition:
+            left = [r for r in self._received if namespace is None or r.namespace == namespace]
+        if left:
+            raise AssertionError("expected nothing, but received:\n" +
+                                 "\n".join(f"  {record!r}" for record in left))
+
+    # -- internals -------------------------------------------------------------------
+
+    def _wait(self, condition: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while not condition():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._condition.wait(left)
+            return True
+
+    def _take(self, event: str | None, namespace: str | None) -> ReceivedEvent | None:
+        for index, record in enumerate(self._received):
+            if (event is None or record.name == event) and (
+                    namespace is None or record.namespace == namespace):
+                return self._received.pop(index)
+        return None
+
+    def _nothing_matched(self, event: str | None, namespace: str | None, wait: float) -> str:
+        what = "an event" if event is None else f"event {event!r}"
+        where = "" if namespace is None else f" on namespace {namespace!r}"
+        state = ""
+        if not self._namespaces:
+            state = f"; the client is disconnected ({self._disconnect_reasons})"
+        with self._condition:
+            others = ", ".join(repr(r) for r in self._received) or "nothing"
+        return f"expected {what}{where} within {wait:g}s, but received {others}{state}"
+
+    def _require_namespace(self, namespace: str, doing: str) -> str:
+        sid = self._namespaces.get(namespace)
+        if sid is None:
+            reason = self._disconnect_reasons.get(namespace)
+            detail = f" (disconnected: {reason})" if reason else ""
+            raise RuntimeError(f"cannot {doing}: not connected to namespace "
+                               f"{namespace!r}{detail}")
+        return sid
+
+    # python-socketio's callbacks, on its reader thread
+
+    def _on_connect(self, namespace: str) -> None:
+        sid = self._client.namespaces.get(namespace)
+        self.transcript.add("received", "connect", namespace, args={"sid": sid})
+        with self._condition:
+            self._namespaces[namespace] = sid  # type: ignore[assignment]
+            self._eio_sid = self._client.eio.sid
+            self._condition.notify_all()
+
+    def _on_connect_error(self, namespace: str, *data: Any) -> None:
+        value = data[0] if len(data) == 1 else list(data)
+        self.transcript.add("received", "connect_error", namespace, args=value)
+        with self._condition:
+            self._namespaces.pop(namespace, None)
+            self._connect_errors[namespace] = value
+            self._condition.notify_all()
+
+    def _on_disconnect(self, namespace: str, reason: Any = None) -> None:
+        self.transcript.add("received", "disconnect", namespace, args=reason)
+        with self._condition:
+            if namespace in self._namespaces:
+                del self._namespaces[namespace]
+                self._disconnect_reasons[namespace] = _REASONS.get(reason, TRANSPORT_CLOSE)
+            self._condition.notify_all()
+
+    def _received_event(self, namespace: str, event: str, args: list,
+                        ack_id: int | None) -> None:
+        self.transcript.add("received", "event", namespace, event, args, ack_id)
+        shown: Any = args[0] if event in ("message", "json") and len(args) == 1 else args
+        record = ReceivedEvent(event, shown, namespace, ack_id, self._respond)
+        handler = self._handlers.get((namespace, event))
+        handler_args = tuple(args)
+        if handler is None:
+            handler = self._handlers.get((namespace, "*"))
+            handler_args = (event, *args)
+        with self._condition:
+            self._received.append(record)
+            self._condition.notify_all()
+        if handler is not None:
+            self._start_worker()
+            self._jobs.put((handler, handler_args, record))
+
+    def _start_worker(self) -> None:
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, daemon=True,
+                                            name=f"LiveSocketIOClient-handlers-{id(self):x}")
+            self._worker.start()
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not _STOP:
+            handler, args, record = job
+            try:
+                result = handler(*args)
+                if record.wants_ack and not record.is_acked:
+                    record.is_acked = True
+                    if result is None:
+                        self._respond(record, ())
+                    else:
+                        self._respond(record, result if isinstance(result, tuple) else (result,))
+            except Exception as exc:  # noqa: BLE001 - shown in the transcript
+                self.transcript.add("received", "handler_error", record.namespace,
+                                    record.name, repr(exc))
+
+    def _respond(self, record: ReceivedEvent, args: tuple) -> None:
+        if record.namespace not in self._namespaces:
+            raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
+                               f"namespace {record.namespace!r}")
+        self.transcript.add("sent", "ack", record.namespace, args=list(args),
+                            ack_id=record.ack_id)
+        with self._send_lock:
+            self._client.send_ack(record.namespace, record.ack_id, args)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return (f"<LiveSocketIOClient {self.url} {self.transports} eio_sid={self.eio_sid} "
+                f"namespaces={list(self._namespaces)}>")
