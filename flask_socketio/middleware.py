@@ -31,5 +31,66 @@ class SocketIOMiddleware:
             environ["flask.app"] = self.flask_app
             server = self.socketio.server
             assert server is not None
+            if _needs_websocket_adapter(environ):
+                environ["wsgi.websocket"] = SimpleWebSocketAdapter(environ)
+                try:
+                    server.handle_request(environ, start_response)
+                finally:
+                    environ["wsgi.websocket"].close()
+                # The WebSocket owned the connection: tell gunicorn there is no
+                # response to write (and the connection is to be closed).
+                raise StopIteration
             return server.handle_request(environ, start_response)
         return self.wrapped(environ, start_response)
+
+
+def _needs_websocket_adapter(environ: dict) -> bool:
+    """A WebSocket request under gunicorn without gevent-websocket's worker
+    (``-k gevent``, ``-k gthread``): there is no ``wsgi.websocket`` to use."""
+    return ("wsgi.websocket" not in environ and "gunicorn.socket" in environ
+            and environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+            and "transport=websocket" in environ.get("QUERY_STRING", ""))
+
+
+class SimpleWebSocketAdapter:
+    """gevent-websocket's ``wsgi.websocket`` interface (``receive``, ``send``,
+    ``close``) over simple-websocket, for gunicorn's own workers.
+
+    Creating it answers the WebSocket handshake on gunicorn's socket.
+    """
+
+    def __init__(self, environ: dict) -> None:
+        import simple_websocket
+
+        self._closed_error = simple_websocket.ConnectionClosed
+        self.ws = simple_websocket.Server(environ)
+        self.environ = environ
+        self.path = environ.get("PATH_INFO")
+        self.origin = environ.get("HTTP_ORIGIN")
+        self.protocol = None
+        self.version = environ.get("HTTP_SEC_WEBSOCKET_VERSION")
+
+    @property
+    def closed(self) -> bool:
+        return not self.ws.connected
+
+    def receive(self) -> Any:
+        """The next message (``str`` or ``bytes``), or ``None`` once closed."""
+        try:
+            return self.ws.receive()
+        except self._closed_error:
+            return None
+
+    def send(self, message: Any, binary: bool | None = None) -> None:
+        if binary and isinstance(message, str):
+            message = message.encode()
+        elif binary is False and isinstance(message, bytes):
+            message = message.decode()
+        try:
+            self.ws.send(message)
+        except self._closed_error as exc:
+            raise OSError("the WebSocket is closed") from exc
+
+    def close(self) -> None:
+        if self.ws.connected:
+            self.ws.close()

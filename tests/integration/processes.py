@@ -176,18 +176,30 @@ class Node:
 class Client:
     """A python-socketio client that records every event it receives, in order."""
 
-    def __init__(self, url: str, transport: str, name: str = "client",
-                 path: str = "socket.io") -> None:
+    def __init__(self, url: str, transport: str | list[str], name: str = "client",
+                 path: str = "socket.io", source: str | None = None) -> None:
+        """Connect to ``url`` over ``transport`` (``"websocket"``, ``"polling"``, or a
+        list: ``["polling", "websocket"]`` upgrades); ``source`` is a loopback address
+        to connect from (``127.0.3.1``), so that a proxy sees different clients."""
         self.name = name
         self.events: queue.Queue[tuple[str, tuple]] = queue.Queue()
         self.received: list[tuple[str, tuple]] = []
         #: ``(event, args, time.monotonic())`` of every event, as it arrived.
         self.arrivals: list[tuple[str, tuple, float]] = []
         self.disconnected = threading.Event()
-        self.sio = socketio.Client(reconnection=False)
+        transports = [transport] if isinstance(transport, str) else transport
+        options: dict[str, Any] = {}
+        self._session: requests.Session | None = None
+        self._socket: socket.socket | None = None
+        if source is not None:
+            options["http_session"] = self._session = session_from(source)
+            if "websocket" in transports:
+                self._socket = socket_from(source, url)
+                options["websocket_extra_options"] = {"socket": self._socket}
+        self.sio = socketio.Client(reconnection=False, **options)
         self.sio.on("*", self._on_event)
         self.sio.on("disconnect", self._on_disconnect)
-        self.sio.connect(url, transports=[transport], socketio_path=path, wait_timeout=10)
+        self.sio.connect(url, transports=transports, socketio_path=path, wait_timeout=10)
 
     def _on_event(self, event: str, *args: Any) -> None:
         self.arrivals.append((event, args, time.monotonic()))
@@ -253,6 +265,10 @@ class Client:
 
     def close(self) -> None:
         self.sio.disconnect()
+        if self._socket is not None:
+            self._socket.close()
+        if self._session is not None:
+            self._session.close()
 
 
 def listening_socket() -> socket.socket:
@@ -262,4 +278,29 @@ def listening_socket() -> socket.socket:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     sock.set_inheritable(True)
+    return sock
+
+
+def session_from(source: str) -> requests.Session:
+    """A ``requests`` session whose connections come from the address ``source``."""
+    from requests.adapters import HTTPAdapter
+
+    class SourceAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["source_address"] = (source, 0)
+            super().init_poolmanager(*args, **kwargs)
+
+    session = requests.Session()
+    session.mount("http://", SourceAdapter())
+    return session
+
+
+def socket_from(source: str, url: str) -> socket.socket:
+    """A TCP socket from ``source`` connected to ``url``'s host and port, for
+    websocket-client's ``socket=`` option (one WebSocket connection)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10,
+                                    source_address=(source, 0))
     return sock
