@@ -199,7 +199,11 @@ class Client:
         self.sio = socketio.Client(reconnection=False, **options)
         self.sio.on("*", self._on_event)
         self.sio.on("disconnect", self._on_disconnect)
-        self.sio.connect(url, transports=transports, socketio_path=path, wait_timeout=10)
+        try:
+            self.sio.connect(url, transports=transports, socketio_path=path, wait_timeout=10)
+        except BaseException:
+            self.close()
+            raise
 
     def _on_event(self, event: str, *args: Any) -> None:
         self.arrivals.append((event, args, time.monotonic()))
