@@ -4,8 +4,9 @@ With a queue, every emit, room change and disconnect is published, so several
 processes (or hosts) behave as one server; a ``SocketIO(message_queue=URL)`` with no
 app is a write-only emitter. The URL's scheme picks the manager:
 
-- ``redis://``, ``rediss://``, ``unix://``, ``valkey://``, ``valkeys://``,
-  ``redis+sentinel://``, ``valkey+sentinel://``: Redis (``pip install redis``);
+- ``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://``: Redis
+  (``pip install redis``); ``valkey://``, ``valkeys://``, ``valkey+sentinel://``:
+  Valkey (``pip install valkey``), through the same manager;
 - ``kafka://``: Kafka (``pip install kafka-python``);
 - ``zmq://``: ZeroMQ (``pip install pyzmq``);
 - ``memory://NAME``: an in-process queue, for tests: SocketIO instances naming the
@@ -364,7 +365,10 @@ def client_manager_for(options: dict[str, Any], write_only: bool = False) -> Any
         return observable(MemoryManager)(url, **common)
     _check_url(url, scheme)
     if scheme in REDIS_SCHEMES:
-        _require("redis", "redis", url)
+        if scheme.startswith("valkey"):
+            _require("valkey", "valkey", url)
+        elif scheme != "unix" or not _has_module("valkey"):
+            _require("redis", "redis", url)
         return _broker_manager(RedisQueueManager)(url, redis_options=extra, **common)
     if scheme == "kafka":
         _require("kafka", "kafka-python", url)
@@ -403,6 +407,14 @@ def _check_url(url: str, scheme: str) -> None:
             parsed.port  # noqa: B018 - parses the port
         except ValueError as exc:
             raise ValueError(f"message_queue {url!r}: {exc}") from None
+
+
+def _has_module(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
 
 
 def _require(module: str, package: str, url: str) -> None:

@@ -1,5 +1,7 @@
 """Message queue URLs and the in-memory queue shared by SocketIO instances."""
 
+import socket
+import sys
 import uuid
 
 import pytest
@@ -7,7 +9,7 @@ import socketio as python_socketio
 from flask import Flask
 
 from flask_socketio import SocketIO, close_room, disconnect, emit, join_room
-from flask_socketio.queues import MemoryManager, client_manager_for
+from flask_socketio.queues import MemoryManager, QueueStatus, client_manager_for
 
 
 def queue_url():
@@ -170,3 +172,102 @@ def test_write_only_option_is_honoured_with_an_app():
 def test_gevent_is_the_default_async_mode():
     assert SocketIO(Flask(__name__)).server.async_mode == "gevent"
     assert SocketIO(Flask(__name__), async_mode="threading").server.async_mode == "threading"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("redis://127.0.0.1:notaport/0", "Port could not be cast"),
+    ("redis+sentinel://no-port-here/0/service", "redis\\+sentinel://"),
+    ("unix://", "names no socket path"),
+    ("nosuchbroker://127.0.0.1", "unknown scheme 'nosuchbroker'"),
+])
+def test_bad_urls_fail_at_start_up(url, message):
+    with pytest.raises(ValueError, match=message):
+        SocketIO(Flask(__name__), message_queue=url)
+
+
+def test_missing_valkey_names_the_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "valkey", None)
+    with pytest.raises(RuntimeError, match="pip install valkey"):
+        client_manager_for({"message_queue": "valkey://127.0.0.1:6379/0"})
+
+
+def test_no_queue_has_no_queue_status():
+    assert SocketIO(Flask(__name__)).queue_status is None
+    assert SocketIO(Flask(__name__), message_queue=queue_url()).queue_status is None
+
+
+def closed_port():
+    """A local port nobody listens on (bound, never listening: connections are refused)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def test_failed_publish_is_counted_logged_and_reported(caplog):
+    with closed_port() as sock:
+        port = sock.getsockname()[1]
+        socketio = SocketIO(message_queue=f"redis://127.0.0.1:{port}/0",
+                            message_queue_options={"socket_connect_timeout": 1})
+        changes = []
+        socketio.on_queue_status(changes.append)
+        assert socketio.queue_status.state == "connecting"
+        socketio.emit("news", 1)
+        socketio.emit("news", 2)
+    status = socketio.queue_status
+    assert isinstance(status, QueueStatus)
+    assert (status.state, status.outages, status.unpublished) == ("down", 1, 2)
+    assert "ConnectionError" in status.error
+    assert [change.state for change in changes] == ["down"]  # once per outage
+    assert "message queue redis (channel 'flask-socketio') is down" in caplog.text
+
+
+def test_status_listeners_given_before_init_app_are_kept():
+    socketio = SocketIO()
+    seen = []
+    socketio.on_queue_status(seen.append)
+    socketio.init_app(Flask(__name__), message_queue="redis://127.0.0.1:6379/0")
+    manager = socketio.server.manager
+    manager._update_status("connected")
+    manager._update_status("connected")
+    manager._update_status("down", OSError("gone"))
+    manager._update_status("connected")
+    assert [status.state for status in seen] == ["connected", "down", "connected"]
+    assert seen[-1].error is None and seen[-1].outages == 1 and seen[1].error == "OSError: gone"
+
+
+def test_an_ended_listener_is_restarted():
+    manager = client_manager_for({"message_queue": "redis://127.0.0.1:6379/0"})
+    manager.server = python_socketio.Server(async_mode="threading")
+    runs = []
+
+    def listen():
+        runs.append(1)
+        yield from ()
+
+    class Stop(Exception):
+        pass
+
+    def sleep(seconds):
+        if len(runs) == 3:
+            raise Stop
+        assert seconds <= manager.retry_max
+
+    manager._listen = listen
+    manager._sleep = sleep
+    with pytest.raises(Stop):
+        manager._thread()
+    assert len(runs) == 3
+    assert manager.status.state == "down" and "stopped" in manager.status.error
+
+
+def test_kombu_publish_gives_up_quickly_when_the_broker_is_away():
+    import time
+
+    with closed_port() as sock:
+        manager = client_manager_for({
+            "message_queue": f"amqp://guest:guest@127.0.0.1:{sock.getsockname()[1]}//",
+            "message_queue_options": {"connect_timeout": 1}}, write_only=True)
+        started = time.monotonic()
+        manager._publish({"method": "emit"})
+    assert time.monotonic() - started < 5
+    assert manager.status.state == "down" and manager.status.unpublished == 1
