@@ -138,7 +138,11 @@ class QueueHealthMixin:
     #: Seconds before the first reconnection attempt of the listener.
     retry_initial: float = 0.2
     #: The longest wait between two reconnection attempts of the listener.
-    retry_max: float = 2.0
+    retry_max: float = 1.0
+    #: While the queue is down, a publish is tried at most this often (seconds);
+    #: the emits in between are counted as unpublished at once instead of each
+    #: waiting for a connection to fail.
+    publish_retry_interval: float = 1.0
 
     name: str
     write_only: bool
@@ -150,6 +154,7 @@ class QueueHealthMixin:
         #: Functions called with the new :class:`QueueStatus` at every change.
         self.status_listeners: list[QueueStatusListener] = []
         self._status_lock = threading.Lock()
+        self._publish_failed_at = float("-inf")
 
     def _update_status(self, state: str | None = None, error: BaseException | None = None,
                        unpublished: int = 0) -> None:
@@ -207,8 +212,17 @@ class QueueHealthMixin:
                          self.name, delay)
             self._sleep(delay)
 
+    def _is_publish_paused(self) -> bool:
+        """True (and the message counted) while a recent publish failed."""
+        if self.status.state != "down" or (time.monotonic() - self._publish_failed_at
+                                           >= self.publish_retry_interval):
+            return False
+        self._update_status(unpublished=1)
+        return True
+
     def _publish_failed(self, exc: BaseException) -> None:
         logger.debug("message queue %s: cannot publish (%s)", self.name, exc)
+        self._publish_failed_at = time.monotonic()
         self._update_status("down", exc, unpublished=1)
 
     def _published(self) -> None:
@@ -224,6 +238,8 @@ class RedisQueueManager(QueueHealthMixin, socketio.RedisManager):
         self._init_health()
 
     def _publish(self, data: Any) -> Any:
+        if self._is_publish_paused():
+            return None
         message = self.json.dumps(data)
         error: BaseException | None = None
         for _attempt in range(2):
@@ -280,6 +296,8 @@ class KombuQueueManager(QueueHealthMixin, socketio.KombuManager):
         self._init_health()
 
     def _publish(self, data: Any) -> None:
+        if self._is_publish_paused():
+            return
         try:
             connection = self.publisher_connection
             producer = connection.Producer(exchange=self._exchange(), **self.producer_options)
