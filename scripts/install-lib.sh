@@ -103,3 +103,28 @@ install_chromium() {
     apt-get install -y chromium || die "apt-get install chromium failed"
     [ -x /usr/bin/chromium ] || die "chromium installed but /usr/bin/chromium is missing"
 }
+
+# install_servers: Debian's nginx and redis-server for the live deployment and
+# fault tests (tests/integration/test_deploy_*.py, test_scale_*.py), when missing
+# and root. uWSGI and gunicorn come from PyPI with the test extra.
+install_servers() {
+    local missing=()
+    command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    if [ "${#missing[@]}" -eq 0 ]; then
+        log "servers: nginx and redis-server present"
+        return 0
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        log "servers: ${missing[*]} missing and not root: install them for the live tests"
+        return 0
+    fi
+    log "servers: apt-get install ${missing[*]}"
+    apt-get update || die "apt-get update failed"
+    apt-get install -y --no-install-recommends "${missing[@]}" \
+        || die "apt-get install ${missing[*]} failed"
+    # Debian starts the packaged services; the tests run their own instances.
+    if [[ " ${missing[*]} " == *" nginx "* ]] && [ -f /run/nginx.pid ]; then
+        nginx -s quit 2>/dev/null || true
+    fi
+}

@@ -5,8 +5,9 @@
 #
 # Installs (each step skipped when already done): the package with its test
 # extra (pip install -e '.[test]'), the JavaScript client and Playwright
-# (npm ci), and Debian's chromium when /usr/bin/chromium is missing and we are
-# root.  Then runs pytest with coverage.  FORCE_INSTALL=1 redoes the installs.
+# (npm ci), Debian's chromium when /usr/bin/chromium is missing and we are
+# root, and Debian's nginx and redis-server when missing (same condition).
+# Then runs pytest with coverage.  FORCE_INSTALL=1 redoes the installs.
 set -euo pipefail
 
 # shellcheck source=scripts/install-lib.sh
@@ -16,6 +17,7 @@ cd "$REPO_ROOT"
 install_python test
 install_npm
 install_chromium
+install_servers
 
 log "pytest: $PYTHON -m pytest --cov=flask_socketio --cov-report=term $*"
 rc=0
