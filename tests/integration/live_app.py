@@ -19,6 +19,7 @@ Events (namespace ``/`` unless said):
 - ``kick()``: emits ``bye``, then disconnects the sender (server side).
 - ``/chat`` ``echo(*args)``: as ``echo``, with ``{"namespace": "/chat"}`` appended.
 - ``/private`` ``connect``: always refused with ``{"message": "members only"}``.
+- ``is_monkey_patched()``: acks whether gevent monkey-patched the server's process.
 """
 
 from __future__ import annotations
@@ -128,5 +129,11 @@ def create_app(**options: Any) -> tuple[Flask, SocketIO]:
     @socketio.on("connect", namespace="/private")
     def on_private_connect(auth: Any) -> None:
         raise ConnectionRefusedError("members only")
+
+    @socketio.on("is_monkey_patched")
+    def on_is_monkey_patched() -> bool:
+        import gevent.monkey
+
+        return gevent.monkey.is_anything_patched()
 
     return app, socketio
