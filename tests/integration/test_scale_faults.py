@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -114,3 +115,97 @@ def test_redis_restart_mid_stream(processes, clients, channel, tmp_path,
               f"{resumed_in:.2f} s after Redis restarted; "
               f"unpublished on A: {node_a.status()['unpublished']}")
     assert resumed_in < RESUME_LIMIT
+
+
+def amqp_connection_ports(pid: int) -> set[int]:
+    """Local ports of the TCP connections process ``pid`` has to port 5672 (Linux)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                local, remote, inode = fields[1], fields[2], fields[9]
+                if inode in inodes and int(remote.rsplit(":", 1)[1], 16) == 5672:
+                    ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
+def close_broker_connections(rabbitmqctl: str, ports: set[int]) -> int:
+    """Have RabbitMQ close the connections coming from ``ports`` (only those: the
+    shared broker and its other clients are left alone). Returns how many."""
+    listing = subprocess.run([rabbitmqctl, "-q", "list_connections", "pid", "peer_port"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+    closed = 0
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1].isdigit() and int(fields[1]) in ports:
+            subprocess.run([rabbitmqctl, "-q", "close_connection", fields[0],
+                            "flask-socketio fault test"], capture_output=True, timeout=30,
+                           check=True)
+            closed += 1
+    return closed
+
+
+def test_rabbitmq_connection_closed_mid_stream(processes, clients, amqp_url, channel, capsys):
+    rabbitmqctl = shutil.which("rabbitmqctl") or shutil.which("/usr/sbin/rabbitmqctl")
+    if rabbitmqctl is None:
+        pytest.skip("rabbitmqctl is not installed: cannot close one client's connections")
+    node_a, node_b = processes.nodes(2, amqp_url, channel)
+    try:
+        local = Client(node_a.url, "websocket", "A websocket")
+        remote = Client(node_b.url, "polling", "B polling")
+        clients.extend([local, remote])
+        for node in (node_a, node_b):
+            node.wait_for_queue("connected")
+        assert remote.call("broadcast", "warm up") is True  # B's publisher connects too
+        assert local.receive("news") == ("warm up",)
+        ports = amqp_connection_ports(node_b.process.pid)
+        assert len(ports) >= 2, f"node B's AMQP connections not found: {ports}"
+
+        count, interval = 250, 0.02
+        assert local.call("stream", count, interval) is True
+        time.sleep(0.5)
+        closed = close_broker_connections(rabbitmqctl, ports)
+        closed_at = time.monotonic()
+        assert closed >= 2
+        node_b.wait_for_queue("connected", timeout=10)
+
+        numbers = [args[0] for args in local.collect("seq", count, timeout=20)]
+        assert numbers == list(range(count))
+        remote.collect("seq", count, timeout=5, until="stream_done")
+        arrived = [(args[0], at) for event, args, at in remote.arrivals if event == "seq"]
+        got = [number for number, _ in arrived]
+        assert got == sorted(set(got)), "B received duplicates or disorder"
+        after = [at for _, at in arrived if at > closed_at]
+        assert after, "B received nothing after its connections were closed"
+        resumed_in = after[0] - closed_at
+
+        status = node_b.status()
+        assert status["outages"] >= 1 and "down" in status["changes"], status
+        node_b.process.wait_for_output("message queue kombu .* is down", timeout=1)
+        # B's publisher reconnects too: its broadcast reaches A.
+        assert remote.call("broadcast", "after the drop") is True
+        assert local.receive("news") == ("after the drop",)
+        assert local.collect("news", 1, timeout=0.5) == []  # once, not twice
+        for node in (node_a, node_b):
+            assert node.process.is_alive()
+        with capsys.disabled():
+            print(f"\n[rabbitmq fault] sent {count}, delivered on the emitting node "
+                  f"{len(numbers)}/{count}, on node B {len(got)}/{count} after {closed} "
+                  f"of its connections were closed by the broker; delivery resumed "
+                  f"{resumed_in:.2f} s after the close")
+        assert resumed_in < RESUME_LIMIT
+    finally:
+        import kombu
+
+        with kombu.Connection(amqp_url, connect_timeout=5) as connection:
+            kombu.Exchange(channel, type="fanout", channel=connection.channel()).delete()
