@@ -105,3 +105,11 @@ def test_uwsgi(processes: ProcessGroup, clients):
     wait_for_http(process, url)
     check_clients(url, clients)
     assert process.is_alive()
+
+
+def test_the_docs_show_every_deployment_file():
+    """docs/deployment.rst includes each file of examples/deployment/ as it is."""
+    docs = (ROOT / "docs" / "deployment.rst").read_text()
+    for path in sorted(EXAMPLE.iterdir()):
+        if path.is_file():
+            assert f".. literalinclude:: ../examples/deployment/{path.name}" in docs, path.name
