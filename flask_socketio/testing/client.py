@@ -9,11 +9,14 @@ bridge and the user's handlers. Nothing is patched; any number of clients coexis
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import logging
 import queue
+import sys
 import threading
 from collections.abc import Callable
+from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 import flask
@@ -55,6 +58,36 @@ def _cookies_into(flask_test_client: Any, environ: dict) -> None:
     is what it uses for its own requests. Kept here, in one place, and tested.
     """
     flask_test_client._add_cookies_to_wsgi(environ)
+
+
+def _handshake_environ(path: str, query_string: str, headers: Any) -> dict:
+    """The WSGI environ of a handshake request, as werkzeug's ``EnvironBuilder`` makes it.
+
+    Building one costs more than the rest of a connection; for the usual headers (none,
+    or a dict of strings) the build is done once and copied, with the two values that
+    must be new each time: an empty input stream and the current ``sys.stderr``.
+    """
+    if headers and not (type(headers) is dict
+                        and all(type(value) is str for value in headers.values())):
+        return _build_environ(path, query_string, headers)
+    environ = dict(_environ_template(path, query_string,
+                                     tuple(headers.items()) if headers else ()))
+    environ["wsgi.input"] = BytesIO()
+    environ["wsgi.errors"] = sys.stderr
+    return environ
+
+
+@functools.lru_cache(maxsize=32)
+def _environ_template(path: str, query_string: str, headers: tuple) -> tuple:
+    return tuple(_build_environ(path, query_string, dict(headers) or None).items())
+
+
+def _build_environ(path: str, query_string: str, headers: Any) -> dict:
+    builder = EnvironBuilder(path, query_string=query_string, headers=headers)
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
 
 
 class SocketIOTestClient:
@@ -130,10 +163,7 @@ class SocketIOTestClient:
 
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
         path = "/" + self.socketio.server_options.get("path", "socket.io").strip("/") + "/"
-        builder = EnvironBuilder(path, query_string=(query_string or "").lstrip("?"),
-                                 headers=headers)
-        environ = builder.get_environ()
-        builder.close()
+        environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
         environ["flask.app"] = self.app
         environ[INPROCESS_KEY] = self.engine
         if self.flask_test_client is not None:
