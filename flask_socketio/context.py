@@ -64,11 +64,14 @@ class ManagedSession(dict, SessionMixin):
 class Connection:
     """What the bridge keeps for one Engine.IO connection."""
 
-    __slots__ = ("app", "session", "session_observer", "scheduler")
+    __slots__ = ("app", "session", "session_observer", "scheduler", "route")
 
     def __init__(self, app: flask.Flask, scheduler: Any) -> None:
         self.app = app
         self.session: ManagedSession | None = None
+        #: The URL routing of the handshake request, worked out by the first event
+        #: and reused by the next ones (``False``: this Flask cannot reuse it).
+        self.route: _Route | bool | None = None
         #: Called as ``observer(event, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
@@ -78,6 +81,73 @@ class Connection:
 
 class _DiscardedResponse(flask.Response):
     """Where a session interface may write cookies nobody will read."""
+
+
+#: What Flask's ``RequestContext.__init__`` sets (Flask 3.1); :class:`_EventContext`
+#: sets the same, and is used only while a real context shows exactly these.
+_CONTEXT_FIELDS = frozenset(("app", "request", "url_adapter", "flashes", "_session",
+                             "_after_request_functions", "_cv_tokens"))
+
+
+class _Route:
+    """The URL routing of one connection's handshake request, as Flask worked it out
+    for its first event: every event of the connection has the same environ, so the
+    same URL adapter and the same match (or routing exception)."""
+
+    __slots__ = ("url_adapter", "url_rule", "view_args", "exception")
+
+    def __init__(self, ctx: RequestContext) -> None:
+        request = ctx.request
+        self.url_adapter = ctx.url_adapter
+        self.url_rule = request.url_rule
+        self.view_args = request.view_args
+        self.exception = request.routing_exception
+
+    @staticmethod
+    def of(ctx: RequestContext) -> _Route | bool:
+        if type(ctx) is not RequestContext or set(vars(ctx)) != _CONTEXT_FIELDS:
+            return False
+        return _Route(ctx)
+
+
+class _EventContext(RequestContext):
+    """Flask's request context for one event, reusing the connection's :class:`_Route`
+    instead of binding the URL map to the environ and matching the URL again.
+
+    Everything else is what ``RequestContext`` does: a new request object per
+    event, the app context and the session opened on :meth:`push`.
+    """
+
+    def __init__(self, app: flask.Flask, environ: dict, request: Any = None,
+                 session: SessionMixin | None = None, route: _Route | None = None) -> None:
+        if route is None:  # e.g. RequestContext.copy()
+            super().__init__(app, environ, request=request, session=session)
+            return
+        self.app = app
+        if request is None:
+            request = app.request_class(environ)
+            request.json_module = app.json
+        self.request = request
+        self.url_adapter = route.url_adapter
+        if route.url_adapter is None and route.exception is not None:
+            request.routing_exception = copy.copy(route.exception)
+        self.flashes = None
+        self._session = session
+        self._after_request_functions = []
+        self._cv_tokens = []
+        self._route = route
+
+    def match_request(self) -> None:
+        route = getattr(self, "_route", None)
+        if route is None:
+            super().match_request()
+            return
+        request = self.request
+        if route.exception is not None:
+            request.routing_exception = copy.copy(route.exception)
+        else:
+            request.url_rule = route.url_rule
+            request.view_args = None if route.view_args is None else dict(route.view_args)
 
 
 class FlaskBridge:
@@ -117,13 +187,19 @@ class FlaskBridge:
         connection = self.connection(environ)
         app = connection.app
         manage_session = self.extension.manage_session
+        session = None
         if manage_session:
             if connection.session is None:
                 connection.session = self._open_managed_session(app, environ)
-            ctx = RequestContext(app, environ, session=connection.session)
+            session = connection.session
+        route = connection.route
+        if route:
+            ctx: RequestContext = _EventContext(app, environ, session=session, route=route)
         else:
-            ctx = RequestContext(app, environ)
+            ctx = RequestContext(app, environ, session=session)
         ctx.push()
+        if route is None:
+            connection.route = _Route.of(ctx)
         try:
             request = ctx.request
             request.sid = sid  # type: ignore[attr-defined]
