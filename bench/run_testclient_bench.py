@@ -95,11 +95,13 @@ def summarize(runs: list[dict]) -> dict:
     table = {}
     for operation in runs[0]["results"]:
         per_run = [run["results"][operation]["us_per_op"] for run in runs]
+        cpu = [run["results"][operation].get("cpu_us_per_op") for run in runs]
         table[operation] = {
             "label": runs[0]["results"][operation]["operation"],
             "median": round(statistics.median(per_run), 1),
             "min": round(min(run["results"][operation]["us_min"] for run in runs), 1),
             "per_run": per_run,
+            "cpu": round(statistics.median(cpu), 1) if None not in cpu else None,
         }
     return table
 
@@ -129,6 +131,20 @@ def markdown(ours: dict, peer: dict, ours_runs: list[dict], peer_runs: list[dict
             f"{theirs['median']:.1f} ({theirs['min']:.1f}) | {ratio:.2f}x | "
             f"{'yes' if ratio >= TARGET else 'no'} |")
     first_ours, first_peer = ours_runs[0], peer_runs[0]
+    if all(row["cpu"] is not None for table in (ours, peer) for row in table.values()):
+        lines += [
+            "",
+            "The same runs in CPU time of the benchmark process (`time.process_time`, "
+            "median round, median over runs): what the wall times above tend to on an idle "
+            "machine, and less disturbed by other processes sharing the cores.",
+            "",
+            "| operation | ours CPU µs | peer CPU µs | ratio peer/ours |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for operation, mine in ours.items():
+            theirs = peer[operation]
+            lines.append(f"| `{mine['label']}` | {mine['cpu']:.1f} | {theirs['cpu']:.1f} | "
+                         f"{theirs['cpu'] / mine['cpu']:.2f}x |")
     lines += [
         "",
         "Per-run medians (µs), in run order:",
