@@ -143,7 +143,7 @@ class LiveServer:
     #: Seconds :meth:`stop` waits for the server to end.
     stop_timeout: float = 10.0
     #: Seconds the server gives live sessions to close at :meth:`stop`.
-    disconnect_timeout: float = 2.0
+    disconnect_timeout: float = 1.0
 
     def __init__(self, app: flask.Flask | None, socketio: SocketIO | None = None,
                  **run_options: Any) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from contextlib import contextmanager
 
 import pytest
 import requests
@@ -18,93 +17,7 @@ import websocket
 from flask_socketio.testing import LiveServer
 
 from .live_app import create_app
-
-SEPARATOR = "\x1e"
-
-
-class RawWebSocket:
-    """An Engine.IO connection over WebSocket, packet by packet, every wait bounded."""
-
-    def __init__(self, url: str, timeout: float = 5) -> None:
-        self.ws = websocket.create_connection(url, timeout=timeout)
-
-    def send(self, packet: str | bytes) -> None:
-        if isinstance(packet, bytes):
-            self.ws.send_binary(packet)
-        else:
-            self.ws.send(packet)
-
-    def recv(self) -> str | bytes:
-        opcode, data = self.ws.recv_data()
-        if opcode == websocket.ABNF.OPCODE_TEXT:
-            return data.decode()
-        if opcode == websocket.ABNF.OPCODE_BINARY:
-            return data
-        raise ConnectionError(f"the server closed the WebSocket (opcode {opcode})")
-
-    def recv_skipping_pings(self) -> str | bytes:
-        while (packet := self.recv()) == "2":
-            self.send("3")
-        return packet
-
-    def close(self) -> None:
-        self.ws.shutdown()
-
-
-@contextmanager
-def raw_websocket(server: LiveServer, query: str = ""):
-    url = server.url.replace("http", "ws") + f"/socket.io/?EIO=4&transport=websocket{query}"
-    raw = RawWebSocket(url)
-    try:
-        yield raw
-    finally:
-        raw.close()
-
-
-class RawPolling:
-    """An Engine.IO session over HTTP long-polling, one GET and one POST at a time."""
-
-    def __init__(self, server: LiveServer, timeout: float = 5) -> None:
-        self.base = server.url + "/socket.io/?EIO=4&transport=polling"
-        self.http = requests.Session()
-        self.timeout = timeout
-        response = self.http.get(self.base, timeout=timeout)
-        response.raise_for_status()
-        assert response.text.startswith("0")
-        self.handshake = json.loads(response.text[1:])
-        self.sid = self.handshake["sid"]
-        self.url = f"{self.base}&sid={self.sid}"
-
-    def post(self, *packets: str) -> requests.Response:
-        return self.http.post(self.url, data=SEPARATOR.join(packets).encode(),
-                              headers={"Content-Type": "text/plain;charset=UTF-8"},
-                              timeout=self.timeout)
-
-    def get(self) -> list[str]:
-        response = self.http.get(self.url, timeout=self.timeout)
-        assert response.status_code == 200, response.text
-        return response.text.split(SEPARATOR)
-
-    def get_skipping_pings(self) -> list[str]:
-        while True:
-            packets = [packet for packet in self.get() if packet != "6"]
-            if "2" in packets:
-                self.post("3")
-                packets.remove("2")
-            if packets:
-                return packets
-
-    def close(self) -> None:
-        self.http.close()
-
-
-@contextmanager
-def raw_polling(server: LiveServer):
-    raw = RawPolling(server)
-    try:
-        yield raw
-    finally:
-        raw.close()
+from .raw import raw_polling, raw_websocket
 
 
 @pytest.fixture
