@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import engineio
 import engineio.payload
 import requests
 import socketio
@@ -173,8 +174,30 @@ class Node:
             time.sleep(0.05)
 
 
+class OrderedEngineIOClient(engineio.Client):
+    """python-engineio's client, but each message is handled in the read loop.
+
+    The stock client hands every message to a new thread, so two messages that
+    arrived in order can reach the application in either order; the ordering
+    tests need the order of the wire.
+    """
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class OrderedClient(socketio.Client):
+    """python-socketio's client on :class:`OrderedEngineIOClient`."""
+
+    def _engineio_client_class(self) -> type:
+        return OrderedEngineIOClient
+
+
 class Client:
-    """A python-socketio client that records every event it receives, in order."""
+    """A python-socketio client that records every event it receives, in the order
+    they arrived (handlers must not block: they run in the client's read loop)."""
 
     def __init__(self, url: str, transport: str | list[str], name: str = "client",
                  path: str = "socket.io", source: str | None = None) -> None:
@@ -196,7 +219,7 @@ class Client:
             if "websocket" in transports:
                 self._socket = socket_from(source, url)
                 options["websocket_extra_options"] = {"socket": self._socket}
-        self.sio = socketio.Client(reconnection=False, **options)
+        self.sio = OrderedClient(reconnection=False, **options)
         self.sio.on("*", self._on_event)
         self.sio.on("disconnect", self._on_disconnect)
         try:
