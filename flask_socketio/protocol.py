@@ -41,6 +41,13 @@ _BINARY_TYPES = (packet.BINARY_EVENT, packet.BINARY_ACK)
 _EVENT_TYPES = (packet.EVENT, packet.BINARY_EVENT)
 
 
+def _allows_every_origin(allowed: Any) -> bool:
+    """Does ``cors_allowed_origins`` accept every origin (``'*'``, or a list with it)?"""
+    if isinstance(allowed, str):
+        return allowed == "*"
+    return isinstance(allowed, (list, tuple, set, frozenset)) and "*" in allowed
+
+
 class ProtocolServer(socketio.Server):
     """A python-socketio ``Server`` whose ``eio`` is an :class:`EngineRouter`.
 
@@ -54,6 +61,9 @@ class ProtocolServer(socketio.Server):
         while its attachments arrive (10 MB).
     :param connect_timeout: seconds an Engine.IO session may stay open without
         connecting a namespace (45); ``None`` waits forever.
+
+    ``cors_allowed_origins='*'`` (every origin) implies ``cors_credentials=False``
+    unless ``cors_credentials`` is given too.
     """
 
     eio: EngineRouter  # type: ignore[assignment]
@@ -72,6 +82,10 @@ class ProtocolServer(socketio.Server):
                 or not connect_timeout > 0):
             raise ValueError(f"connect_timeout must be a number of seconds > 0 or None, not "
                              f"{connect_timeout!r}")
+        if _allows_every_origin(kwargs.get("cors_allowed_origins")):
+            # Every origin, yes, but then no cookies or HTTP auth unless asked for too:
+            # with credentials, any web page could act as its visitors.
+            kwargs.setdefault("cors_credentials", False)
         self.max_attachments = max_attachments
         self.max_pending_bytes = max_pending_bytes
         self.connect_timeout = connect_timeout

@@ -73,18 +73,43 @@ class EmbeddedServer:
             self._hub.loop.run_callback_threadsafe(self.wsgi_server.stop, timeout)
 
 
-def _request_handler() -> type:
+def _request_handler(socketio: SocketIO | None = None) -> type:
     """gevent-websocket's handler, also giving the engine the request's socket (so that
-    a client hanging up on a pending long-poll is noticed at once)."""
+    a client hanging up on a pending long-poll is noticed at once).
+
+    With ``socketio``, a WebSocket upgrade to its path from an origin its
+    ``cors_allowed_origins`` does not accept is answered 403 before the upgrade:
+    gevent-websocket answers 101 before the app runs, so the engine's own origin
+    check would only close an already open WebSocket.
+    """
     from geventwebsocket.handler import WebSocketHandler
 
+    from .engine.cors import CorsPolicy
     from .engine.native import SOCKET_KEY
+
+    policy: CorsPolicy | None = None
+    prefix = ""
+    if socketio is not None:
+        options = socketio.server_options
+        policy = CorsPolicy(options.get("cors_allowed_origins"), credentials=False)
+        prefix = "/" + options.get("path", "socket.io").strip("/")
 
     class SocketIOHandler(WebSocketHandler):
         def get_environ(self) -> dict:
             environ = super().get_environ()
             environ[SOCKET_KEY] = self.socket
             return environ
+
+        def upgrade_websocket(self) -> Any:
+            environ = self.environ
+            origin = environ.get("HTTP_ORIGIN")
+            if (policy is not None and origin is not None
+                    and environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+                    and environ.get("PATH_INFO", "").startswith(prefix)
+                    and not policy.allows(origin, environ)):
+                self.start_response("403 Forbidden", [("Content-Type", "text/plain")])
+                return [b"Not an accepted origin."]
+            return super().upgrade_websocket()
 
     return SocketIOHandler
 
@@ -134,7 +159,7 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
 
     def make_wsgi_server() -> Any:
         return pywsgi.WSGIServer(
-            address, application, handler_class=_request_handler(),
+            address, application, handler_class=_request_handler(socketio),
             log=logging.getLogger("flask_socketio.access") if log_output else None,
             error_log=logging.getLogger("flask_socketio.server"), **server_options)
 

@@ -81,3 +81,95 @@ def live_handshake(base_url: str, session: Any, path: str = "socket.io") -> str:
     response.raise_for_status()
     assert response.text.startswith("0"), response.text
     return json.loads(response.text[1:])["sid"]
+
+
+class RawWebSocket:
+    """A WebSocket Engine.IO session opened directly (no polling first), raw frames."""
+
+    def __init__(self, base_url: str, path: str = "socket.io", timeout: float = 3,
+                 **options: Any) -> None:
+        import websocket
+
+        url = base_url.replace("http", "ws", 1) + f"/{path}/?EIO=4&transport=websocket"
+        self.ws = websocket.create_connection(url, timeout=timeout, **options)
+        self._socket = self.ws.sock  # websocket-client may drop it unclosed on errors
+        opened = self.ws.recv()
+        assert opened.startswith("0{"), opened
+        self.sid = json.loads(opened[1:])["sid"]
+
+    def send_text(self, text: str) -> None:
+        self.ws.send(text)
+
+    def send_binary(self, data: bytes) -> None:
+        self.ws.send_binary(data)
+
+    def send_raw_text_frame(self, data: bytes) -> None:
+        """A text frame whose bytes may not be UTF-8."""
+        import websocket
+
+        self.ws.send(data, opcode=websocket.ABNF.OPCODE_TEXT)
+
+    def read_until_closed(self, limit: int = 50) -> list[Any]:
+        """What the server sends until it closes (bounded by ``limit`` frames and the
+        socket timeout); ``'<timeout>'`` last if it never closed."""
+        import websocket
+
+        frames: list[Any] = []
+        for _ in range(limit):
+            try:
+                opcode, data = self.ws.recv_data()
+            except (websocket.WebSocketTimeoutException, TimeoutError):
+                frames.append("<timeout>")
+                return frames
+            except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+                frames.append("<closed>")
+                return frames
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                frames.append("<closed>")
+                return frames
+            frames.append(data.decode() if opcode == websocket.ABNF.OPCODE_TEXT else data)
+        return frames
+
+    def close(self) -> None:
+        try:
+            self.ws.close(timeout=1)
+        except Exception:
+            self.ws.shutdown()
+        finally:
+            self._socket.close()
+
+
+class RawPolling:
+    """A long-polling Engine.IO session driven with ``requests``."""
+
+    def __init__(self, base_url: str, path: str = "socket.io") -> None:
+        import requests
+
+        self.http = requests.Session()
+        self.url = f"{base_url}/{path}/"
+        self.sid = live_handshake(base_url, self.http, path)
+
+    def _params(self) -> dict:
+        return {"EIO": "4", "transport": "polling", "sid": self.sid}
+
+    def post(self, body: str | bytes, timeout: float = 3) -> Any:
+        return self.http.post(self.url, params=self._params(), data=body, timeout=timeout)
+
+    def get(self, timeout: float = 3) -> Any:
+        return self.http.get(self.url, params=self._params(), timeout=timeout)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def wait_for(condition: Any, timeout: float = 3.0, interval: float = 0.02) -> bool:
+    """Poll ``condition()`` until true or ``timeout`` seconds passed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
