@@ -29,6 +29,7 @@ for the other processes is lost (counted in :attr:`QueueStatus.unpublished`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -155,6 +156,7 @@ class QueueHealthMixin:
         self.status_listeners: list[QueueStatusListener] = []
         self._status_lock = threading.Lock()
         self._publish_failed_at = float("-inf")
+        self._is_listening = False
 
     def _update_status(self, state: str | None = None, error: BaseException | None = None,
                        unpublished: int = 0) -> None:
@@ -207,7 +209,7 @@ class QueueHealthMixin:
             except Exception as exc:  # pragma: no cover - the base class catches all
                 self._update_status("down", exc)
             else:
-                self._update_status("down", RuntimeError("the queue listener stopped"))
+                self._listening(False, RuntimeError("the queue listener stopped"))
             logger.error("message queue %s listener ended; restarting in %.1f s",
                          self.name, delay)
             self._sleep(delay)
@@ -226,8 +228,12 @@ class QueueHealthMixin:
         self._update_status("down", exc, unpublished=1)
 
     def _published(self) -> None:
-        if self.write_only and self.status.state != "connected":
+        if self.status.state != "connected" and (self.write_only or self._is_listening):
             self._update_status("connected")
+
+    def _listening(self, is_listening: bool, error: BaseException | None = None) -> None:
+        self._is_listening = is_listening
+        self._update_status("connected" if is_listening else "down", error)
 
 
 class RedisQueueManager(QueueHealthMixin, socketio.RedisManager):
@@ -260,25 +266,23 @@ class RedisQueueManager(QueueHealthMixin, socketio.RedisManager):
     def _listen(self) -> Any:
         channel = self.channel.encode("utf-8")
         for delay in self._retry_delays():
+            pubsub = None
             try:
                 self._redis_connect()
-                self.pubsub.subscribe(self.channel)
-                self._update_status("connected")
-                for message in self.pubsub.listen():
+                # Ours: a publish that reconnects replaces self.pubsub.
+                pubsub = self.pubsub
+                pubsub.subscribe(self.channel)
+                self._listening(True)
+                for message in pubsub.listen():
                     if message["channel"] == channel and message["type"] == "message" \
                             and "data" in message:
                         yield message["data"]
             except Exception as exc:
-                self._update_status("down", exc)
-                self._close_pubsub()
+                self._listening(False, exc)
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        pubsub.close()
                 self._sleep(delay)
-
-    def _close_pubsub(self) -> None:
-        try:
-            if self.pubsub is not None:
-                self.pubsub.close()
-        except Exception:
-            pass
 
 
 class KombuQueueManager(QueueHealthMixin, socketio.KombuManager):
@@ -317,13 +321,13 @@ class KombuQueueManager(QueueHealthMixin, socketio.KombuManager):
                 with self._connection() as connection, \
                         connection.SimpleQueue(reader_queue) as queue:
                     connection.ensure_connection(max_retries=1)
-                    self._update_status("connected")
+                    self._listening(True)
                     while True:
                         message = queue.get(block=True)
                         message.ack()
                         yield message.payload
             except Exception as exc:
-                self._update_status("down", exc)
+                self._listening(False, exc)
                 self._sleep(delay)
 
 

@@ -276,3 +276,19 @@ def test_kombu_publish_gives_up_quickly_when_the_broker_is_away():
             manager._publish({"method": "emit"})
         assert time.monotonic() - started < 0.5
     assert manager.status.unpublished == 101
+
+
+def test_a_publish_that_works_again_clears_an_outage_the_listener_did_not_see():
+    manager = client_manager_for({"message_queue": "redis://127.0.0.1:6379/0"})
+    manager._listening(True)
+    manager._publish_failed(OSError("broken pipe"))
+    assert manager.status.state == "down"
+
+    class FakeRedis:
+        def publish(self, channel, message):
+            return 1
+
+    manager.redis, manager.connected = FakeRedis(), True
+    manager._publish_failed_at = float("-inf")
+    assert manager._publish({"method": "emit"}) == 1
+    assert manager.status.state == "connected" and manager.status.error is None
