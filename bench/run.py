@@ -347,8 +347,11 @@ def report(results: dict, servers: list[str], args: argparse.Namespace,
     ])
     add("## Ratios (medians of this run)")
     add("")
-    add("| scenario | ours / bare | ours / peer | ours / ours-engineio | ours / raw echo |")
-    add("|---|---|---|---|---|")
+    others = ["bare", "peer", "ours-engineio", "raw"] + (["ours-ref"] if "ours-ref" in servers
+                                                        else [])
+    add("| scenario | ours / bare | ours / peer | ours / ours-engineio | ours / raw echo |"
+        + (" ours / ours before |" if "ours-ref" in servers else ""))
+    add("|---|---|---|---|---|" + ("---|" if "ours-ref" in servers else ""))
     for label, key, field in [("echo, 1", "echo-1", "rate"), ("echo, 10", "echo-10", "rate"),
                               ("echo, 100", "echo-100", "rate"),
                               ("ack, 100", "ack-100", "rate"),
@@ -359,7 +362,7 @@ def report(results: dict, servers: list[str], args: argparse.Namespace,
                                "rss_per_connection_kb")]:
         ours = median(results, "ours", key, field)
         row = [fmt_ratio(ratio(ours, median(results, other, key, field)))
-               for other in ("bare", "peer", "ours-engineio", "raw")]
+               for other in others]
         add(f"| {label} | " + " | ".join(row) + " |")
     add("")
     tc = results.get("_testclient")
@@ -435,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds")
     parser.add_argument("--no-testclient", action="store_true",
                         help="skip the test client micro-benchmarks")
+    parser.add_argument("--ref", default=None, metavar="DIR",
+                        help="also run ours from a copy of the package in DIR (a folder "
+                             "holding flask_socketio/), as the server 'ours-ref'")
     parser.add_argument("--output", default=str(BENCH / "RESULTS.md"))
     parser.add_argument("--json", default=None, help="also write the raw results here")
     args = parser.parse_args(argv)
@@ -444,6 +450,12 @@ def main(argv: list[str] | None = None) -> int:
     args.warmup = args.warmup if args.warmup is not None else (0.2 if args.quick else 0.5)
     if not 1 <= args.reps <= 10 or not 0 < args.scale <= 1 or not 0 < args.duration <= 30:
         parser.error("--reps 1..10, --scale in (0, 1], --duration in (0, 30]")
+    if args.ref:
+        SERVERS["ours-ref"] = ("ours before (--ref)", [
+            sys.executable, str(SERVERS_DIR / "flask_app.py"), "--pythonpath",
+            str(Path(args.ref).resolve())])
+        if "ours-ref" not in args.servers:
+            args.servers = args.servers.replace("ours,", "ours,ours-ref,", 1)
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     unknown = set(servers) - set(SERVERS)
     if unknown:

@@ -31,6 +31,22 @@ def payload(args: tuple) -> Any:
 
 
 _STOCK_DATA_IS_BINARY = socketio.packet.Packet.data_is_binary.__func__  # type: ignore[attr-defined]
+_STOCK_SERVER_EMIT = socketio.Server.emit
+_STOCK_MANAGER_EMIT = socketio.Manager.emit
+
+
+def _encodes_before_sending(server: Any, namespace: str) -> bool:
+    """Does ``server.emit`` (without a callback) encode the packet before it sends
+    anything, so that an unserializable payload raises there with nothing sent?
+
+    True for python-socketio's own ``Server.emit`` over its in-process ``Manager``
+    when ``namespace`` has connections (a message queue manager publishes instead,
+    and an empty namespace returns early without encoding).
+    """
+    manager = server.manager
+    return (type(server).emit is _STOCK_SERVER_EMIT
+            and type(manager).emit is _STOCK_MANAGER_EMIT
+            and namespace in manager.rooms)
 
 
 def binary_hint(packet_class: type, data: Any) -> bool | None:
@@ -296,6 +312,16 @@ class SocketIO:
         if not include_self and skip_sid is None:
             skip_sid = sender
         data = payload(args)
+        if callback is None and _encodes_before_sending(server, namespace):
+            # python-socketio encodes the packet once, before sending anything: an
+            # unserializable payload fails there, and is named here.
+            try:
+                server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
+                            ignore_queue=ignore_queue)
+            except (TypeError, ValueError):
+                self._check_serializable(event, data, namespace)
+                raise
+            return
         self._check_serializable(event, data, namespace)
         if callback is not None:
             callback = self._ack_callback(callback, sender, namespace)

@@ -16,13 +16,17 @@ monkey.patch_all()
 import argparse  # noqa: E402
 import sys  # noqa: E402
 
-from flask import Flask  # noqa: E402
-from flask_socketio import SocketIO, emit, join_room  # noqa: E402
-
 parser = argparse.ArgumentParser()
 parser.add_argument("--engine", default=None, help="ours: 'native' (default) or 'engineio'")
 parser.add_argument("--peer", action="store_true", help="serve as Flask-SocketIO 5.x does")
+parser.add_argument("--pythonpath", default=None,
+                    help="import flask_socketio from this folder (an earlier copy of ours)")
 options = parser.parse_args()
+if options.pythonpath:
+    sys.path.insert(0, options.pythonpath)
+
+from flask import Flask  # noqa: E402
+from flask_socketio import SocketIO, emit, join_room  # noqa: E402
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = "bench"

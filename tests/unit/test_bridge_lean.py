@@ -88,3 +88,23 @@ def test_a_copied_request_context_works_in_later_events():
     second = client.emit("copy", callback=True)
     assert first == second
     assert first[1] == "/socket.io/"
+
+
+@pytest.mark.parametrize("serializer", ["default", "msgpack"])
+def test_an_unserializable_emit_names_the_event_and_sends_nothing(serializer):
+    options = {} if serializer == "default" else {"serializer": "msgpack"}
+    app, socketio = make_app(**options)
+    socketio.on_event("ping", lambda: "pong")
+    client = socketio.test_client(app)
+    other = socketio.test_client(app)
+    for kwargs in ({}, {"to": client.eio_sid}, {"to": "nobody"}):
+        with pytest.raises(TypeError, match="cannot emit 'bad': its payload is not "
+                                            "serializable"):
+            socketio.emit("bad", {"fine": 1}, object(), **kwargs)
+    with app.test_request_context():
+        with pytest.raises(TypeError, match="cannot emit 'bad'"):
+            socketio.emit("bad", {1, 2})
+    assert client.get_received() == []
+    assert other.get_received() == []
+    socketio.emit("good", [1, 2])
+    assert [r["name"] for r in client.get_received()] == ["good"]
