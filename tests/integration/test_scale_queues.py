@@ -18,10 +18,15 @@ import pytest
 from .processes import APPS, Client
 
 
-@pytest.fixture(params=["redis", "amqp"])
+@pytest.fixture(params=["redis", "valkey", "amqp"])
 def queue_url(request, channel):
-    """The URL of a real broker; for RabbitMQ, the test's exchange is deleted after."""
-    url = request.getfixturevalue(f"{request.param}_url")
+    """The URL of a real broker (``valkey://``: the Redis server through the valkey
+    client); for RabbitMQ, the test's exchange is deleted after."""
+    if request.param == "valkey":
+        pytest.importorskip("valkey")
+        url = request.getfixturevalue("redis_url").replace("redis://", "valkey://", 1)
+    else:
+        url = request.getfixturevalue(f"{request.param}_url")
     yield url
     if request.param == "amqp":
         import kombu
