@@ -100,12 +100,17 @@ class _InOrderEngineIOClient(engineio.Client):
             self.queue.put(None)  # an abort emptied the queue: let the writer end now
 
     def _drain(self, timeout: float) -> None:
-        """Wait (bounded) until the writer has sent every queued packet."""
+        """Wait (bounded) until the writer has sent every queued packet, or has ended."""
         deadline = time.monotonic() + timeout
         pending = self.queue
         with pending.all_tasks_done:
-            while pending.unfinished_tasks and (left := deadline - time.monotonic()) > 0:
-                pending.all_tasks_done.wait(left)
+            while (pending.unfinished_tasks and self._is_writing()
+                   and (left := deadline - time.monotonic()) > 0):
+                pending.all_tasks_done.wait(min(left, 0.05))
+
+    def _is_writing(self) -> bool:
+        writer = self.write_loop_task
+        return writer is not None and writer.is_alive()
 
     def _send_close_now(self) -> None:
         close = engineio.packet.Packet(engineio.packet.CLOSE)

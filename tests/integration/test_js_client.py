@@ -82,4 +82,5 @@ def test_server_side_disconnect(scenario):
 
 def test_polling_upgrades_to_websocket(socketio_server):
     result = run_node("scenario.js", socketio_server.url, "upgrade", "upgrade")
-    assert result == {"first": "polling", "now": "websocket", "answer": ["after the upgrade"]}
+    assert result == {"first": "polling", "to": "websocket", "now": "websocket",
+                      "answer": ["after the upgrade"]}

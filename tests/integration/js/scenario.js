@@ -144,13 +144,16 @@ const scenarios = {
   },
 
   async upgrade() {
-    const socket = await connected(connect());
-    const first = socket.io.engine.transport.name;
-    if (socket.io.engine.transport.name !== "websocket") {
-      await new Promise((resolve) => socket.io.engine.once("upgrade", resolve));
-    }
+    const socket = connect();
+    // The engine opens on polling and probes WebSocket right after: look at it then.
+    const upgraded = new Promise((resolve) => socket.io.once("open", () => {
+      const first = socket.io.engine.transport.name;
+      socket.io.engine.once("upgrade", (to) => resolve({ first, to: to.name }));
+    }));
+    await connected(socket);
+    const { first, to } = await upgraded;
     const answer = await ack(socket, "echo", "after the upgrade");
-    return { first, now: socket.io.engine.transport.name, answer };
+    return { first, to, now: socket.io.engine.transport.name, answer };
   },
 };
 
