@@ -19,7 +19,6 @@ import engineio
 
 from .inprocess import InProcessEngine
 
-
 #: The network engines, by the name the ``engine`` option gives them.
 ENGINES = ("native", "engineio")
 
