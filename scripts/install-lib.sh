@@ -67,6 +67,10 @@ install_npm() {
         log "npm: not found, installing Debian nodejs and npm"
         apt-get update && apt-get install -y nodejs npm || die "apt-get install nodejs npm failed"
     fi
+    if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
+        log "npm: Node.js $(node --version 2>/dev/null) is older than 20, which playwright-core" \
+            "needs: the browser tests will fail (install Node.js 20+, e.g. from NodeSource)"
+    fi
     if [ -f "$REPO_ROOT/package-lock.json" ]; then
         fp="$(cat "$REPO_ROOT/package.json" "$REPO_ROOT/package-lock.json" | sha256sum | cut -d' ' -f1)"
     else
