@@ -94,11 +94,13 @@ def test_nodes_share_broadcasts_rooms_and_disconnects(processes, clients, queue_
         ["emit", ["room_news", "vip only"], {"to": "vip"}],
         ["close_room", ["vip"], {}],
         ["emit", ["room_news", "vip closed"], {"to": "vip"}],
+        ["send", ["just for c"], {"to": c.sid}],
         ["server.disconnect", [c.sid], {"namespace": "/"}],
     ])
     for client in (a, b2, c):
         assert client.receive("news") == ("from the emitter",)
     assert c.receive("room_news") == ("vip only",)
+    assert c.receive("message") == ("just for c",)
     assert c.disconnected.wait(5), "the emitter did not disconnect c"
     assert ("room_news", ("vip closed",)) not in c.received
     a.assert_nothing("room_news", wait=0.2)
