@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 import requests
@@ -53,26 +54,33 @@ def assert_bystander_unharmed(server: LiveServer, bystander) -> None:
 
 def post_while_polling(raw: RawPolling, packet: str, timeout: float = 3
                        ) -> tuple[requests.Response, list[str]]:
-    """POST ``packet`` with a GET of the session outstanding, as real clients poll.
+    """POST ``packet`` while a GET of the session waits on the server, as real clients poll.
 
     Returns the POST's response and what the GET got: ``[]`` for a refused GET (the
     session is gone). Fails if the GET is still waiting after ``timeout``.
     """
-    posted: list[requests.Response] = []
-    post = threading.Thread(target=lambda: posted.append(requests.post(
-        raw.url, data=packet.encode(), timeout=timeout,
-        headers={"Content-Type": "text/plain;charset=UTF-8"})), daemon=True)
-    post.start()
+    polled: list[requests.Response | None] = []
+
+    def poll() -> None:
+        try:
+            polled.append(raw.http.get(raw.url, timeout=timeout))
+        except requests.exceptions.ReadTimeout:
+            polled.append(None)
+
+    get = threading.Thread(target=poll, daemon=True)
+    get.start()
+    time.sleep(0.2)  # the GET reaches the server and waits there first
     try:
-        polled = raw.http.get(raw.url, timeout=timeout)
-    except requests.exceptions.ReadTimeout:
-        raise AssertionError(f"the session is still open: a GET waited {timeout:g}s "
-                             "for packets") from None
+        posted = requests.post(raw.url, data=packet.encode(), timeout=timeout,
+                               headers={"Content-Type": "text/plain;charset=UTF-8"})
     finally:
-        post.join(timeout + 1)
-    assert posted, "the POST got no response"
-    packets = polled.text.split(SEPARATOR) if polled.status_code == 200 else []
-    return posted[0], packets
+        get.join(timeout + 1)
+    assert polled, "the GET did not end"
+    if polled[0] is None:
+        raise AssertionError(f"the session is still open: a GET waited {timeout:g}s for "
+                             "packets")
+    packets = polled[0].text.split(SEPARATOR) if polled[0].status_code == 200 else []
+    return posted, packets
 
 
 def assert_session_gone(raw: RawPolling, packets: list[str]) -> None:
