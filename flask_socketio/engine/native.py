@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import contextvars
 import gzip
 import heapq
 import itertools
 import json
 import logging
 import secrets
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -30,6 +32,7 @@ from urllib.parse import parse_qs
 import engineio
 import gevent
 import gevent.event
+import gevent.hub
 import gevent.lock
 import gevent.queue
 
@@ -62,7 +65,8 @@ class Session:
 
     __slots__ = ("engine", "sid", "environ", "transport", "session", "outbox", "poll",
                  "is_posting", "ws", "ws_lock", "is_upgrading", "is_closed",
-                 "awaiting_pong", "ping_sent_at", "__weakref__")
+                 "awaiting_pong", "ping_sent_at", "worker", "task", "worker_waiter",
+                 "__weakref__")
 
     def __init__(self, engine: NativeEngine, sid: str, environ: dict, transport: str) -> None:
         self.engine = engine
@@ -79,6 +83,64 @@ class Session:
         self.is_closed = False
         self.awaiting_pong = False
         self.ping_sent_at = 0.0
+        #: The greenlet that runs this session's event handlers (made at its first
+        #: event), the task handed to it, and its waiter while it waits for one.
+        self.worker: gevent.Greenlet | None = None
+        self.task: tuple[Callable[..., Any], tuple] | None = None
+        self.worker_waiter: Any = None
+
+    def hand_to_worker(self, target: Callable[..., Any], args: tuple) -> bool:
+        """Run ``target(*args)`` in this session's worker greenlet, if it is free.
+
+        Free means waiting for work: not running a handler (one that waits, say for
+        a ``call()`` back to this client, keeps its worker) and with no task handed
+        to it yet. Otherwise the caller spawns a greenlet, as for every event before.
+        The worker is woken by a hub callback, as a spawned greenlet is started, so
+        events start in the order they arrived either way; the reader greenlet never
+        runs handlers, so a handler that waits never stalls this session's reads.
+        """
+        if self.task is not None:
+            return False
+        waiter = self.worker_waiter
+        if waiter is not None:
+            self.worker_waiter = None
+            self.task = (target, args)
+            gevent.get_hub().loop.run_callback(waiter.switch, None)
+            return True
+        if self.worker is None:
+            self.task = (target, args)
+            self.worker = gevent.spawn(self._work)
+            return True
+        return False  # the worker is inside a handler
+
+    def _work(self) -> None:
+        """The worker: runs handed tasks one at a time, each in a fresh context (as a
+        new greenlet would have); ends when the session is closed."""
+        try:
+            while True:
+                task = self.task
+                if task is None:
+                    if self.is_closed:
+                        return
+                    waiter = self.worker_waiter = gevent.hub.Waiter()
+                    waiter.get()
+                    continue
+                try:
+                    contextvars.Context().run(task[0], *task[1])
+                except Exception:
+                    gevent.get_hub().handle_error(gevent.getcurrent(), *sys.exc_info())
+                finally:
+                    self.task = None
+        finally:
+            self.worker = None
+            self.worker_waiter = None
+
+    def stop_worker(self) -> None:
+        """Let a waiting worker end (the session is closed)."""
+        waiter = self.worker_waiter
+        if waiter is not None:
+            self.worker_waiter = None
+            gevent.get_hub().loop.run_callback(waiter.switch, None)
 
     def send_text(self, packet: str) -> None:
         """Send one encoded text packet on whichever transport the session uses."""
@@ -201,7 +263,15 @@ class NativeEngine:
         return secrets.token_urlsafe(15)
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
-                              **kwargs: Any) -> gevent.Greenlet:
+                              **kwargs: Any) -> gevent.Greenlet | None:
+        # python-socketio runs each event as start_background_task(
+        # _handle_event_internal, server, sid, eio_sid, ...): the session's worker
+        # runs it when free, saving a greenlet per event (see Session.hand_to_worker).
+        if (len(args) > 2 and not kwargs
+                and getattr(target, "__name__", None) == "_handle_event_internal"):
+            session = self.sessions.get(args[2])
+            if session is not None and session.hand_to_worker(target, args):
+                return session.worker
         return gevent.spawn(target, *args, **kwargs)
 
     def sleep(self, seconds: float = 0) -> None:
@@ -484,6 +554,7 @@ class NativeEngine:
             session.send_text(notify)
         session.is_closed = True
         self.sessions.pop(session.sid, None)
+        session.stop_worker()
         if session.poll is not None:
             session.poll.set(None)
         if session.ws is not None:
