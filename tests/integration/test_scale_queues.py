@@ -10,12 +10,18 @@ of the others, and so must a write-only emitter running in another process.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 from .processes import APPS, Client
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(params=["redis", "valkey", "amqp"])
@@ -134,3 +140,60 @@ def test_order_per_connection_is_kept(processes, clients, queue_url, channel):
     numbers = [args[0] for args in remote_polling.collect("seq", N, timeout=20)]
     assert numbers == list(range(N))
     remote_ws.assert_nothing("seq", wait=0.2)
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (for redis-server, which cannot take a
+    socket from us; the tiny race is accepted for it alone)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_redis(process, port: int) -> None:
+    import redis
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping():
+                return
+        except redis.RedisError:
+            pass
+        assert process.is_alive(), f"{process.name} exited:\n{process.log}"
+        assert time.monotonic() < deadline, f"{process.name} not ready:\n{process.log}"
+        time.sleep(0.05)
+
+
+def test_sentinel_url_finds_the_master(processes, clients, channel, tmp_path):
+    """``redis+sentinel://`` asks a Sentinel (run by the test, with a Redis of its
+    own) for the master, and the nodes share broadcasts through it."""
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        if IN_CI:
+            pytest.fail("redis-server is not installed; CI must provide it", pytrace=False)
+        pytest.skip("redis-server is not installed")
+    master_port, sentinel_port = free_port(), free_port()
+    master = processes.start("redis master", [
+        redis_server, "--port", str(master_port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", "--dir", str(tmp_path)])
+    wait_for_redis(master, master_port)
+    config = tmp_path / "sentinel.conf"
+    config.write_text(f"port {sentinel_port}\nbind 127.0.0.1\ndir {tmp_path}\n"
+                      f"sentinel monitor {channel} 127.0.0.1 {master_port} 1\n")
+    sentinel = processes.start("redis sentinel", [redis_server, str(config), "--sentinel"])
+    wait_for_redis(sentinel, sentinel_port)
+
+    url = f"redis+sentinel://127.0.0.1:{sentinel_port}/0/{channel}"
+    node_a, node_b = processes.nodes(2, url, channel)
+    a = Client(node_a.url, "websocket", "a")
+    b = Client(node_b.url, "polling", "b")
+    clients.extend([a, b])
+    for node in (node_a, node_b):
+        node.wait_for_queue("connected")
+    assert a.call("broadcast", "through sentinel") is True
+    for client in (a, b):
+        assert client.receive("news") == ("through sentinel",)
+    run_emitter(url, channel, [["emit", ["news", "emitter via sentinel"], {}]])
+    assert a.receive("news") == ("emitter via sentinel",)
+    assert b.receive("news") == ("emitter via sentinel",)
