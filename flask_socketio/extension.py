@@ -9,9 +9,11 @@ import flask
 import socketio
 
 from . import options as opts
+from . import packets
 from .context import CONNECTION_KEY, FlaskBridge, current_sid
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
+from .packets import binary_hint
 from .protocol import ProtocolServer
 
 if TYPE_CHECKING:
@@ -30,7 +32,6 @@ def payload(args: tuple) -> Any:
     return args[0] if len(args) == 1 else tuple(args)
 
 
-_STOCK_DATA_IS_BINARY = socketio.packet.Packet.data_is_binary.__func__  # type: ignore[attr-defined]
 _STOCK_SERVER_EMIT = socketio.Server.emit
 _STOCK_MANAGER_EMIT = socketio.Manager.emit
 
@@ -47,41 +48,6 @@ def _encodes_before_sending(server: Any, namespace: str) -> bool:
     return (type(server).emit is _STOCK_SERVER_EMIT
             and type(manager).emit is _STOCK_MANAGER_EMIT
             and namespace in manager.rooms)
-
-
-def binary_hint(packet_class: type, data: Any) -> bool | None:
-    """The ``binary=`` to build a ``packet_class`` packet of ``data`` with.
-
-    The answer python-socketio's own ``Packet.data_is_binary`` gives, found in a
-    fraction of its time; ``None`` (the packet checks for itself) when the class has
-    a check of its own or, like msgpack's, does not split out binary data.
-    """
-    if not packet_class.uses_binary_events or getattr(
-            packet_class.data_is_binary, "__func__", None) is not _STOCK_DATA_IS_BINARY:
-        return None
-    return _has_binary(data)
-
-
-def _has_binary(data: Any) -> bool:
-    kind = type(data)
-    if kind is list:
-        items = data
-    elif kind is dict:
-        items = data.values()
-    elif kind is str or kind is int or kind is float or kind is bool or data is None:
-        return False
-    elif isinstance(data, (bytes, bytearray)):  # what Packet.data_is_binary tests, in order
-        return True
-    elif isinstance(data, list):
-        items = data
-    elif isinstance(data, dict):
-        items = data.values()
-    else:
-        return False
-    for item in items:  # noqa: SIM110 - a loop is faster than any() on a generator here
-        if _has_binary(item):
-            return True
-    return False
 
 
 class SocketIO:
@@ -173,6 +139,8 @@ class SocketIO:
         # first whenever it happens to be installed.
         server_options.setdefault("async_mode", "gevent")
         self.server = ProtocolServer(**server_options)
+        if self.server.packet_class is socketio.packet.Packet:  # the default serializer: the
+            self.server.packet_class = packets.Packet  # same packets, binary data found faster
         self._server_key = key
         if hasattr(manager, "status_listeners"):
             manager.status_listeners.extend(self._queue_status_listeners)
