@@ -123,14 +123,16 @@ class ProcessGroup:
         return process
 
     def nodes(self, count: int, message_queue: str, channel: str,
-              app: str = "node.py", prefix: str = "node") -> list[Node]:
+              app: str = "node.py", prefix: str = "node",
+              env: dict[str, str] | None = None) -> list[Node]:
         """``count`` server nodes (``tests/integration/apps/node.py``), each on a port
         of its own, started together.
 
         python-socketio subscribes a node to the queue when its first client
         connects: connect clients, then :meth:`Node.wait_for_queue`."""
         started = [self.start(f"{prefix}{index}", [sys.executable, str(APPS / app)],
-                              env={"MESSAGE_QUEUE": message_queue, "CHANNEL": channel})
+                              env={"MESSAGE_QUEUE": message_queue, "CHANNEL": channel,
+                                   **(env or {})})
                    for index in range(count)]
         nodes = []
         for process in started:

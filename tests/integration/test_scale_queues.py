@@ -41,10 +41,12 @@ def queue_url(request, channel):
             kombu.Exchange(channel, type="fanout", channel=connection.channel()).delete()
 
 
-def run_emitter(url: str, channel: str, calls: list) -> None:
+def run_emitter(url: str, channel: str, calls: list, options: dict | None = None) -> None:
     """Run the write-only emitter (``apps/emitter.py``) in a process of its own."""
     result = subprocess.run([sys.executable, str(APPS / "emitter.py"), url, channel,
-                             json.dumps(calls)], capture_output=True, text=True, timeout=30)
+                             json.dumps(calls)], capture_output=True, text=True, timeout=30,
+                            env={**os.environ,
+                                 "MESSAGE_QUEUE_OPTIONS": json.dumps(options or {})})
     assert result.returncode == 0 and "done" in result.stdout, (
         f"emitter failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
@@ -197,3 +199,41 @@ def test_sentinel_url_finds_the_master(processes, clients, channel, tmp_path):
     run_emitter(url, channel, [["emit", ["news", "emitter via sentinel"], {}]])
     assert a.receive("news") == ("emitter via sentinel",)
     assert b.receive("news") == ("emitter via sentinel",)
+
+
+def test_rediss_url_with_queue_options(processes, clients, channel, tmp_path):
+    """``rediss://`` (TLS) to a Redis of the test's own, its CA certificate given
+    through ``message_queue_options``."""
+    redis_server, openssl = shutil.which("redis-server"), shutil.which("openssl")
+    if redis_server is None or openssl is None:
+        if IN_CI:
+            pytest.fail("redis-server and openssl are needed; CI must provide them",
+                        pytrace=False)
+        pytest.skip("redis-server or openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    port = free_port()
+    server = processes.start("redis tls", [
+        redis_server, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+        "--tls-cert-file", str(cert), "--tls-key-file", str(key),
+        "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no",
+        "--save", "", "--appendonly", "no", "--dir", str(tmp_path)])
+    server.wait_for_output("Ready to accept connections")
+    url = f"rediss://127.0.0.1:{port}/0"
+    options = {"ssl_ca_certs": str(cert)}
+    node_a, node_b = processes.nodes(
+        2, url, channel, env={"MESSAGE_QUEUE_OPTIONS": json.dumps(options)})
+    a = Client(node_a.url, "websocket", "a")
+    b = Client(node_b.url, "websocket", "b")
+    clients.extend([a, b])
+    for node in (node_a, node_b):
+        node.wait_for_queue("connected")
+    assert a.call("broadcast", "over TLS") is True
+    for client in (a, b):
+        assert client.receive("news") == ("over TLS",)
+    run_emitter(url, channel, [["emit", ["news", "emitter over TLS"], {}]], options)
+    for client in (a, b):
+        assert client.receive("news") == ("emitter over TLS",)

@@ -8,13 +8,15 @@ they are all made.
 """
 
 import json
+import os
 import sys
 
 from flask_socketio import SocketIO
 
 
 def main(url, channel, calls):
-    socketio = SocketIO(message_queue=url, channel=channel)
+    options = json.loads(os.environ.get("MESSAGE_QUEUE_OPTIONS", "{}"))
+    socketio = SocketIO(message_queue=url, channel=channel, message_queue_options=options)
     assert socketio.server.manager.write_only
     for method, args, kwargs in json.loads(calls):
         target = socketio

@@ -2,7 +2,8 @@
 
 Serves with ``socketio.run(app, port=0)`` (the line ``* Serving Flask-SocketIO app on
 http://127.0.0.1:PORT`` on stderr gives the port) and shares a message queue given
-by the environment: ``MESSAGE_QUEUE`` (the URL) and ``CHANNEL``. Events let a test
+by the environment: ``MESSAGE_QUEUE`` (the URL), ``CHANNEL`` and
+``MESSAGE_QUEUE_OPTIONS`` (JSON). Events let a test
 make this node emit, join, close rooms and disconnect clients of other nodes;
 ``GET /status`` tells the queue's state.
 """
@@ -11,6 +12,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 
@@ -20,7 +22,9 @@ from flask_socketio import SocketIO, close_room, disconnect, join_room  # noqa: 
 
 app = Flask(__name__)
 socketio = SocketIO(app, message_queue=os.environ["MESSAGE_QUEUE"],
-                    channel=os.environ.get("CHANNEL", "flask-socketio"))
+                    channel=os.environ.get("CHANNEL", "flask-socketio"),
+                    message_queue_options=json.loads(
+                        os.environ.get("MESSAGE_QUEUE_OPTIONS", "{}")))
 queue_changes = []
 
 
