@@ -9,7 +9,9 @@ event hooks ``_handle_eio_connect``, ``_handle_eio_message`` and
 ``_handle_eio_disconnect``, where every packet a client sends is checked before
 python-socketio's ``_handle_connect``, ``_handle_disconnect``, ``_handle_event`` and
 ``_handle_ack`` act on it (with its ``_binary_packet`` buffer of half-received binary
-packets), and where the ``connect_timeout`` timer starts and ends. Everything else
+packets), and where the ``connect_timeout`` timer starts and ends; and
+``_handle_event_internal``, which drops an event whose connection ended before its
+handler task ran. Everything else
 uses python-socketio's public API.
 """
 
@@ -194,6 +196,17 @@ class ProtocolServer(socketio.Server):
             self._handle_event(eio_sid, namespace, pkt.id, pkt.data)
         else:
             self._handle_ack(eio_sid, namespace, pkt.id, pkt.data)
+
+    def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: list,
+                               namespace: str, id: int | None) -> None:
+        # With async handlers an event waits for its task; if the connection ended
+        # meanwhile (its disconnect handler already ran), there is no request context
+        # left to run the handler in: the event is dropped, as its ack would be.
+        if not self.manager.is_connected(sid, namespace):
+            logger.info("Dropped event %r from %s [%s]: the connection closed before its "
+                        "handler ran", data[0], sid, namespace)
+            return
+        super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
     def _close_for_violation(self, eio_sid: str, reason: str) -> None:
         """Log once, stop acting on the connection, close it from a task of its own.

@@ -301,3 +301,25 @@ def test_the_options_are_known_to_socketio_and_reach_the_server():
         3, 1000, 2.5)
     with pytest.raises(TypeError, match="max_attachment"):
         SocketIO(app, max_attachment=3)
+
+
+def test_an_event_whose_connection_closed_before_its_handler_ran_is_dropped(echo_app, caplog):
+    app, socketio = echo_app
+    ran = []
+
+    @socketio.on("record")
+    def record(value):
+        ran.append(value)
+
+    raw = RawInProcessSocket(app, socketio)
+    raw.send("0")
+    # the event's handler task is queued; the close is handled before it runs
+    raw.socket.send('2["record","late"]')
+    raw.socket.close()
+    with caplog.at_level(logging.INFO, logger="flask_socketio"):
+        raw.scheduler.run_pending()  # formerly: RuntimeError, emit() outside a handler
+    assert raw.is_closed
+    assert ran == []
+    assert any("Dropped event 'record'" in r.getMessage() for r in caplog.records)
+    assert raw.scheduler.pop_failures() == []
+    assert_still_serves(app, socketio)
