@@ -85,6 +85,23 @@ def test_an_instance_serves_once(app):
         server.client()
 
 
+def test_the_live_client_has_the_in_process_client_api():
+    import inspect
+
+    from flask_socketio.testing import LiveSocketIOClient, SocketIOTestClient
+
+    for name in ("emit", "send", "call", "on", "receive", "get_received", "assert_received",
+                 "assert_nothing_received", "connect", "disconnect", "close", "is_connected",
+                 "sid", "get_sid", "eio_sid", "connect_error", "get_connect_error",
+                 "disconnect_reason", "get_disconnect_reason", "rooms"):
+        assert hasattr(LiveSocketIOClient, name), name
+        live, local = getattr(LiveSocketIOClient, name), getattr(SocketIOTestClient, name, None)
+        if callable(live) and callable(local):
+            local_parameters = list(inspect.signature(local).parameters)
+            live_parameters = list(inspect.signature(live).parameters)
+            assert live_parameters[:len(local_parameters)] == local_parameters, name
+
+
 def test_host_and_port_are_not_options(app):
     with pytest.raises(TypeError, match="port"):
         LiveServer(app, port=5000)
