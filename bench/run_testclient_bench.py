@@ -114,7 +114,8 @@ def markdown(ours: dict, peer: dict, ours_runs: list[dict], peer_runs: list[dict
         f"Made by `python bench/run_testclient_bench.py --runs {args.runs} --iterations "
         f"{args.iterations} --rounds {args.rounds} --warmup {args.warmup}` on "
         f"{datetime.date.today().isoformat()} (see bench/README.md). Target: the peer "
-        f"takes at least {TARGET:g}x our time on each operation.",
+        f"takes at least {TARGET:g}x our time on each operation. What bounds the ratio: "
+        "`python bench/testclient_floor.py`, explained in bench/README.md.",
         "",
         "µs per operation: each run times `--rounds` rounds of `--iterations` calls after "
         "`--warmup` calls and keeps the median round; the table gives the median over "
