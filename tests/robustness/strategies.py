@@ -191,12 +191,19 @@ def _msgpack_dumps(value: dict) -> bytes:
     return msgpack.dumps(value)
 
 
+#: What msgpack can carry: integers within 64 bits, and bytes.
+msgpack_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False) | st.text(max_size=12) | st.binary(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                  max_size=4),
+    max_leaves=12)
+
 #: Socket.IO packets for ``serializer='msgpack'``: one msgpack map per packet.
 msgpack_packets = st.fixed_dictionaries(
     {"type": st.integers(-1, 8) | st.booleans() | st.none(),
      "nsp": namespaces | st.integers(-1, 2)},
-    optional={"data": st.one_of(json_values, st.tuples(event_names, st.lists(
-                  json_values | st.binary(max_size=8), max_size=3)).map(
-                  lambda pair: [pair[0], *pair[1]])),
-              "id": st.integers(-2, 2**64) | st.text(max_size=3) | st.floats()},
+    optional={"data": st.one_of(msgpack_values, st.tuples(event_names, st.lists(
+                  msgpack_values, max_size=3)).map(lambda pair: [pair[0], *pair[1]])),
+              "id": st.integers(-2, 2**64 - 1) | st.text(max_size=3) | st.floats()},
 ).map(_msgpack_dumps)

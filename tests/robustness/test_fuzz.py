@@ -5,12 +5,14 @@ and HTTP long-polling connections, on both network engines. After every batch a
 well-behaved client on the same server still gets its echo, and no server code
 raised (in-process, an exception in server code fails the bystander's next call).
 ``INPUTS`` counts what was sent; the last test checks the regular suite sends at
-least 10,000.
+least 10,000. ``FUZZ_SCALE=N`` in the environment multiplies every example count
+(``bench/fuzz_long.py`` runs this module that way).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 
 import pytest
 import websocket
@@ -33,6 +35,9 @@ INPUTS: dict[str, int] = {}
 #: Connections the server closed for a protocol violation, by path.
 CLOSED: dict[str, int] = {}
 
+#: Multiplies the example counts: 1 in the regular suite, more for the long run.
+SCALE = max(1, int(os.environ.get("FUZZ_SCALE", "1")))
+
 FUZZ = settings(deadline=None, database=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
@@ -51,6 +56,7 @@ def test_fuzz_inprocess(serializer):
     server = socketio.server
     bystander = socketio.test_client(app)
     examples, per_example = (250, 40) if serializer == "default" else (60, 30)
+    examples *= SCALE
 
     messages_of = socketio_messages if serializer == "default" else msgpack_packets
 
@@ -106,7 +112,7 @@ def live(request):
 def test_fuzz_live_websocket(live):
     server, socketio, bystander, engine = live
 
-    @settings(FUZZ, max_examples=50)
+    @settings(FUZZ, max_examples=50 * SCALE)
     @given(templates=st.lists(websocket_frames, min_size=1, max_size=3), seed=seeds)
     def run(templates, seed):
         frames = ["40"] + expand(templates, seed, 12)
@@ -143,7 +149,7 @@ def test_fuzz_live_polling(live):
 
     # python-engineio answers some hostile POSTs only after the next poll (its close
     # waits for the queue to drain: see test_live_hygiene), so fewer examples there.
-    @settings(FUZZ, max_examples=30 if engine == "native" else 10)
+    @settings(FUZZ, max_examples=(30 if engine == "native" else 10) * SCALE)
     @given(templates=st.lists(polling_bodies, min_size=1, max_size=3), seed=seeds)
     def run(templates, seed):
         bodies = ["40"] + expand(templates, seed, 5)
