@@ -302,13 +302,15 @@ class KombuQueueManager(QueueHealthMixin, socketio.KombuManager):
     def _publish(self, data: Any) -> None:
         if self._is_publish_paused():
             return
+        retry = {"max_retries": self.publish_retries, "interval_start": 0,
+                 "interval_step": 0.2, "interval_max": 0.2}
         try:
             connection = self.publisher_connection
+            # Connect first, with our retries: the producer's own way to a channel
+            # retries for seconds when the broker refuses connections.
+            connection.ensure_connection(**retry)
             producer = connection.Producer(exchange=self._exchange(), **self.producer_options)
-            publish = connection.ensure(producer, producer.publish,
-                                        max_retries=self.publish_retries,
-                                        interval_start=0, interval_step=0.2, interval_max=0.2)
-            publish(self.json.dumps(data))
+            connection.ensure(producer, producer.publish, **retry)(self.json.dumps(data))
         except Exception as exc:
             self._publish_failed(exc)
         else:

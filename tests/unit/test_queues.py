@@ -269,7 +269,7 @@ def test_kombu_publish_gives_up_quickly_when_the_broker_is_away():
             "message_queue_options": {"connect_timeout": 1}}, write_only=True)
         started = time.monotonic()
         manager._publish({"method": "emit"})
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 1  # not Kombu's default of retrying for seconds
         assert manager.status.state == "down" and manager.status.unpublished == 1
         started = time.monotonic()
         for _ in range(100):  # within publish_retry_interval: no new attempt
