@@ -49,6 +49,10 @@ REDIS_SCHEMES = frozenset({"redis", "rediss", "unix", "valkey", "valkeys", "redi
                            "valkey+sentinel"})
 
 
+#: Seconds a Redis connection may take, unless ``message_queue_options`` says.
+REDIS_CONNECT_TIMEOUT = 5
+
+
 class MemoryManager(socketio.PubSubManager):
     """A pub/sub manager whose broker is a dict in this process (``memory://NAME``).
 
@@ -277,6 +281,7 @@ class RedisQueueManager(QueueHealthMixin, socketio.RedisManager):
                     if message["channel"] == channel and message["type"] == "message" \
                             and "data" in message:
                         yield message["data"]
+                raise ConnectionError("the Redis subscription ended")
             except Exception as exc:
                 self._listening(False, exc)
                 if pubsub is not None:
@@ -393,6 +398,8 @@ def client_manager_for(options: dict[str, Any], write_only: bool = False) -> Any
             _require("valkey", "valkey", url)
         elif scheme != "unix" or not _has_module("valkey"):
             _require("redis", "redis", url)
+        # An unreachable host must not hold an emit for the OS's connect timeout.
+        extra.setdefault("socket_connect_timeout", REDIS_CONNECT_TIMEOUT)
         return _broker_manager(RedisQueueManager)(url, redis_options=extra, **common)
     if scheme == "kafka":
         _require("kafka", "kafka-python", url)

@@ -110,7 +110,10 @@ def test_url_schemes_pick_the_manager(url, manager_class):
 def test_options_reach_the_client_library():
     manager = client_manager_for({"message_queue": "redis://127.0.0.1:6379/0",
                                   "message_queue_options": {"socket_timeout": 3}})
-    assert manager.redis_options == {"socket_timeout": 3}
+    assert manager.redis_options == {"socket_timeout": 3, "socket_connect_timeout": 5}
+    manager = client_manager_for({"message_queue": "redis://127.0.0.1:6379/0",
+                                  "message_queue_options": {"socket_connect_timeout": 1}})
+    assert manager.redis_options == {"socket_connect_timeout": 1}
 
 
 def test_bad_url_is_a_clear_error():
