@@ -295,3 +295,35 @@ def test_a_publish_that_works_again_clears_an_outage_the_listener_did_not_see():
     manager._publish_failed_at = float("-inf")
     assert manager._publish({"method": "emit"}) == 1
     assert manager.status.state == "connected" and manager.status.error is None
+
+
+def test_a_redis_subscription_that_ends_is_retried_after_the_back_off():
+    manager = client_manager_for({"message_queue": "redis://127.0.0.1:6379/0"})
+    delays = []
+
+    class FakePubSub:
+        def subscribe(self, channel):
+            pass
+
+        def listen(self):
+            return iter(())
+
+        def close(self):
+            pass
+
+    class Stop(Exception):
+        pass
+
+    def connect():
+        manager.pubsub = FakePubSub()
+
+    def sleep(seconds):
+        delays.append(seconds)
+        if len(delays) == 4:
+            raise Stop
+
+    manager._redis_connect, manager._sleep = connect, sleep
+    with pytest.raises(Stop):
+        next(manager._listen())
+    assert delays == [0.2, 0.4, 0.8, 1.0]
+    assert manager.status.state == "down" and "subscription ended" in manager.status.error
