@@ -138,7 +138,15 @@ class ProtocolServer(socketio.Server):
             self._close_for_violation(eio_sid, str(exc))
             return
         if pkt is not None:
-            self._dispatch(eio_sid, pkt)
+            try:
+                self._dispatch(eio_sid, pkt)
+            except Exception:
+                # Server code failed (an ack callback, say), not the client: an
+                # in-process test sees the exception; on the network it is logged and
+                # the connection stays.
+                if self.eio.is_inprocess(eio_sid):
+                    raise
+                logger.exception("Unhandled exception handling a packet from %s", eio_sid)
 
     def _decode(self, eio_sid: str, data: Any) -> Any:
         """The packet ``data`` encodes, checked; ``None`` while attachments are due."""
