@@ -11,6 +11,7 @@ monkey.patch_all()``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sys
@@ -95,6 +96,14 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
         prefix = "/" + options.get("path", "socket.io").strip("/")
 
     class SocketIOHandler(WebSocketHandler):
+        def handle(self) -> None:
+            # pywsgi sends a response's headers and body apart: with Nagle's algorithm
+            # on, the body waits for the client's delayed ACK, 40 ms per response on a
+            # kept-alive connection (every long-poll GET and POST).
+            with contextlib.suppress(OSError):  # not TCP (a Unix socket)
+                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().handle()
+
         def get_environ(self) -> dict:
             environ = super().get_environ()
             environ[SOCKET_KEY] = self.socket

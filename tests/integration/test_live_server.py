@@ -258,3 +258,28 @@ def test_the_fixture_and_the_log_of_a_failing_test(pytester, monkeypatch):
     assert '"GET /socket.io/?EIO=4&transport=polling HTTP/1.1" 200' in output
     assert "socketio transcript: live client 1" in output
     assert "'visible in the transcript'" in output
+
+
+def test_kept_alive_requests_are_not_delayed_by_nagle():
+    """Headers and body go out in two sends: without TCP_NODELAY each response waited
+    40 ms for the client's delayed ACK (every long-poll GET and POST)."""
+    import statistics
+    import time
+
+    from flask import request
+
+    app, _ = create_app()
+
+    @app.route("/nodelay")
+    def nodelay():
+        sock = request.environ["flask_socketio.socket"]
+        return str(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    with LiveServer(app) as server, requests.Session() as http:
+        assert http.get(server.url + "/nodelay", timeout=5).text != "0"
+        durations = []
+        for _ in range(9):
+            started = time.perf_counter()
+            http.get(server.url + "/", timeout=5)
+            durations.append(time.perf_counter() - started)
+        assert statistics.median(durations) < 0.03, durations
