@@ -4,6 +4,7 @@ session (``requests``), packet by packet, every wait bounded."""
 from __future__ import annotations
 
 import json
+import time
 from contextlib import contextmanager
 
 import requests
@@ -34,10 +35,14 @@ class RawWebSocket:
             return data
         raise ConnectionError(f"the server closed the WebSocket (opcode {opcode})")
 
-    def recv_skipping_pings(self) -> str | bytes:
-        while (packet := self.recv()) == "2":
+    def recv_skipping_pings(self, limit: int = 20) -> str | bytes:
+        """The next packet that is not a ping (each ping answered); at most ``limit`` pings."""
+        for _ in range(limit):
+            packet = self.recv()
+            if packet != "2":
+                return packet
             self.send("3")
-        return packet
+        raise AssertionError(f"only pings in {limit} packets")
 
     def close(self) -> None:
         self.ws.shutdown()
@@ -77,14 +82,16 @@ class RawPolling:
         assert response.status_code == 200, response.text
         return response.text.split(SEPARATOR)
 
-    def get_skipping_pings(self) -> list[str]:
-        while True:
+    def get_skipping_pings(self, limit: int = 20) -> list[str]:
+        """The next packets but pings and NOOPs (pings answered); at most ``limit`` GETs."""
+        for _ in range(limit):
             packets = [packet for packet in self.get() if packet != "6"]
             if "2" in packets:
                 self.post("3")
                 packets.remove("2")
             if packets:
                 return packets
+        raise AssertionError(f"only pings and NOOPs in {limit} polls")
 
     def close(self) -> None:
         self.http.close()
@@ -106,9 +113,11 @@ def assert_closed(raw: RawWebSocket, timeout: float = 5) -> list[str | bytes]:
     """
     raw.ws.settimeout(timeout)
     seen: list[str | bytes] = []
+    deadline = time.monotonic() + timeout
     try:
-        while True:
+        while time.monotonic() < deadline:
             seen.append(raw.recv())
+        raise websocket.WebSocketTimeoutException("still receiving")
     except websocket.WebSocketTimeoutException:
         raise AssertionError(f"the WebSocket is still open after {timeout:g}s "
                              f"(read {seen!r})") from None

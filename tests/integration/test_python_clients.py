@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -62,10 +63,12 @@ class Recorder:
 
     def next(self, event: str) -> tuple:
         """The arguments of the next ``event`` (others received meanwhile are dropped)."""
-        while True:
-            name, _, args = self.events.get(timeout=TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            name, _, args = self.events.get(timeout=left)
             if name == event:
                 return args
+        raise AssertionError(f"no {event!r} within {TIMEOUT}s")
 
     def close(self) -> None:
         self.sio.shutdown()
