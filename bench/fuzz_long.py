@@ -1,7 +1,7 @@
 """The long fuzz run: the regular suite's fuzz tests with every example count scaled.
 
-    python bench/fuzz_long.py                # scale 20: about 270,000 inputs, ~8 min
-    python bench/fuzz_long.py --scale 100    # about 1.3 million inputs
+    python bench/fuzz_long.py                # scale 20: about 270,000 inputs, ~2.5 min
+    python bench/fuzz_long.py --scale 100    # about 1.3 million inputs, ~12 min
 
 Runs ``tests/robustness/test_fuzz.py`` under pytest with ``FUZZ_SCALE`` set, so the
 inputs are those of the regular suite (hypothesis templates and seeds expanded by
