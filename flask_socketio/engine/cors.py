@@ -40,8 +40,8 @@ class CorsPolicy:
 
     def response_headers(self, environ: dict) -> list[tuple[str, str]]:
         origin = environ.get("HTTP_ORIGIN")
-        if origin is None or self.is_disabled:
-            return []
+        if origin is None or self.is_disabled or not self._check(origin, environ):
+            return []  # a refused origin is not told it may read the answer
         headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
         if self.credentials:
             headers.append(("Access-Control-Allow-Credentials", "true"))

@@ -288,6 +288,8 @@ def test_a_cross_origin_polling_handshake_is_refused_by_default(serve, engine):
                             headers={"Origin": EVIL}, timeout=3)
     assert response.status_code in (400, 403)
     assert not response.text.startswith("0")
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert "Access-Control-Allow-Credentials" not in response.headers
     assert socketio.server.environ == {}
 
 
