@@ -123,6 +123,28 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
     return SocketIOHandler
 
 
+class _Silent(logging.Logger):
+    """Where request lines go when ``log_output`` is off."""
+
+    def __init__(self) -> None:
+        super().__init__("flask_socketio.access.off", logging.CRITICAL + 1)
+        self.disabled = True
+
+
+_SILENT = _Silent()
+
+
+def _access_log() -> logging.Logger:
+    """The request log: ``flask_socketio.access``, printed to stderr unless the
+    application configured a handler for it."""
+    access = logging.getLogger("flask_socketio.access")
+    if access.level == logging.NOTSET:
+        access.setLevel(logging.INFO)
+    if not access.hasHandlers():
+        access.addHandler(logging.StreamHandler())
+    return access
+
+
 def _listen_address(app: flask.Flask, host: str | None, port: int | None) -> tuple[str, int]:
     server_name = app.config.get("SERVER_NAME")
     default_host, default_port = "127.0.0.1", 5000
@@ -167,10 +189,13 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
     address: Any = listener if listener is not None else _listen_address(app, host, port)
 
     def make_wsgi_server() -> Any:
-        return pywsgi.WSGIServer(
+        server = pywsgi.WSGIServer(
             address, application, handler_class=_request_handler(socketio),
-            log=logging.getLogger("flask_socketio.access") if log_output else None,
+            log=_access_log() if log_output else None,
             error_log=logging.getLogger("flask_socketio.server"), **server_options)
+        # gevent-websocket's handler logs requests through ``server.logger``, not ``log``
+        server.logger = _access_log() if log_output else _SILENT
+        return server
 
     return EmbeddedServer(make_wsgi_server)
 

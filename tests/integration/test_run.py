@@ -179,3 +179,35 @@ def test_debug_mode_reloader_restarts_on_source_change(tmp_path):
             process.kill()
             process.wait(5)
         process.stderr.close()
+
+
+def test_log_output_prints_each_request(caplog):
+    import logging
+
+    app, socketio = make_app()
+    with caplog.at_level(logging.INFO, logger="flask_socketio.access"):
+        thread, url = start(socketio, app, log_output=True)
+        try:
+            assert requests.get(url + "/", timeout=5).text == "home"
+            with python_socketio.SimpleClient() as client:
+                client.connect(url, transports=["polling"], wait_timeout=5)
+        finally:
+            stop(socketio, thread)
+    lines = [record.getMessage() for record in caplog.records
+             if record.name == "flask_socketio.access"]
+    assert any('"GET / HTTP/1.1" 200' in line for line in lines), lines
+    assert any("/socket.io/" in line for line in lines), lines
+
+
+def test_without_log_output_nothing_is_logged(caplog):
+    import logging
+
+    app, socketio = make_app()
+    with caplog.at_level(logging.DEBUG):
+        thread, url = start(socketio, app)
+        try:
+            assert requests.get(url + "/", timeout=5).text == "home"
+        finally:
+            stop(socketio, thread)
+    assert not [r for r in caplog.records if r.name.startswith("flask_socketio")
+                and "GET / HTTP" in r.getMessage()]
