@@ -18,6 +18,7 @@ uses python-socketio's public API.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -97,6 +98,9 @@ class ProtocolServer(socketio.Server):
         self._condemned: set[str] = set()
         self._pending_bytes: dict[str, int] = {}
         self._connect_deadlines: dict[str, Any] = {}
+        #: Packets sent to a connection while its connect handler runs, held until the
+        #: CONNECT (or CONNECT_ERROR) reply has gone out, as the protocol orders them.
+        self._held_while_connecting: dict[str, list[tuple[Callable[..., Any], Any]]] = {}
         super().__init__(*args, **kwargs)
 
     def _engineio_server_class(self) -> Any:
@@ -138,6 +142,10 @@ class ProtocolServer(socketio.Server):
             self._close_for_violation(eio_sid, str(exc))
             return
         if pkt is not None:
+            violation = self._state_violation(eio_sid, pkt)
+            if violation is not None:
+                self._close_for_violation(eio_sid, violation)
+                return
             try:
                 self._dispatch(eio_sid, pkt)
             except Exception:
@@ -147,6 +155,22 @@ class ProtocolServer(socketio.Server):
                 if self.eio.is_inprocess(eio_sid):
                     raise
                 logger.exception("Unhandled exception handling a packet from %s", eio_sid)
+
+    def _state_violation(self, eio_sid: str, pkt: Any) -> str | None:
+        """What is wrong with ``pkt`` given the connection's state, if anything.
+
+        As the Socket.IO suite requires: an EVENT or ACK for a namespace that is not
+        connected, or a second CONNECT for one that is, closes the connection.
+        """
+        kind, namespace = pkt.packet_type, pkt.namespace or "/"
+        if kind not in (packet.EVENT, packet.ACK, packet.CONNECT):
+            return None
+        is_connected = self.manager.sid_from_eio_sid(eio_sid, namespace) is not None
+        if kind == packet.CONNECT and is_connected:
+            return f"a second CONNECT for namespace {namespace}"
+        if kind != packet.CONNECT and not is_connected:
+            return f"packet type {kind} for namespace {namespace}, which is not connected"
+        return None
 
     def _decode(self, eio_sid: str, data: Any) -> Any:
         """The packet ``data`` encodes, checked; ``None`` while attachments are due."""
@@ -254,7 +278,35 @@ class ProtocolServer(socketio.Server):
                        "connect_timeout (%g s)", eio_sid, self.connect_timeout)
         self.eio.disconnect(eio_sid)
 
+    def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        if self.always_connect or eio_sid in self._held_while_connecting:
+            super()._handle_connect(eio_sid, namespace, data)
+            return
+        self._held_while_connecting[eio_sid] = []
+        try:
+            super()._handle_connect(eio_sid, namespace, data)
+        finally:
+            self._release_held(eio_sid)
+
+    def _release_held(self, eio_sid: str) -> None:
+        for send, item in self._held_while_connecting.pop(eio_sid, ()):
+            send(eio_sid, item)
+
     def _send_packet(self, eio_sid: str, pkt: Any) -> None:
         if pkt.packet_type == packet.CONNECT_ERROR and isinstance(pkt.data, str):
             pkt.data = {"message": pkt.data}
-        super()._send_packet(eio_sid, pkt)
+        held = self._held_while_connecting.get(eio_sid)
+        if held is None:
+            super()._send_packet(eio_sid, pkt)
+        elif pkt.packet_type in (packet.CONNECT, packet.CONNECT_ERROR):
+            super()._send_packet(eio_sid, pkt)  # the reply goes first, then what was held
+            self._release_held(eio_sid)
+        else:
+            held.append((super()._send_packet, pkt))
+
+    def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
+        held = self._held_while_connecting.get(eio_sid)
+        if held is None:
+            super()._send_eio_packet(eio_sid, eio_pkt)
+        else:
+            held.append((super()._send_eio_packet, eio_pkt))

@@ -344,7 +344,7 @@ def serve_flask_socketio(engine: str | None = None) -> Served:
     options: dict[str, Any] = {} if engine is None else {"engine": engine}
     sio = SocketIO(app, ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT,
                    max_http_buffer_size=MAX_PAYLOAD, cors_allowed_origins="*", logger=QUIET,
-                   engineio_logger=QUIET, **options)
+                   engineio_logger=QUIET, connect_timeout=CONNECT_TIMEOUT, **options)
 
     @sio.on("connect")
     def connect(auth: Any = None) -> None:

@@ -49,6 +49,10 @@ VIOLATIONS = {
     "binary packet for an unconnected namespace": [
         '51-/chat,["echo",' + PLACEHOLDER % 0 + "]", b"x"],
     "binary ack without id": ['61-[' + PLACEHOLDER % 0 + "]", b"x"],
+    # The Socket.IO suite: an EVENT while not connected closes the connection.
+    "event to a namespace not connected": ['2/chat,["echo","x"]'],
+    "ack for a namespace not connected": ['3/chat,1["x"]'],
+    "a second CONNECT": ["0"],
 }
 
 
@@ -95,7 +99,6 @@ def test_a_violation_closes_that_connection_and_is_logged_once(echo_app, packets
 
 
 NOT_VIOLATIONS = {
-    "event to a namespace not connected": ['2/chat,["echo","x"]'],
     "ack with an unknown id": ['3999["x"]'],
     "disconnect of a namespace not connected": ["1/chat,"],
     "non-reserved name resembling one": ['2["connected"]'],

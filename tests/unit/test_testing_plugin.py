@@ -190,8 +190,8 @@ def test_a_failing_test_shows_the_transcript_of_each_client(project):
     result.stdout.fnmatch_lines([
         "*- socketio transcript: client 1 (*) -*",
         "-> connect       / 'first'",
-        "<- event         / 'hello' [[]{'auth': 'first'*",
         "<- connect       / {'sid': *}",
+        "<- event         / 'hello' [[]{'auth': 'first'*",
         "-> event         / 'echo' ['looked for']",
         "<- event         / 'echo' ['looked for']",
         "*- socketio transcript: client 2 (*) -*",
