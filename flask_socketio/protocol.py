@@ -1,18 +1,22 @@
 """python-socketio's ``Server`` with our Engine.IO router below it.
 
 This module is the one place that touches private hooks of python-socketio:
-``Server._engineio_server_class``, which names the class its constructor builds as
-``self.eio``, and ``Server._send_packet``, where a CONNECT_ERROR with a bare string
-(python-socketio's answer to an unknown namespace) becomes the object
-``{"message": ...}`` that the Socket.IO v5 protocol specifies; and the Engine.IO
-event hooks ``_handle_eio_connect``, ``_handle_eio_message`` and
-``_handle_eio_disconnect``, where every packet a client sends is checked before
-python-socketio's ``_handle_connect``, ``_handle_disconnect``, ``_handle_event`` and
-``_handle_ack`` act on it (with its ``_binary_packet`` buffer of half-received binary
-packets), and where the ``connect_timeout`` timer starts and ends; and
-``_handle_event_internal``, which drops an event whose connection ended before its
-handler task ran. Everything else
-uses python-socketio's public API.
+
+- ``_engineio_server_class``: the class its constructor builds as ``self.eio``;
+- ``_handle_eio_connect``, ``_handle_eio_message``, ``_handle_eio_disconnect``: every
+  packet a client sends is checked (:mod:`flask_socketio.packet_rules`) before
+  ``_handle_connect``, ``_handle_disconnect``, ``_handle_event`` and ``_handle_ack``
+  act on it (with the ``_binary_packet`` buffer of half-received binary packets), and
+  the ``connect_timeout`` timer starts and ends;
+- ``_handle_connect``, ``_send_packet``, ``_send_eio_packet``: the CONNECT reply goes
+  out before what the connect handler emits, and a CONNECT_ERROR carries the object
+  ``{"message": ...}`` that Socket.IO v5 specifies;
+- ``_handle_event``: each event is run by the engine that owns the session
+  (:meth:`EngineRouter.run_event`);
+- ``_handle_event_internal``: an event whose connection ended before its handler ran
+  is dropped.
+
+Everything else uses python-socketio's public API.
 """
 
 from __future__ import annotations
@@ -228,6 +232,22 @@ class ProtocolServer(socketio.Server):
             self._handle_event(eio_sid, namespace, pkt.id, pkt.data)
         else:
             self._handle_ack(eio_sid, namespace, pkt.id, pkt.data)
+
+    def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
+                      data: list) -> None:
+        # python-socketio starts a background task per event; the engine that owns the
+        # session is asked instead (EngineRouter.run_event), so that the native engine
+        # can run events in a worker greenlet of the session's.
+        namespace = namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if not self.manager.is_connected(sid, namespace):
+            logger.warning("%s is not connected to namespace %s", sid, namespace)
+            return
+        if self.async_handlers:
+            self.eio.run_event(eio_sid, self._handle_event_internal, self, sid, eio_sid, data,
+                               namespace, id)
+        else:
+            self._handle_event_internal(self, sid, eio_sid, data, namespace, id)
 
     def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: list,
                                namespace: str, id: int | None) -> None:

@@ -263,16 +263,16 @@ class NativeEngine:
         return secrets.token_urlsafe(15)
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
-                              **kwargs: Any) -> gevent.Greenlet | None:
-        # python-socketio runs each event as start_background_task(
-        # _handle_event_internal, server, sid, eio_sid, ...): the session's worker
-        # runs it when free, saving a greenlet per event (see Session.hand_to_worker).
-        if (len(args) > 2 and not kwargs
-                and getattr(target, "__name__", None) == "_handle_event_internal"):
-            session = self.sessions.get(args[2])
-            if session is not None and session.hand_to_worker(target, args):
-                return session.worker
+                              **kwargs: Any) -> gevent.Greenlet:
         return gevent.spawn(target, *args, **kwargs)
+
+    def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
+        """Run the handling of one event of session ``sid``: in the session's worker
+        greenlet when it is free, saving a greenlet per event (see
+        :meth:`Session.hand_to_worker`), else in a greenlet of its own."""
+        session = self.sessions.get(sid)
+        if session is None or not session.hand_to_worker(target, args):
+            gevent.spawn(target, *args)
 
     def sleep(self, seconds: float = 0) -> None:
         gevent.sleep(seconds)

@@ -150,6 +150,20 @@ class EngineRouter:
                               **kwargs: Any) -> Any:
         return self._async_engine.start_background_task(target, *args, **kwargs)
 
+    def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
+        """Run the handling of one event from session ``sid`` concurrently with its
+        reads: the owning engine's own way if it has one (the native engine reuses a
+        worker greenlet per session), else as a background task."""
+        if self.is_scheduler_thread():
+            self.inprocess.start_background_task(target, *args)  # type: ignore[union-attr]
+            return
+        engine = self._owner(sid)
+        run_event = getattr(engine, "run_event", None)
+        if run_event is not None:
+            run_event(sid, target, *args)
+        else:
+            engine.start_background_task(target, *args)
+
     def sleep(self, seconds: float = 0) -> None:
         return self._async_engine.sleep(seconds)
 
