@@ -27,6 +27,7 @@ from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
 from ..extension import binary_hint
 from ..options import check_namespace
 from .records import ReceivedEvent, SessionChange
+from .state import ClientState
 from .transcript import Transcript
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _build_environ(path: str, query_string: str, headers: Any) -> dict:
         builder.close()
 
 
-class SocketIOTestClient:
+class SocketIOTestClient(ClientState):
     """A Socket.IO client that talks to a ``SocketIO`` server in the same process.
 
     Made by :meth:`SocketIO.test_client`, connected to ``namespace`` (``'/'`` by
@@ -109,6 +110,7 @@ class SocketIOTestClient:
                  query_string: str | None = None, headers: dict[str, str] | None = None,
                  auth: Any = None, flask_test_client: Any = None, *,
                  raise_server_exceptions: bool = True, timeout: float | None = None) -> None:
+        super().__init__()
         self.app = app
         self.socketio = socketio
         self.server = socketio._require_server()
@@ -124,13 +126,8 @@ class SocketIOTestClient:
         self.eio_sid: str | None = None
         self._socket: InProcessSocket | None = None
         self._packet_class = self.server.packet_class
-        self._namespaces: dict[str, str] = {}
-        self._connect_errors: dict[str, Any] = {}
-        self._disconnect_reasons: dict[str, str] = {}
-        self._received: list[ReceivedEvent] = []
         self._acks: dict[tuple[str, int], list] = {}
         self._ack_ids = itertools.count(1)
-        self._handlers: dict[tuple[str, str], Callable[..., Any]] = {}
         self._binary_packet: Any = None
         self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._has_foreign_producers = False
@@ -214,37 +211,6 @@ class SocketIOTestClient:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    def is_connected(self, namespace: str | None = None) -> bool:
-        """Is ``namespace`` (``'/'`` by default) connected?"""
-        return check_namespace(namespace) in self._namespaces
-
-    @property
-    def sid(self) -> str | None:
-        """The Socket.IO sid of the default namespace (``None`` if not connected)."""
-        return self._namespaces.get("/")
-
-    def get_sid(self, namespace: str | None = None) -> str | None:
-        """The Socket.IO sid of ``namespace`` (``None`` if not connected)."""
-        return self._namespaces.get(check_namespace(namespace))
-
-    @property
-    def connect_error(self) -> Any:
-        """What the server refused the default namespace with (CONNECT_ERROR data)."""
-        return self._connect_errors.get("/")
-
-    def get_connect_error(self, namespace: str | None = None) -> Any:
-        """What the server refused ``namespace`` with, or ``None``."""
-        return self._connect_errors.get(check_namespace(namespace))
-
-    @property
-    def disconnect_reason(self) -> str | None:
-        """Why the default namespace was disconnected, or ``None`` if it was not."""
-        return self._disconnect_reasons.get("/")
-
-    def get_disconnect_reason(self, namespace: str | None = None) -> str | None:
-        """Why ``namespace`` was disconnected, or ``None``."""
-        return self._disconnect_reasons.get(check_namespace(namespace))
-
     # -- server-side state -----------------------------------------------------------------
 
     def rooms(self, namespace: str | None = None) -> list[Any]:
@@ -295,32 +261,6 @@ class SocketIOTestClient:
         ack = self._acks.pop(key)
         return ack[0] if len(ack) == 1 else ack
 
-    def send(self, data: Any, json: bool = False, callback: bool = False,
-             namespace: str | None = None) -> Any:
-        """Send a ``'message'`` (``'json'`` with ``json=True``) event."""
-        return self.emit("json" if json else "message", data, callback=callback,
-                         namespace=namespace)
-
-    def call(self, event: str, *args: Any, namespace: str | None = None,
-             timeout: float | None = None) -> Any:
-        """Emit ``event`` and return the acknowledgement (``emit(..., callback=True)``)."""
-        return self.emit(event, *args, callback=True, namespace=namespace, timeout=timeout)
-
-    def on(self, event: str, handler: Callable[..., Any] | None = None,
-           namespace: str | None = None) -> Any:
-        """Register a client-side handler; its return value answers acks and ``call()``.
-
-        ``'*'`` catches every event (the handler gets the event name first). Usable
-        as a decorator: ``@client.on('ping')``.
-        """
-        namespace = check_namespace(namespace)
-
-        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
-            self._handlers[(namespace, event)] = handler
-            return handler
-
-        return register if handler is None else register(handler)
-
     # -- receiving ---------------------------------------------------------------------
 
     def get_received(self, namespace: str | None = None) -> list[ReceivedEvent]:
@@ -362,10 +302,7 @@ class SocketIOTestClient:
             record = self.receive(event, namespace)
         except TimeoutError as exc:
             raise AssertionError(str(exc)) from None
-        expected: Any = args[0] if event in ("message", "json") and len(args) == 1 else list(args)
-        if record.args != expected:
-            raise AssertionError(
-                f"received {event!r} with arguments\n  {record.args!r}\nexpected\n  {expected!r}")
+        self._check_received(record, event, args)
         return record
 
     def assert_nothing_received(self, namespace: str | None = None) -> None:
@@ -373,16 +310,7 @@ class SocketIOTestClient:
         self._sync()
         namespace = None if namespace is None else check_namespace(namespace)
         left = [r for r in self._received if namespace is None or r.namespace == namespace]
-        if left:
-            raise AssertionError("expected nothing, but received:\n" +
-                                 "\n".join(f"  {record!r}" for record in left))
-
-    def _take(self, event: str | None, namespace: str | None) -> ReceivedEvent | None:
-        for index, record in enumerate(self._received):
-            if (event is None or record.name == event) and (
-                    namespace is None or record.namespace == namespace):
-                return self._received.pop(index)
-        return None
+        self._fail_if_any(left)
 
     def _wait_foreign(self, event: str | None, namespace: str | None,
                       timeout: float) -> ReceivedEvent | None:
@@ -416,15 +344,6 @@ class SocketIOTestClient:
         return f"expected {what}{where}, but received {others}{state}"
 
     # -- the protocol --------------------------------------------------------------------
-
-    def _require_namespace(self, namespace: str, doing: str) -> str:
-        sid = self._namespaces.get(namespace)
-        if sid is None:
-            reason = self._disconnect_reasons.get(namespace)
-            detail = f" (disconnected: {reason})" if reason else ""
-            raise RuntimeError(f"cannot {doing}: not connected to namespace "
-                               f"{namespace!r}{detail}")
-        return sid
 
     def _send(self, packet_type: int, namespace: str, data: Any = None,
               ack_id: int | None = None, event: str | None = None) -> None:
@@ -509,13 +428,7 @@ class SocketIOTestClient:
 
     def _run_handler(self, handler: Callable[..., Any], args: tuple,
                      record: ReceivedEvent) -> None:
-        result = handler(*args)
-        if record.wants_ack and not record.is_acked:
-            record.is_acked = True
-            if result is None:
-                self._respond(record, ())
-            else:
-                self._respond(record, result if isinstance(result, tuple) else (result,))
+        self._answer(record, handler(*args))
 
     def _respond(self, record: ReceivedEvent, args: tuple) -> None:
         try:

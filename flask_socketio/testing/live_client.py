@@ -42,6 +42,7 @@ from socketio import packet as sio_packet
 from ..options import check_namespace
 from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT, TRANSPORT_CLOSE
 from .records import ReceivedEvent
+from .state import ClientState
 from .transcript import Transcript
 
 if TYPE_CHECKING:
@@ -169,7 +170,7 @@ class _RecordingClient(socketio.Client):
                                             data=list(args)))
 
 
-class LiveSocketIOClient:
+class LiveSocketIOClient(ClientState):
     """A Socket.IO client over the network, with the in-process test client's API.
 
     :param url: the server, ``http://127.0.0.1:PORT`` (``LiveServer.url``).
@@ -192,6 +193,7 @@ class LiveSocketIOClient:
                  transports: list[str] | tuple[str, ...] = ("websocket",),
                  path: str = "socket.io", timeout: float | None = None,
                  serializer: str = "default") -> None:
+        super().__init__()
         import requests
 
         self.url = url.rstrip("/")
@@ -203,11 +205,6 @@ class LiveSocketIOClient:
         self.transcript = Transcript()
         self._condition = threading.Condition()
         self._send_lock = threading.Lock()
-        self._received: list[ReceivedEvent] = []
-        self._namespaces: dict[str, str] = {}
-        self._connect_errors: dict[str, Any] = {}
-        self._disconnect_reasons: dict[str, str] = {}
-        self._handlers: dict[tuple[str, str], Callable[..., Any]] = {}
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
         self._is_closed = False
@@ -307,19 +304,6 @@ class LiveSocketIOClient:
             running.append(self._worker)
         return running
 
-    def is_connected(self, namespace: str | None = None) -> bool:
-        """Is ``namespace`` (``'/'`` by default) connected?"""
-        return check_namespace(namespace) in self._namespaces
-
-    @property
-    def sid(self) -> str | None:
-        """The Socket.IO sid of the default namespace (``None`` if not connected)."""
-        return self._namespaces.get("/")
-
-    def get_sid(self, namespace: str | None = None) -> str | None:
-        """The Socket.IO sid of ``namespace`` (``None`` if not connected)."""
-        return self._namespaces.get(check_namespace(namespace))
-
     @property
     def eio_sid(self) -> str | None:
         """The Engine.IO session id of the connection (the last one, once closed)."""
@@ -329,24 +313,6 @@ class LiveSocketIOClient:
     def transport(self) -> str | None:
         """``'websocket'`` or ``'polling'``: what the connection uses now."""
         return self._client.eio.current_transport
-
-    @property
-    def connect_error(self) -> Any:
-        """What the server refused the default namespace with (CONNECT_ERROR data)."""
-        return self._connect_errors.get("/")
-
-    def get_connect_error(self, namespace: str | None = None) -> Any:
-        """What the server refused ``namespace`` with, or ``None``."""
-        return self._connect_errors.get(check_namespace(namespace))
-
-    @property
-    def disconnect_reason(self) -> str | None:
-        """Why the default namespace was disconnected, or ``None`` if it was not."""
-        return self._disconnect_reasons.get("/")
-
-    def get_disconnect_reason(self, namespace: str | None = None) -> str | None:
-        """Why ``namespace`` was disconnected, or ``None``."""
-        return self._disconnect_reasons.get(check_namespace(namespace))
 
     def wait_disconnected(self, namespace: str | None = None,
                           timeout: float | None = None) -> str:
@@ -402,32 +368,6 @@ class LiveSocketIOClient:
                                f"within {wait:g}s")
         return ack[0] if len(ack) == 1 else ack
 
-    def send(self, data: Any, json: bool = False, callback: bool = False,
-             namespace: str | None = None) -> Any:
-        """Send a ``'message'`` (``'json'`` with ``json=True``) event."""
-        return self.emit("json" if json else "message", data, callback=callback,
-                         namespace=namespace)
-
-    def call(self, event: str, *args: Any, namespace: str | None = None,
-             timeout: float | None = None) -> Any:
-        """Emit ``event`` and return the acknowledgement (``emit(..., callback=True)``)."""
-        return self.emit(event, *args, callback=True, namespace=namespace, timeout=timeout)
-
-    def on(self, event: str, handler: Callable[..., Any] | None = None,
-           namespace: str | None = None) -> Any:
-        """Register a client-side handler; its return value answers acks and ``call()``.
-
-        ``'*'`` catches every event (the handler gets the event name first).
-        Handlers run one at a time on a worker thread of the client.
-        """
-        namespace = check_namespace(namespace)
-
-        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
-            self._handlers[(namespace, event)] = handler
-            return handler
-
-        return register if handler is None else register(handler)
-
     # -- receiving -------------------------------------------------------------------
 
     def get_received(self, namespace: str | None = None) -> list[ReceivedEvent]:
@@ -468,10 +408,7 @@ class LiveSocketIOClient:
             record = self.receive(event, namespace, timeout)
         except TimeoutError as exc:
             raise AssertionError(str(exc)) from None
-        expected: Any = args[0] if event in ("message", "json") and len(args) == 1 else list(args)
-        if record.args != expected:
-            raise AssertionError(
-                f"received {event!r} with arguments\n  {record.args!r}\nexpected\n  {expected!r}")
+        self._check_received(record, event, args)
         return record
 
     def assert_nothing_received(self, namespace: str | None = None) -> None:
@@ -482,9 +419,7 @@ class LiveSocketIOClient:
         namespace = None if namespace is None else check_namespace(namespace)
         with self._condition:
             left = [r for r in self._received if namespace is None or r.namespace == namespace]
-        if left:
-            raise AssertionError("expected nothing, but received:\n" +
-                                 "\n".join(f"  {record!r}" for record in left))
+        self._fail_if_any(left)
 
     # -- internals -------------------------------------------------------------------
 
@@ -498,13 +433,6 @@ class LiveSocketIOClient:
                 self._condition.wait(left)
             return True
 
-    def _take(self, event: str | None, namespace: str | None) -> ReceivedEvent | None:
-        for index, record in enumerate(self._received):
-            if (event is None or record.name == event) and (
-                    namespace is None or record.namespace == namespace):
-                return self._received.pop(index)
-        return None
-
     def _nothing_matched(self, event: str | None, namespace: str | None, wait: float) -> str:
         what = "an event" if event is None else f"event {event!r}"
         where = "" if namespace is None else f" on namespace {namespace!r}"
@@ -514,17 +442,6 @@ class LiveSocketIOClient:
         with self._condition:
             others = ", ".join(repr(r) for r in self._received) or "nothing"
         return f"expected {what}{where} within {wait:g}s, but received {others}{state}"
-
-    def _require_namespace(self, namespace: str, doing: str) -> str:
-        sid = self._namespaces.get(namespace)
-        if sid is None:
-            reason = self._disconnect_reasons.get(namespace)
-            detail = f" (disconnected: {reason})" if reason else ""
-            raise RuntimeError(f"cannot {doing}: not connected to namespace "
-                               f"{namespace!r}{detail}")
-        return sid
-
-    # python-socketio's callbacks, on its reader thread
 
     def _on_connect(self, namespace: str) -> None:
         sid = self._client.namespaces.get(namespace)
@@ -577,13 +494,7 @@ class LiveSocketIOClient:
         while (job := self._jobs.get()) is not _STOP:
             handler, args, record = job
             try:
-                result = handler(*args)
-                if record.wants_ack and not record.is_acked:
-                    record.is_acked = True
-                    if result is None:
-                        self._respond(record, ())
-                    else:
-                        self._respond(record, result if isinstance(result, tuple) else (result,))
+                self._answer(record, handler(*args))
             except Exception as exc:  # noqa: BLE001 - shown in the transcript
                 self.transcript.add("received", "handler_error", record.namespace,
                                     record.name, repr(exc))
