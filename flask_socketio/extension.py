@@ -66,14 +66,16 @@ class SocketIO:
         - ``message_queue``, ``channel``, ``message_queue_options``: share emits
           between processes through a queue;
         - ``write_only``: only emit through the queue, never listen (the default
-          for a ``SocketIO`` with no app).
+          for a ``SocketIO`` with no app);
+        - ``engine``: the Engine.IO server on gevent, ``'native'`` (ours, the
+          default) or ``'engineio'`` (python-engineio's);
+        - ``max_attachments``, ``max_pending_bytes``, ``connect_timeout``: limits
+          of the protocol layer;
+        - ``websocket_compression``: accept permessage-deflate on the embedded
+          server (off by default: small messages cost more to compress than they
+          save).
 
         ``async_mode`` defaults to ``'gevent'``, the embedded server's.
-
-        WebSocket compression (permessage-deflate) is not offered by the embedded
-        gevent server: gevent-websocket, chosen for its speed and memory per
-        connection, does not implement it, so clients fall back to uncompressed
-        frames.
 
         An unknown option raises ``TypeError`` naming it. Options given here and
         to :meth:`init_app` are merged, the later ones winning.

@@ -25,6 +25,7 @@ PROTOCOL_OPTIONS = frozenset({"max_attachments", "max_pending_bytes", "connect_t
 #: Options of this extension.
 EXTENSION_OPTIONS = frozenset({
     "path", "resource", "manage_session", "message_queue", "channel", "write_only",
+    "websocket_compression",
     "message_queue_options",
 })
 

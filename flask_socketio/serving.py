@@ -85,15 +85,21 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
     """
     from geventwebsocket.handler import WebSocketHandler
 
+    from .engine import deflate
     from .engine.cors import CorsPolicy
     from .engine.native import SOCKET_KEY
 
     policy: CorsPolicy | None = None
     prefix = ""
+    compression: dict[str, int] | None = None
     if socketio is not None:
         options = socketio.server_options
         policy = CorsPolicy(options.get("cors_allowed_origins"), credentials=False)
         prefix = "/" + options.get("path", "socket.io").strip("/")
+        if options.get("websocket_compression"):
+            compression = {"threshold": options.get("compression_threshold", 1024),
+                           "max_message_size": options.get("max_http_buffer_size",
+                                                           1_000_000)}
 
     class SocketIOHandler(WebSocketHandler):
         def handle(self) -> None:
@@ -119,6 +125,30 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
                 self.start_response("403 Forbidden", [("Content-Type", "text/plain")])
                 return [b"Not an accepted origin."]
             return super().upgrade_websocket()
+
+        def upgrade_connection(self) -> Any:
+            if compression is None or not deflate.is_offered(self.environ):
+                return super().upgrade_connection()
+            plain_start_response = self.start_response
+
+            def start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+                if status.startswith("101"):
+                    headers = [*headers, ("Sec-WebSocket-Extensions",
+                                          deflate.EXTENSION_RESPONSE)]
+                return plain_start_response(status, headers, exc_info)
+
+            self.start_response = start_response  # type: ignore[method-assign]
+            try:
+                failure = super().upgrade_connection()
+            finally:
+                del self.start_response
+            plain = self.environ.get("wsgi.websocket")
+            if failure is None and plain is not None:
+                self.websocket = deflate.DeflateWebSocket(self.environ, plain.stream, self,
+                                                          **compression)
+                self.environ["wsgi.websocket"] = self.websocket
+                deflate.retire(plain)
+            return failure
 
     return SocketIOHandler
 
