@@ -79,7 +79,7 @@ def summarize(samples: list[tuple[list[tuple[str, str]], int]], top: int) -> str
                 or root_func.startswith("_WorkerGreenlet.run")):
             idle += count
             continue
-        for func, file in reversed(frames):
+        for _func, file in reversed(frames):
             name = layer_of(file)
             if name is not None:
                 layers[name] += count

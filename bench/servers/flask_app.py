@@ -26,6 +26,7 @@ if options.pythonpath:
     sys.path.insert(0, options.pythonpath)
 
 from flask import Flask  # noqa: E402
+
 from flask_socketio import SocketIO, emit, join_room  # noqa: E402
 
 app = Flask(__name__)

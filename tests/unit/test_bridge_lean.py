@@ -101,9 +101,8 @@ def test_an_unserializable_emit_names_the_event_and_sends_nothing(serializer):
         with pytest.raises(TypeError, match="cannot emit 'bad': its payload is not "
                                             "serializable"):
             socketio.emit("bad", {"fine": 1}, object(), **kwargs)
-    with app.test_request_context():
-        with pytest.raises(TypeError, match="cannot emit 'bad'"):
-            socketio.emit("bad", {1, 2})
+    with app.test_request_context(), pytest.raises(TypeError, match="cannot emit 'bad'"):
+        socketio.emit("bad", {1, 2})
     assert client.get_received() == []
     assert other.get_received() == []
     socketio.emit("good", [1, 2])
