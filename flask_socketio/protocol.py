@@ -115,12 +115,10 @@ class ProtocolServer(socketio.Server):
     def _handle_eio_connect(self, eio_sid: str, environ: dict) -> Any:
         result = super()._handle_eio_connect(eio_sid, environ)
         if self.connect_timeout is not None:
-            # The timer runs where the session lives: on the in-process scheduler for a
-            # test client, in the network engine's async mode for everyone else.
-            engine = self.eio if self.eio.is_inprocess(eio_sid) else self.eio.network
-            connected = engine.create_event()
-            self._connect_deadlines[eio_sid] = connected
-            engine.start_background_task(self._close_if_unconnected, eio_sid, connected)
+            # The timer runs on the clock of the engine that owns the session: the
+            # in-process scheduler for a test client, the network engine's otherwise.
+            self._connect_deadlines[eio_sid] = self.eio.call_later(
+                eio_sid, self.connect_timeout, self._connect_timed_out, eio_sid)
         return result
 
     def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
@@ -129,9 +127,9 @@ class ProtocolServer(socketio.Server):
         finally:
             self._condemned.discard(eio_sid)
             self._pending_bytes.pop(eio_sid, None)
-            connected = self._connect_deadlines.pop(eio_sid, None)
-            if connected is not None:
-                connected.set()  # ends its timer task
+            deadline = self._connect_deadlines.pop(eio_sid, None)
+            if deadline is not None:
+                deadline.cancel()
 
     def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         if eio_sid in self._condemned:
@@ -223,9 +221,9 @@ class ProtocolServer(socketio.Server):
         if kind == packet.CONNECT:
             self._handle_connect(eio_sid, namespace, pkt.data)
             if self.manager.sid_from_eio_sid(eio_sid, namespace or "/") is not None:
-                connected = self._connect_deadlines.pop(eio_sid, None)
-                if connected is not None:
-                    connected.set()
+                deadline = self._connect_deadlines.pop(eio_sid, None)
+                if deadline is not None:
+                    deadline.cancel()
         elif kind == packet.DISCONNECT:
             self._handle_disconnect(eio_sid, namespace, self.reason.CLIENT_DISCONNECT)
         elif kind in _EVENT_TYPES:
@@ -282,10 +280,9 @@ class ProtocolServer(socketio.Server):
         if eio_sid in self.environ:
             self.eio.disconnect(eio_sid)
 
-    def _close_if_unconnected(self, eio_sid: str, connected: Any) -> None:
-        """The ``connect_timeout`` timer of one Engine.IO session."""
-        if connected.wait(self.connect_timeout):
-            return
+    def _connect_timed_out(self, eio_sid: str) -> None:
+        """``connect_timeout`` passed for an Engine.IO session: close it if it still
+        has no namespace connected."""
         self._connect_deadlines.pop(eio_sid, None)
         if eio_sid not in self.environ or eio_sid in self._condemned:
             return

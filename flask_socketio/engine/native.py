@@ -60,6 +60,15 @@ class ProtocolError(Exception):
     """A client broke the Engine.IO protocol; its session is closed."""
 
 
+class _Cancellable:
+    """What :meth:`NativeEngine.call_later` returns."""
+
+    __slots__ = ("cancel",)
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        self.cancel = cancel
+
+
 class Session:
     """One Engine.IO session, on long-polling or (after the upgrade) on WebSocket."""
 
@@ -273,6 +282,18 @@ class NativeEngine:
         session = self.sessions.get(sid)
         if session is None or not session.hand_to_worker(target, args):
             gevent.spawn(target, *args)
+
+    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Any:
+        """Run ``target(*args)`` in a new greenlet after ``delay`` seconds; the result's
+        ``cancel()`` prevents it. Until then only a libev timer exists (no greenlet)."""
+        timer = gevent.get_hub().loop.timer(max(delay, 0.0))
+
+        def fire() -> None:
+            timer.close()
+            gevent.spawn(target, *args)
+
+        timer.start(fire)
+        return _Cancellable(timer.close)
 
     def sleep(self, seconds: float = 0) -> None:
         gevent.sleep(seconds)

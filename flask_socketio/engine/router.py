@@ -37,6 +37,32 @@ def network_engine(name: str | None, options: dict[str, Any]) -> Any:
     raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {name!r}")
 
 
+class _Cancellable:
+    """A pending :meth:`EngineRouter.call_later`: ``cancel()`` prevents it."""
+
+    __slots__ = ("cancel",)
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        self.cancel = cancel
+
+
+class _SleepingTask:
+    """``call_later`` for engines without timers (python-engineio): a task that waits
+    on an event for ``delay`` and runs ``target`` unless the event was set."""
+
+    def __init__(self, engine: Any, delay: float, target: Callable[..., Any],
+                 args: tuple) -> None:
+        self._cancelled = engine.create_event()
+        engine.start_background_task(self._run, delay, target, args)
+
+    def _run(self, delay: float, target: Callable[..., Any], args: tuple) -> None:
+        if not self._cancelled.wait(delay):
+            target(*args)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+
 class EngineRouter:
     """The ``eio`` of our python-socketio server."""
 
@@ -149,6 +175,20 @@ class EngineRouter:
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> Any:
         return self._async_engine.start_background_task(target, *args, **kwargs)
+
+    def call_later(self, sid: str, delay: float, target: Callable[..., Any],
+                   *args: Any) -> Any:
+        """Run ``target(*args)`` as a task after ``delay`` seconds on the clock of the
+        engine that owns session ``sid``; the result's ``cancel()`` prevents it."""
+        if self.is_inprocess(sid):
+            scheduler = self.inprocess.scheduler  # type: ignore[union-attr]
+            timer = scheduler.call_later(
+                delay, lambda: scheduler.start_background_task(target, *args))
+            return _Cancellable(lambda: scheduler.cancel_timer(timer))
+        engine = self._owner(sid)
+        if hasattr(engine, "call_later"):
+            return engine.call_later(delay, target, *args)
+        return _SleepingTask(engine, delay, target, args)
 
     def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
         """Run the handling of one event from session ``sid`` concurrently with its

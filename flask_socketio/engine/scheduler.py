@@ -249,6 +249,10 @@ class Scheduler:
         heapq.heappush(self._timers, timer)
         return timer
 
+    def cancel_timer(self, timer: tuple) -> None:
+        """Forget a timer :meth:`call_later` returned (nothing if it already fired)."""
+        self._cancel_timer(timer)
+
     def _cancel_timer(self, timer: tuple) -> None:
         try:
             self._timers.remove(timer)

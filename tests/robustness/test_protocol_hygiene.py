@@ -280,11 +280,16 @@ def test_connect_timeout_none_waits_forever(socketio_clock):
 def test_a_session_closed_early_ends_its_timer(echo_app):
     app, socketio = echo_app
     raw = RawInProcessSocket(app, socketio)
-    tasks = [t for t in raw.scheduler.tasks if "_close_if_unconnected" in repr(t.name)]
-    assert len(tasks) == 1
+    timers = len(raw.scheduler._timers)
+    assert eio_sid_has_deadline(socketio, raw)
     raw.close()
-    assert not tasks[0].is_alive()
     assert socketio.server._connect_deadlines == {}
+    assert len(raw.scheduler._timers) == timers - 1  # the timer is gone, no task waits
+    assert not any("_connect_timed_out" in repr(t.name) for t in raw.scheduler.tasks)
+
+
+def eio_sid_has_deadline(socketio, raw):
+    return raw.sid in socketio.server._connect_deadlines
 
 
 @pytest.mark.parametrize("options", [
