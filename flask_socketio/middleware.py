@@ -28,9 +28,10 @@ class SocketIOMiddleware:
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == self.prefix or path.startswith(self.prefix + "/"):
-            # The server keeps the handshake's environ for the connection's handlers;
-            # uWSGI empties its environ dict once the request is answered.
-            environ = dict(environ)
+            if "uwsgi.version" in environ:
+                # The server keeps the handshake's environ for the connection's
+                # handlers; uWSGI empties its environ dict once the request is answered.
+                environ = dict(environ)
             environ["flask.app"] = self.flask_app
             server = self.socketio.server
             assert server is not None
