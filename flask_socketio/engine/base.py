@@ -10,6 +10,15 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 
+class Cancellable:
+    """A pending ``call_later``: ``cancel()`` prevents it (nothing if it already ran)."""
+
+    __slots__ = ("cancel",)
+
+    def __init__(self, cancel: Callable[[], None]) -> None:
+        self.cancel = cancel
+
+
 class Engine(Protocol):
     """What python-socketio's ``Server`` calls on ``self.eio``."""
 
@@ -46,3 +55,8 @@ class Engine(Protocol):
                        start_response: Callable[..., Any]) -> Iterable[bytes]: ...
 
     def shutdown(self) -> None: ...
+
+    # Optional (EngineRouter falls back to start_background_task without them):
+    # ``run_event(sid, target, *args)`` runs the handling of one event of session
+    # ``sid``; ``call_later(delay, target, *args) -> Cancellable`` runs ``target`` as a
+    # task after ``delay`` seconds.

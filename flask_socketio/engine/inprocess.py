@@ -16,6 +16,7 @@ from typing import Any
 
 import engineio
 
+from .base import Cancellable
 from .scheduler import Scheduler, current_scheduler
 
 logger = logging.getLogger("flask_socketio.testing")
@@ -185,6 +186,12 @@ class InProcessEngine:
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> Any:
         return self.scheduler.start_background_task(target, *args, **kwargs)
+
+    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Cancellable:
+        """Run ``target(*args)`` as a task after ``delay`` seconds of the virtual clock."""
+        scheduler = self.scheduler
+        timer = scheduler.call_later(delay, lambda: scheduler.start_background_task(target, *args))
+        return Cancellable(lambda: scheduler.cancel_timer(timer))
 
     def sleep(self, seconds: float = 0) -> None:
         self.scheduler.sleep(seconds)

@@ -36,6 +36,7 @@ import gevent.hub
 import gevent.lock
 import gevent.queue
 
+from .base import Cancellable
 from .cors import CorsPolicy
 
 Reason = engineio.Server.reason
@@ -58,15 +59,6 @@ ERRORS = {
 
 class ProtocolError(Exception):
     """A client broke the Engine.IO protocol; its session is closed."""
-
-
-class _Cancellable:
-    """What :meth:`NativeEngine.call_later` returns."""
-
-    __slots__ = ("cancel",)
-
-    def __init__(self, cancel: Callable[[], None]) -> None:
-        self.cancel = cancel
 
 
 class Session:
@@ -293,7 +285,7 @@ class NativeEngine:
             gevent.spawn(target, *args)
 
         timer.start(fire)
-        return _Cancellable(timer.close)
+        return Cancellable(timer.close)
 
     def sleep(self, seconds: float = 0) -> None:
         gevent.sleep(seconds)

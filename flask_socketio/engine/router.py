@@ -37,15 +37,6 @@ def network_engine(name: str | None, options: dict[str, Any]) -> Any:
     raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {name!r}")
 
 
-class _Cancellable:
-    """A pending :meth:`EngineRouter.call_later`: ``cancel()`` prevents it."""
-
-    __slots__ = ("cancel",)
-
-    def __init__(self, cancel: Callable[[], None]) -> None:
-        self.cancel = cancel
-
-
 class _SleepingTask:
     """``call_later`` for engines without timers (python-engineio): a task that waits
     on an event for ``delay`` and runs ``target`` unless the event was set."""
@@ -180,11 +171,6 @@ class EngineRouter:
                    *args: Any) -> Any:
         """Run ``target(*args)`` as a task after ``delay`` seconds on the clock of the
         engine that owns session ``sid``; the result's ``cancel()`` prevents it."""
-        if self.is_inprocess(sid):
-            scheduler = self.inprocess.scheduler  # type: ignore[union-attr]
-            timer = scheduler.call_later(
-                delay, lambda: scheduler.start_background_task(target, *args))
-            return _Cancellable(lambda: scheduler.cancel_timer(timer))
         engine = self._owner(sid)
         if hasattr(engine, "call_later"):
             return engine.call_later(delay, target, *args)
@@ -194,13 +180,9 @@ class EngineRouter:
         """Run the handling of one event from session ``sid`` concurrently with its
         reads: the owning engine's own way if it has one (the native engine reuses a
         worker greenlet per session), else as a background task."""
-        if self.is_scheduler_thread():
-            self.inprocess.start_background_task(target, *args)  # type: ignore[union-attr]
-            return
         engine = self._owner(sid)
-        run_event = getattr(engine, "run_event", None)
-        if run_event is not None:
-            run_event(sid, target, *args)
+        if hasattr(engine, "run_event"):
+            engine.run_event(sid, target, *args)
         else:
             engine.start_background_task(target, *args)
 
@@ -218,10 +200,12 @@ class EngineRouter:
 
     def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.network.async_mode == "gevent":
-            import gevent
+            thread = _real_thread_id()
+            if thread != self._network_thread:  # the first request, or a new server thread
+                import gevent
 
-            self._network_thread = _real_thread_id()
-            self._network_hub = gevent.get_hub()
+                self._network_thread = thread
+                self._network_hub = gevent.get_hub()
         return self.network.handle_request(environ, start_response)
 
     def shutdown(self) -> None:
