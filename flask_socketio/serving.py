@@ -124,6 +124,12 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
                     and not policy.allows(origin, environ)):
                 self.start_response("403 Forbidden", [("Content-Type", "text/plain")])
                 return [b"Not an accepted origin."]
+            refusal = _websocket_refusal(socketio, prefix, environ)
+            if refusal is not None:
+                body = refusal.encode()
+                self.start_response("400 Bad Request", [("Content-Type", "text/html"),
+                                                        ("Content-Length", str(len(body)))])
+                return [body]
             return super().upgrade_websocket()
 
         def upgrade_connection(self) -> Any:
@@ -151,6 +157,18 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
             return failure
 
     return SocketIOHandler
+
+
+def _websocket_refusal(socketio: SocketIO | None, prefix: str, environ: dict) -> str | None:
+    """The engine's reason to refuse this WebSocket upgrade to ``prefix`` (bad query,
+    unknown session), answered before the upgrade as the reference server does."""
+    if (socketio is None or socketio.server is None
+            or environ.get("HTTP_UPGRADE", "").lower() != "websocket"
+            or not environ.get("PATH_INFO", "").startswith(prefix)):
+        return None
+    network = getattr(socketio.server.eio, "network", None)
+    refusal = getattr(network, "websocket_refusal", None)
+    return refusal(environ) if refusal is not None else None
 
 
 class _Silent(logging.Logger):

@@ -220,6 +220,9 @@ class NativeEngine:
         self._timer_sequence = itertools.count()
         self._heartbeat: gevent.Greenlet | None = None
         self._heartbeat_wakeup = gevent.event.Event()
+        #: Polling sessions the server closed while no poll was pending: kept until
+        #: their next poll, which gets the CLOSE packet (or for a poll interval).
+        self._closing: dict[str, Session] = {}
 
     # -- the engine interface python-socketio uses --------------------------------------
 
@@ -318,11 +321,11 @@ class NativeEngine:
             return self._respond(start_response, "200 OK", b"", environ,
                                  self.cors.preflight_headers(environ))
         query = parse_qs(environ.get("QUERY_STRING", ""))
+        transport = query.get("transport", [None])[0]
+        if transport not in self.transports:  # checked first, as the reference server does
+            return self._error(start_response, "transport", environ)
         if query.get("EIO", [None])[0] != "4":
             return self._error(start_response, "version", environ)
-        transport = query.get("transport", [None])[0]
-        if transport not in self.transports:
-            return self._error(start_response, "transport", environ)
         sid = query.get("sid", [None])[0]
         if sid is None:
             if method != "GET":
@@ -330,7 +333,11 @@ class NativeEngine:
             return self._handshake(environ, start_response, transport)
         session = self.sessions.get(sid)
         if session is None:
-            return self._error(start_response, "sid", environ)
+            session = self._closing.get(sid)
+            if session is None or transport != "polling":
+                return self._error(start_response, "sid", environ)
+            if method == "GET":  # its last poll: the CLOSE packet, then it is gone
+                del self._closing[sid]
         if transport == "websocket":
             return self._upgrade(session, environ, start_response)
         if session.transport != "polling" or session.ws is not None:
@@ -340,6 +347,19 @@ class NativeEngine:
         if method == "POST":
             return self._post(session, environ, start_response)
         return self._error(start_response, "method", environ)
+
+    def websocket_refusal(self, environ: dict) -> str | None:
+        """Why a WebSocket upgrade request must be refused before the upgrade (the
+        text of the HTTP 400, as the reference server words it), or ``None``."""
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if query.get("transport", [None])[0] not in self.transports:
+            return ERRORS["transport"][1]
+        if query.get("EIO", [None])[0] != "4":
+            return ERRORS["version"][1]
+        sid = query.get("sid", [None])[0]
+        if sid is not None and sid not in self.sessions:
+            return ERRORS["sid"][1]
+        return None
 
     def _handshake(self, environ: dict, start_response: Callable[..., Any],
                    transport: str) -> Iterable[bytes]:
@@ -543,7 +563,9 @@ class NativeEngine:
             except ValueError:
                 raise ProtocolError("bad base64 packet") from None
         elif kind == PONG:
-            session.awaiting_pong = False
+            if session.awaiting_pong:  # the next ping a ping interval after this pong
+                session.awaiting_pong = False
+                self._schedule(self.ping_interval, session.sid, PING)
         elif kind == PING:  # v3 clients ping; answering is harmless
             session.send_text(PONG + data)
         elif kind == CLOSE:
@@ -563,7 +585,9 @@ class NativeEngine:
         """End ``session``: ``notify`` is what a pending poll or the WebSocket gets."""
         if session.is_closed:
             return
-        if notify is not None:
+        if notify is not None and session.ws is None:  # a WebSocket just closes
+            if reason == Reason.SERVER_DISCONNECT and session.poll is None:
+                self._keep_for_last_poll(session)
             session.send_text(notify)
         session.is_closed = True
         self.sessions.pop(session.sid, None)
@@ -577,6 +601,23 @@ class NativeEngine:
             self._trigger("disconnect", session.sid, reason)
         except Exception:
             self.logger.exception("disconnect handler error")
+
+    def _keep_for_last_poll(self, session: Session) -> None:
+        """Keep a polling session the server closes until its next poll (at most a
+        ping interval and timeout), which gets a NOOP, if nothing else is due, and the
+        CLOSE packet, as from the reference server; meanwhile a POST is answered and
+        ignored."""
+        if not session.outbox:
+            session.outbox.append(NOOP)
+        sid = session.sid
+        self._closing[sid] = session
+        timer = gevent.get_hub().loop.timer(self.ping_interval + self.ping_timeout)
+
+        def forget() -> None:
+            timer.close()
+            self._closing.pop(sid, None)
+
+        timer.start(forget)
 
     def _trigger(self, event: str, *args: Any) -> Any:
         handler = self.handlers.get(event)
@@ -608,11 +649,9 @@ class NativeEngine:
                     session.send_text(PING)
                     heapq.heappush(timers, (now + self.ping_timeout + self.ping_grace,
                                             next(self._timer_sequence), sid, PONG))
-                elif session.awaiting_pong:
+                elif (session.awaiting_pong and now >= session.ping_sent_at
+                      + self.ping_timeout + self.ping_grace):
                     self.close(session, Reason.PING_TIMEOUT, notify=None)
-                else:
-                    due = max(now, session.ping_sent_at + self.ping_interval)
-                    heapq.heappush(timers, (due, next(self._timer_sequence), sid, PING))
             self._heartbeat_wakeup.clear()
             wait = timers[0][0] - time.monotonic() if timers else None
             self._heartbeat_wakeup.wait(wait if wait is None or wait > 0 else 0)
