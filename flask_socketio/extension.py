@@ -189,7 +189,7 @@ class SocketIO:
         ``'connect'`` and ``'disconnect'`` are connection events; ``'message'`` and
         ``'json'`` receive what clients ``send``; ``'*'`` catches every other event
         (the handler gets the event name first); ``namespace='*'`` catches every
-        namespace (the handler gets the namespace next).
+        namespace (``request.namespace`` names it).
         """
         namespace = opts.check_namespace(namespace)
 

@@ -18,7 +18,8 @@ class Namespace(socketio.Namespace):
 
     Register an instance with :meth:`SocketIO.on_namespace`. Methods run with the
     same Flask contexts as decorated handlers. ``Namespace('*')`` catches every
-    namespace: its methods receive the namespace first.
+    namespace: its methods receive the event's arguments, ``request.namespace``
+    names the namespace.
     """
 
     def __init__(self, namespace: str | None = None) -> None:
