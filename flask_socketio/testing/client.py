@@ -27,7 +27,7 @@ from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
 from ..extension import binary_hint
 from ..options import check_namespace
 from .records import ReceivedEvent, SessionChange
-from .state import ClientState
+from .state import ClientState, ignore_keywords
 from .transcript import Transcript
 
 if TYPE_CHECKING:
@@ -235,13 +235,20 @@ class SocketIOTestClient(ClientState):
     # -- sending -----------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: bool = False,
-             namespace: str | None = None, timeout: float | None = None) -> Any:
+             namespace: str | None = None, timeout: float | None = None,
+             **ignored: Any) -> Any:
         """Emit ``event`` to the server and run what it causes.
 
         With ``callback=True``, return the server's acknowledgement: one value, or a
         list for several; waiting for it moves the in-process clock up to
         ``timeout`` (the client's default), as a blocked client would wait live.
+
+        Other keywords are accepted and ignored, as Flask-SocketIO's test client
+        does: the server's addressing keywords (``broadcast``, ``to``, ``room``,
+        ``include_self``, ``skip_sid``, ``ignore_queue``) silently, since a client
+        cannot address other clients; any other one with a :class:`UserWarning`.
         """
+        ignore_keywords(ignored)
         namespace = check_namespace(namespace)
         self._require_namespace(namespace, f"emit {event!r}")
         ack_id = next(self._ack_ids) if callback else None
