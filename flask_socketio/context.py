@@ -28,6 +28,9 @@ logger = logging.getLogger("flask_socketio")
 #: The environ keys the bridge and the in-process transport use.
 CONNECTION_KEY = "flask_socketio.connection"
 INPROCESS_KEY = "flask_socketio.inprocess"
+#: Where a connection's managed session lives (``manage_session=True``): the
+#: handshake environ's ``'saved_session'``, where Flask-SocketIO keeps it too.
+SAVED_SESSION_KEY = "saved_session"
 
 #: What a connect handler may raise to refuse; never routed to error handlers.
 REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
@@ -64,11 +67,10 @@ class ManagedSession(dict, SessionMixin):
 class Connection:
     """What the bridge keeps for one Engine.IO connection."""
 
-    __slots__ = ("app", "session", "session_observer", "scheduler", "route")
+    __slots__ = ("app", "session_observer", "scheduler", "route")
 
     def __init__(self, app: flask.Flask, scheduler: Any) -> None:
         self.app = app
-        self.session: ManagedSession | None = None
         #: The URL routing of the handshake request, worked out by the first event
         #: and reused by the next ones (``False``: this Flask cannot reuse it).
         self.route: _Route | bool | None = None
@@ -189,9 +191,9 @@ class FlaskBridge:
         manage_session = self.extension.manage_session
         session = None
         if manage_session:
-            if connection.session is None:
-                connection.session = self._open_managed_session(app, environ)
-            session = connection.session
+            session = environ.get(SAVED_SESSION_KEY)
+            if session is None:
+                session = environ[SAVED_SESSION_KEY] = self._open_managed_session(app, environ)
         route = connection.route
         if route:
             ctx: RequestContext = _EventContext(app, environ, session=session, route=route)

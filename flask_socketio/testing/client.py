@@ -23,7 +23,7 @@ import flask
 from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
-from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
+from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
 from ..extension import binary_hint
 from ..options import check_namespace
 from .records import ReceivedEvent, SessionChange
@@ -226,9 +226,8 @@ class SocketIOTestClient(ClientState):
         self._sync()
         if self._socket is None:
             raise RuntimeError("the client has no connection")
-        connection: Connection = self._socket.environ[CONNECTION_KEY]
         if self.socketio.manage_session:
-            return connection.session
+            return self._socket.environ.get(SAVED_SESSION_KEY)
         with self.app.request_context(self._socket.environ):
             return flask.session._get_current_object()  # type: ignore[attr-defined]
 

@@ -256,6 +256,30 @@ def test_managed_session_without_a_cookie_starts_empty():
     assert client.emit("get", callback=True) == {"user": None, "counter": 3}
 
 
+def test_managed_session_is_kept_in_the_environ_under_saved_session():
+    # Where Flask-SocketIO keeps it (its own suite reads it there): the handshake
+    # environ's 'saved_session', the same object the handlers see as ``session``.
+    app, socketio = make_session_app()
+    http = app.test_client()
+    http.get("/login/ann")
+    client = socketio.test_client(app, flask_test_client=http)
+    environ = socketio.server.environ[client.eio_sid]
+    client.emit("get")
+    assert environ["saved_session"] == {"user": "ann"}
+    client.emit("set", "counter", 2)
+    assert environ["saved_session"] == {"user": "ann", "counter": 2}
+    assert client.session is environ["saved_session"]
+    environ["saved_session"]["user"] = "eve"  # written there, seen by the handlers
+    assert client.emit("get", callback=True) == {"user": "eve", "counter": 2}
+
+
+def test_unmanaged_session_is_not_saved_in_the_environ():
+    app, socketio = make_session_app(manage_session=False)
+    client = socketio.test_client(app)
+    client.emit("set", "counter", 1)
+    assert "saved_session" not in socketio.server.environ[client.eio_sid]
+
+
 # -- manage_session=False with a server-side session ---------------------------------------
 
 
