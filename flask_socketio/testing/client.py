@@ -159,7 +159,7 @@ class SocketIOTestClient(ClientState):
         self._sync()
 
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
-        path = "/" + self.socketio.server_options.get("path", "socket.io").strip("/") + "/"
+        path = "/" + self.socketio.path.strip("/") + "/"
         environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
         environ["flask.app"] = self.app
         environ[INPROCESS_KEY] = self.engine
