@@ -178,12 +178,14 @@ class FlaskBridge:
         else:
             environ = self.extension._require_server().get_environ(sid, namespace)
         return self.run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
-                        environ=environ, is_connect=is_connect)
+                        environ=environ, is_connect=is_connect, on_error=spec.on_error)
 
     def run(self, function: Callable[..., Any], args: tuple, *, sid: str | None,
             namespace: str, event: str | None, environ: dict | None,
-            is_connect: bool = False) -> Any:
-        """Call ``function(*args)`` as a handler of ``event`` from ``sid``."""
+            is_connect: bool = False,
+            on_error: Callable[[Exception], Any] | None = None) -> Any:
+        """Call ``function(*args)`` as a handler of ``event`` from ``sid``; what it
+        raises goes to the error handlers, then to ``on_error``."""
         if environ is None:
             return self._run_without_connection(function, args, namespace)
         connection = self.connection(environ)
@@ -214,9 +216,9 @@ class FlaskBridge:
             except REFUSALS as exc:
                 if is_connect:
                     raise
-                result = self._handle_exception(exc, connection, namespace)
+                result = self._handle_exception(exc, connection, namespace, on_error)
             except Exception as exc:
-                result = self._handle_exception(exc, connection, namespace)
+                result = self._handle_exception(exc, connection, namespace, on_error)
                 if is_connect and result is _UNHANDLED:
                     result = False  # a connect handler that failed refuses the connection
             if result is _UNHANDLED:
@@ -250,15 +252,18 @@ class FlaskBridge:
         with app.app_context():
             return function(*args)
 
-    def _handle_exception(self, exc: Exception, connection: Connection, namespace: str) -> Any:
-        """Route ``exc`` to an error handler (its return value is the result) or report it."""
+    def _handle_exception(self, exc: Exception, connection: Connection, namespace: str,
+                          on_error: Callable[[Exception], Any] | None = None) -> Any:
+        """Route ``exc`` to an error handler, then to ``on_error`` if that raised too
+        or there is none (the one that returns gives the result); else report it."""
         ext = self.extension
         handler = ext.exception_handlers.get(namespace) or ext.default_exception_handler
-        if handler is not None:
-            try:
-                return handler(exc)
-            except Exception as handler_exc:
-                exc = handler_exc
+        for handle in (handler, on_error):
+            if handle is not None:
+                try:
+                    return handle(exc)
+                except Exception as handler_exc:
+                    exc = handler_exc
         self.report(exc, connection.scheduler)
         return _UNHANDLED
 

@@ -36,12 +36,16 @@ class HandlerSpec:
     this is decided here, once, never by calling and catching ``TypeError``.
     """
 
-    __slots__ = ("function", "event", "namespace", "leading", "takes_extra")
+    __slots__ = ("function", "event", "namespace", "leading", "takes_extra", "on_error")
 
-    def __init__(self, function: Callable[..., Any], event: str, namespace: str) -> None:
+    def __init__(self, function: Callable[..., Any], event: str, namespace: str,
+                 on_error: Callable[[Exception], Any] | None = None) -> None:
         self.function = function
         self.event = event
         self.namespace = namespace
+        #: Called with an exception no error handler took (a class-based namespace's
+        #: ``error()`` method); its return value is the handler's result.
+        self.on_error = on_error
         self.leading = (event == "*") + (namespace == "*")
         self.takes_extra = False
         if event in RESERVED_EVENTS:
