@@ -6,7 +6,10 @@ from .client import SocketIOTestClient as SocketIOTestClient
 from .live import LiveServer as LiveServer
 from .live import LiveServerError as LiveServerError
 from .live_client import LiveSocketIOClient as LiveSocketIOClient
-from .records import ANY as ANY
+from .matchers import ANY as ANY
+from .matchers import Match as Match
+from .matchers import Partial as Partial
+from .matchers import Regex as Regex
 from .records import ReceivedEvent as ReceivedEvent
 from .records import SessionChange as SessionChange
 from .transcript import Transcript as Transcript
