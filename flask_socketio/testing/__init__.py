@@ -3,6 +3,9 @@
 from ..engine.scheduler import DeadlockError as DeadlockError
 from ..engine.scheduler import VirtualClock as VirtualClock
 from .client import SocketIOTestClient as SocketIOTestClient
+from .emits import EmitRecorder as EmitRecorder
+from .emits import EmittedEvent as EmittedEvent
+from .emits import capture_emits as capture_emits
 from .live import LiveServer as LiveServer
 from .live import LiveServerError as LiveServerError
 from .live_client import LiveSocketIOClient as LiveSocketIOClient
