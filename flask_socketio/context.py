@@ -37,7 +37,7 @@ REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
 
 _UNHANDLED: Any = object()
 
-SessionObserver = Callable[[str, dict, dict], None]
+SessionObserver = Callable[[str, str, dict, dict], None]
 
 
 def current_sid(server: Any, namespace: str) -> str | None:
@@ -74,7 +74,7 @@ class Connection:
         #: The URL routing of the handshake request, worked out by the first event
         #: and reused by the next ones (``False``: this Flask cannot reuse it).
         self.route: _Route | bool | None = None
-        #: Called as ``observer(event, before, after)`` when a handler changes the
+        #: Called as ``observer(event, namespace, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
         #: The in-process scheduler for test connections, ``None`` on the network.
@@ -173,19 +173,27 @@ class FlaskBridge:
         """Run the handler ``spec`` with the arguments python-socketio called it with."""
         event, namespace, sid, user_args = spec.split(args)
         is_connect = spec.event == "connect"
+        request_event = None
         if is_connect:
             environ = args[spec.leading + 1]
+            # as Flask-SocketIO's: the arguments python-socketio gave, (environ, auth)
+            request_event = {"message": "connect", "args": args[spec.leading + 1:]}
         else:
             environ = self.extension._require_server().get_environ(sid, namespace)
+            if spec.event == "*":  # as Flask-SocketIO's: the event name is in the args
+                request_event = {"message": "*", "args": user_args}
         return self.run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
-                        environ=environ, is_connect=is_connect, on_error=spec.on_error)
+                        environ=environ, is_connect=is_connect, on_error=spec.on_error,
+                        request_event=request_event)
 
     def run(self, function: Callable[..., Any], args: tuple, *, sid: str | None,
             namespace: str, event: str | None, environ: dict | None,
             is_connect: bool = False,
-            on_error: Callable[[Exception], Any] | None = None) -> Any:
+            on_error: Callable[[Exception], Any] | None = None,
+            request_event: dict[str, Any] | None = None) -> Any:
         """Call ``function(*args)`` as a handler of ``event`` from ``sid``; what it
-        raises goes to the error handlers, then to ``on_error``."""
+        raises goes to the error handlers, then to ``on_error``. ``request.event`` is
+        ``request_event``, by default ``{"message": event, "args": args}``."""
         if environ is None:
             return self._run_without_connection(function, args, namespace)
         connection = self.connection(environ)
@@ -208,7 +216,9 @@ class FlaskBridge:
             request = ctx.request
             request.sid = sid  # type: ignore[attr-defined]
             request.namespace = namespace  # type: ignore[attr-defined]
-            request.event = {"message": event, "args": args}  # type: ignore[attr-defined]
+            if request_event is None:
+                request_event = {"message": event, "args": args}
+            request.event = request_event  # type: ignore[attr-defined]
             observer = connection.session_observer
             before = copy.deepcopy(dict(ctx.session)) if observer is not None else None
             try:
@@ -228,7 +238,7 @@ class FlaskBridge:
             if observer is not None and before is not None:
                 after = dict(ctx.session)
                 if after != before:
-                    observer(event or "", before, copy.deepcopy(after))
+                    observer(event or "", namespace, before, copy.deepcopy(after))
             return result
         finally:
             ctx.pop()

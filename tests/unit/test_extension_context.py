@@ -93,6 +93,9 @@ def test_request_comes_from_the_handshake():
     def connect(auth):
         seen["connect"] = (request.headers.get("X-Token"), request.args.get("room"),
                            request.event["message"])
+        # as Flask-SocketIO's: the connect event's args are (environ, auth)
+        seen["connect args"] = (request.event["args"][0] is request.environ,
+                                request.event["args"][1:])
 
     @socketio.on("inspect")
     def inspect_request(*args):
@@ -110,9 +113,10 @@ def test_request_comes_from_the_handshake():
                                   headers={"X-Token": "tok"})
     client.emit("inspect", 1, "two")
     assert seen["connect"] == ("tok", "lobby", "connect")
+    assert seen["connect args"] == (True, (None,))
     assert seen["event"] == {
         "header": "tok", "query": {"room": "lobby", "lang": "en"}, "sid": client.sid,
-        "namespace": "/", "event": "inspect", "args": [1, "two"], "path": "/socket.io/"}
+        "namespace": "/", "event": "inspect", "args": [1, "two"], "path": "/socket.io"}
 
 
 def test_request_query_string_accepts_a_leading_question_mark():
