@@ -12,7 +12,9 @@ monkey.patch_all()``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import socket
 import sys
 import threading
@@ -29,6 +31,42 @@ logger = logging.getLogger("flask_socketio")
 #: Default of ``socketio.run(header_timeout=...)``: seconds a client has to send a
 #: request's line and headers (Node's ``headersTimeout`` is 60 s too).
 DEFAULT_HEADER_TIMEOUT = 60.0
+
+#: Keywords ``socketio.run()`` passes on to gevent's ``WSGIServer``: its own and the
+#: TLS ones (``ssl.SSLContext.wrap_socket``'s, or ``ssl_context`` itself).
+SERVER_KEYWORDS = frozenset({
+    "backlog", "spawn", "environ", "ssl_context", "keyfile", "certfile", "server_side",
+    "cert_reqs", "ssl_version", "ca_certs", "do_handshake_on_connect",
+    "suppress_ragged_eofs", "ciphers",
+})
+
+
+def check_server_options(server_options: dict[str, Any], function: str) -> None:
+    """Refuse keywords gevent would take for TLS options and fail every request with.
+
+    :raises TypeError: naming the unknown keyword, the closest known one and the list.
+    """
+    import difflib
+
+    known = sorted(SERVER_KEYWORDS | {"host", "port", "debug", "use_reloader",
+                                      "reloader_options", "extra_files", "log_output",
+                                      "allow_unsafe_werkzeug", "header_timeout"})
+    for name in server_options:
+        if name in SERVER_KEYWORDS:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise TypeError(f"{function}() got an unexpected keyword argument {name!r}{hint}; "
+                        f"it accepts {', '.join(known)}")
+
+
+class PortInUseError(SystemExit):
+    """The address to listen on is taken: one line that names it and the way out."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"Cannot serve on http://{host}:{port}: the port is in use by "
+                         f"another program. Stop it, or pick another port: "
+                         f"socketio.run(app, port=...).")
 
 
 class EmbeddedServer:
@@ -236,6 +274,7 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
                          f"{header_timeout!r}")
     from gevent import pywsgi
 
+    check_server_options(server_options, "socketio.run")
     mode = socketio._require_server().async_mode
     if mode != "gevent":
         raise RuntimeError(f"socketio.run() serves with gevent, but the server's async_mode "
@@ -291,13 +330,30 @@ def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
     :param header_timeout: seconds a client has to send a request's line and headers
         (60 by default; ``None`` waits forever); a client that dawdles is
         disconnected. It also ends an idle kept-alive HTTP connection.
-    :param server_options: passed to gevent's ``WSGIServer`` (``certfile``,
-        ``keyfile``, ``backlog``, ...).
+    :param server_options: passed to gevent's ``WSGIServer``: ``backlog``,
+        ``spawn``, ``environ``, and the TLS ones (``certfile``, ``keyfile``,
+        ``ssl_context``, ``ca_certs``, ...); any other keyword is a ``TypeError``.
+
+    A port already in use ends the program with one line naming it.
     """
     if app is None:
         raise RuntimeError("socketio.run() needs the Flask app")
     server = build_server(socketio, app, host, port, debug=debug, log_output=log_output,
                           **server_options)
+    address = _listen_address(app, host, port)
+
+    def serve() -> None:
+        try:
+            server.serve_forever()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            if not use_reloader:
+                raise PortInUseError(*address) from None
+            # The reloader serves from a thread of its child process: end that process.
+            print(PortInUseError(*address).code, file=sys.stderr, flush=True)
+            os._exit(1)
+
     socketio._runner = server
     if use_reloader is None:
         use_reloader = app.debug
@@ -307,10 +363,10 @@ def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
         options = dict(reloader_options or {})
         if extra_files:
             options["extra_files"] = extra_files
-        run_with_reloader(server.serve_forever, **options)
+        run_with_reloader(serve, **options)
         return
     try:
-        server.serve_forever()
+        serve()
     except KeyboardInterrupt:
         pass
     finally:

@@ -139,6 +139,20 @@ class _InOrderEngineIOClient(engineio.Client):
         return thread
 
 
+def require_live_dependencies() -> Any:
+    """Import what the live client needs (``requests``, ``websocket-client``), or say
+    how to install them; returns the ``requests`` module."""
+    try:
+        import requests
+        import websocket  # noqa: F401  (python-socketio's WebSocket transport)
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"the live test client needs {exc.name!r}, which is not installed: "
+            f"pip install 'flask-socketio-ng[testing]' (requests and websocket-client)",
+            name=exc.name) from exc
+    return requests
+
+
 class _RecordingClient(socketio.Client):
     """python-socketio's client handing events to a :class:`LiveSocketIOClient`."""
 
@@ -194,7 +208,7 @@ class LiveSocketIOClient(ClientState):
                  path: str = "socket.io", timeout: float | None = None,
                  serializer: str = "default") -> None:
         super().__init__()
-        import requests
+        requests = require_live_dependencies()
 
         self.url = url.rstrip("/")
         self.socketio = socketio
