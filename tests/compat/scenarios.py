@@ -777,7 +777,7 @@ def socketio_background_task_from_handler():
 
     client = sio.test_client(app)
     client.emit("start")
-    for _ in range(200):
+    for _ in range(500):
         if finished.is_set():
             break
         sio.sleep(0.01)
@@ -2175,3 +2175,45 @@ def init_app_twice_keeps_the_latest_app():
 
     return [first.extensions["socketio"] is sio, second.extensions["socketio"] is sio,
             sio.test_client(second).emit("which", callback=True)]
+
+
+@scenario(differs="A class-based Namespace('*') gets the events of every namespace "
+                  "(request.namespace names it); the peer never calls its methods "
+                  "(python-socketio passes the namespace where it expects the sid) and "
+                  "acknowledges with ['', 400].")
+def class_namespace_catch_all():
+    app, sio = make(namespaces="*")
+    seen = []
+
+    class Everywhere(Namespace):
+        def on_connect(self, *args):
+            seen.append(["connect", request.namespace])
+
+        def on_ping(self, *args):
+            seen.append(["ping", list(args), request.namespace])
+            return "pong"
+
+    sio.on_namespace(Everywhere("*"))
+    client = sio.test_client(app, namespace="/any")
+    connected = client.is_connected("/any")
+    ack = outcome(client.emit, "ping", 1, namespace="/any", callback=True)
+    return [connected, ack, seen]
+
+
+@scenario()
+def unmanaged_session_writes_stay_out_of_http():
+    app, sio = make(manage_session=False)
+
+    @app.route("/read")
+    def read():
+        return str(session.get("from_socket"))
+
+    @sio.on("write")
+    def write():
+        session["from_socket"] = "yes"
+
+    http = app.test_client()
+    http.get("/read")
+    client = sio.test_client(app, flask_test_client=http)
+    client.emit("write")
+    return http.get("/read").get_data(as_text=True)
