@@ -161,3 +161,14 @@ install_servers() {
         nginx -s quit 2>/dev/null || true
     fi
 }
+
+# install_peer: the peer, PyPI Flask-SocketIO 5.7.0, for the drop-in proofs in
+# tests/compat/: its sdist (whose test_socketio.py runs against our package) and a
+# virtualenv of its own, both under .cache/compat/ (git-ignored, reused). The tests
+# create them on first use anyway; doing it here keeps the download out of the test
+# timings. Offline, the compat tests skip (and fail under CI=true).
+install_peer() {
+    log "peer: Flask-SocketIO 5.7.0 sdist and virtualenv in .cache/compat/"
+    "$PYTHON" "$REPO_ROOT/tests/compat/peer.py" >/dev/null \
+        || log "peer: unavailable (see above): the tests/compat tests will skip, or fail under CI=true"
+}

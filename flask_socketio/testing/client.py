@@ -15,6 +15,7 @@ import logging
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
@@ -26,8 +27,9 @@ from werkzeug.test import EnvironBuilder
 from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
 from ..extension import binary_hint
 from ..options import check_namespace
+from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
-from .state import ClientState
+from .state import NO_CHECK, ClientState, expected_args, resolve_namespace
 from .transcript import Transcript
 
 if TYPE_CHECKING:
@@ -263,59 +265,88 @@ class SocketIOTestClient(ClientState):
 
     # -- receiving ---------------------------------------------------------------------
 
-    def get_received(self, namespace: str | None = None) -> list[ReceivedEvent]:
-        """Return, and forget, every event received on ``namespace`` (``'/'``)."""
+    def get_received(self, namespace: Any = None) -> list[ReceivedEvent]:
+        """Return, and forget, every event received on ``namespace`` (``'/'``;
+        ``ANY`` for every namespace)."""
         self._sync()
-        namespace = check_namespace(namespace)
-        mine = [record for record in self._received if record.namespace == namespace]
-        self._received = [record for record in self._received if record.namespace != namespace]
-        return mine
+        return self._take_namespace(resolve_namespace(namespace))
 
-    def receive(self, event: str | None = None, namespace: str | None = None,
+    def clear(self) -> list[ReceivedEvent]:
+        """Forget every event received so far, on every namespace (the connect-time
+        ones, say); return them."""
+        return self.get_received(ANY)
+
+    def receive(self, event: str | None = None, namespace: Any = None,
                 timeout: float | None = None) -> ReceivedEvent:
-        """Return, and forget, the next received event matching ``event``/``namespace``.
+        """Return, and forget, the next received ``event`` (any, for ``None``) on
+        ``namespace`` (``'/'``; ``ANY`` for every namespace).
 
-        ``None`` matches any event or namespace. Pending server work runs first, so
-        in-process the answer is exact; ``TimeoutError`` says nothing matched.
-        Events that arrived before a disconnect are still returned; once they are
-        read, waiting on a disconnected namespace is a ``RuntimeError``, at once.
+        Pending server work runs first, so in-process the answer is exact;
+        ``TimeoutError`` says nothing matched. Events that arrived before a
+        disconnect are still returned; once they are read, waiting on a disconnected
+        namespace is a ``RuntimeError``, at once.
         """
-        namespace = None if namespace is None else check_namespace(namespace)
-        self._sync()
-        record = self._take(event, namespace)
-        if record is None and not (self._namespaces if namespace is None
-                                   else namespace in self._namespaces):
-            raise RuntimeError("cannot wait: not connected; "
-                               + self._nothing_matched(event, namespace))
-        if record is None and (timeout is not None or self._has_foreign_producers
-                               or self.server.eio.external_listeners):
-            record = self._wait_foreign(event, namespace, self.timeout if timeout is None
-                                        else timeout)
+        namespace = resolve_namespace(namespace)
+        record = self._receive(event, namespace, NO_CHECK, timeout)
         if record is None:
             raise TimeoutError(self._nothing_matched(event, namespace))
         return record
 
-    def assert_received(self, event: str, *args: Any,
-                        namespace: str | None = None) -> ReceivedEvent:
-        """Assert the next ``event`` received has ``args`` (``ANY`` matches anything)."""
-        try:
-            record = self.receive(event, namespace)
-        except TimeoutError as exc:
-            raise AssertionError(str(exc)) from None
-        self._check_received(record, event, args)
+    def assert_received(self, event: str, *args: Any, namespace: Any = None,
+                        timeout: float | None = None) -> ReceivedEvent:
+        """Assert an ``event`` with ``args`` was received; return it, and forget it.
+
+        The first *matching* event is taken; others stay to be read. ``args`` may
+        hold matchers (``ANY``, ``Partial``, ``Match``, ``Regex``); no ``args``
+        means an event without arguments. The failure shows, key by key, how the
+        events of that name differ, and what else is waiting.
+        """
+        __tracebackhide__ = True
+        namespace = resolve_namespace(namespace)
+        expected = expected_args(event, args)
+        record = self._receive(event, namespace, expected, timeout)
+        if record is None:
+            raise AssertionError(self._nothing_matched(event, namespace, expected))
         return record
 
-    def assert_nothing_received(self, namespace: str | None = None) -> None:
-        """Assert no event is waiting to be read (on ``namespace``, or on any)."""
+    def refute_received(self, event: str, *args: Any, namespace: Any = None,
+                        timeout: float | None = None) -> None:
+        """Assert no ``event`` (with ``args``, if given: none means any arguments) is
+        waiting to be read on ``namespace``. Pending server work runs first;
+        ``timeout`` also watches that long for deliveries from other threads."""
+        __tracebackhide__ = True
+        namespace = resolve_namespace(namespace)
         self._sync()
-        namespace = None if namespace is None else check_namespace(namespace)
-        left = [r for r in self._received if namespace is None or r.namespace == namespace]
-        self._fail_if_any(left)
+        if timeout:
+            self._drain_foreign(timeout)
+        failure = self._refuted(event, args, namespace)
+        if failure is not None:
+            raise AssertionError(failure)
 
-    def _wait_foreign(self, event: str | None, namespace: str | None,
+    def assert_nothing_received(self, namespace: Any = None) -> None:
+        """Assert no event is waiting to be read on ``namespace`` (``'/'``; ``ANY``
+        for every namespace)."""
+        __tracebackhide__ = True
+        self._sync()
+        self._fail_if_any(self._matching(None, resolve_namespace(namespace)))
+
+    def _receive(self, event: str | None, namespace: Any, expected: Any,
+                 timeout: float | None) -> ReceivedEvent | None:
+        self._sync()
+        record = self._take(event, namespace, expected)
+        if record is None and not self._is_listening(namespace):
+            raise RuntimeError(f"cannot wait: not connected: "
+                               f"{self._connection_state(namespace)}\n"
+                               + self._nothing_matched(event, namespace, expected,
+                                                       with_state=False))
+        if record is None and (timeout is not None or self._has_foreign_producers
+                               or self.server.eio.external_listeners):
+            record = self._wait_foreign(event, namespace, expected,
+                                        self.timeout if timeout is None else timeout)
+        return record
+
+    def _wait_foreign(self, event: str | None, namespace: Any, expected: Any,
                       timeout: float) -> ReceivedEvent | None:
-        import time
-
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -324,24 +355,21 @@ class SocketIOTestClient(ClientState):
                 break
             self._on_payload(payload)
             self._sync()
-            record = self._take(event, namespace)
+            record = self._take(event, namespace, expected)
             if record is not None:
                 return record
         return None
 
-    def _nothing_matched(self, event: str | None, namespace: str | None) -> str:
-        what = "an event" if event is None else f"event {event!r}"
-        where = "" if namespace is None else f" on namespace {namespace!r}"
-        if self._socket is None or self._socket.is_closed:
-            state = "; the client is disconnected"
-        elif namespace is not None and namespace not in self._namespaces:
-            state = f"; namespace {namespace!r} is not connected"
-        else:
-            state = ""
-        if state and self._disconnect_reasons:
-            state += f" ({self._disconnect_reasons})"
-        others = ", ".join(repr(r) for r in self._received) or "nothing"
-        return f"expected {what}{where}, but received {others}{state}"
+    def _drain_foreign(self, timeout: float) -> None:
+        """Take deliveries from other threads for ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                payload = self._foreign.get(timeout=left)
+            except queue.Empty:
+                break
+            self._on_payload(payload)
+            self._sync()
 
     # -- the protocol --------------------------------------------------------------------
 
@@ -443,14 +471,16 @@ class SocketIOTestClient(ClientState):
         if not self.scheduler.is_task():
             self._sync()
 
-    def _record_session_change(self, event: str, before: dict, after: dict) -> None:
+    def _record_session_change(self, event: str, namespace: str, before: dict,
+                               after: dict) -> None:
         missing = SessionChange.MISSING
         for key in sorted(set(before) | set(after), key=str):
             old, new = before.get(key, missing), after.get(key, missing)
             if old != new:
-                change = SessionChange(key, copy.deepcopy(old), copy.deepcopy(new), event)
+                change = SessionChange(key, copy.deepcopy(old), copy.deepcopy(new), event,
+                                       namespace)
                 self.session_changes.append(change)
-                self.transcript.add("server", "session", "/", event, (key, old, new))
+                self.transcript.add("server", "session", namespace, event, (key, old, new))
 
     def _record_room_change(self, sid: str, namespace: str, room: Any, joined: bool) -> None:
         self.transcript.add("server", "join" if joined else "leave", namespace, args=room)
