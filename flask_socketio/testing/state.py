@@ -33,6 +33,26 @@ def is_match(record: ReceivedEvent, event: str | None, namespace: Any,
             and (expected is NO_CHECK or expected == record.args))
 
 
+#: The reason a client records when its Engine.IO session is closed under it.
+TRANSPORT_CLOSE = "transport close"
+#: What :meth:`drop` simulates: the reasons a server and socket.io-client give when
+#: the network fails (the connection closed, went silent, or broke).
+DROP_REASONS = (TRANSPORT_CLOSE, "ping timeout", "transport error")
+
+
+def check_drop_reason(reason: str) -> None:
+    if reason not in DROP_REASONS:
+        raise ValueError(f"drop() reason must be one of {', '.join(map(repr, DROP_REASONS))}, "
+                         f"not {reason!r}")
+
+
+def raw_namespace(payload: str | bytes) -> str:
+    """The namespace a raw Socket.IO packet names (``'/'`` when it names none)."""
+    if isinstance(payload, str) and payload[1:2] == "/":
+        return payload[1:].split(",", 1)[0]
+    return "/"
+
+
 def _where(namespace: Any) -> str:
     return " on any namespace" if namespace is ANY else f" on namespace {namespace!r}"
 
@@ -67,6 +87,10 @@ class ClientState:
         self._disconnect_reasons: dict[str, str] = {}
         self._received: list[ReceivedEvent] = []
         self._handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        #: The auth each namespace last connected with (reused to reconnect).
+        self._auth: dict[str, Any] = {}
+        #: The namespaces connected when the last connection was lost.
+        self._lost_namespaces: list[str] = []
 
     def is_connected(self, namespace: str | None = None) -> bool:
         """Is ``namespace`` (``'/'`` by default) connected?"""
