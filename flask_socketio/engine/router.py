@@ -18,6 +18,7 @@ from typing import Any
 import engineio
 
 from .inprocess import InProcessEngine
+from .surface import EngineSurface
 
 #: The network engines, by the name the ``engine`` option gives them.
 ENGINES = ("native", "engineio")
@@ -54,8 +55,9 @@ class _SleepingTask:
         self._cancelled.set()
 
 
-class EngineRouter:
-    """The ``eio`` of our python-socketio server."""
+class EngineRouter(EngineSurface):
+    """The ``eio`` of our python-socketio server (with python-engineio's settings and
+    sessions, see :class:`~flask_socketio.engine.surface.EngineSurface`)."""
 
     def __init__(self, engine: str | None = None, **engineio_options: Any) -> None:
         self.network = network_engine(engine, engineio_options)

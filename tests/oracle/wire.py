@@ -80,10 +80,8 @@ def http_entry(method: str, response: requests.Response) -> str:
     """``'GET 400 application/json {"code":1,...}'``: status, media type and body."""
     media_type = response.headers.get("Content-Type", "-").split(";")[0].strip().lower()
     body = response.content.decode("utf-8", "replace")
-    try:
+    with contextlib.suppress(ValueError):
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
-        pass
     return f"{method} {response.status_code} {media_type} {body}".rstrip()
 
 
@@ -296,10 +294,8 @@ class WebSocketWire(Wire):
 
     def close(self) -> None:
         if self.ws is not None:
-            try:
+            with contextlib.suppress(Exception):  # the server may have gone first
                 self.ws.close(timeout=0.2)
-            except Exception:  # the server may have gone first
-                pass
             self.ws.shutdown()
 
 
