@@ -3,6 +3,7 @@
 from socketio.exceptions import ConnectionRefusedError as ConnectionRefusedError
 
 from .extension import SocketIO as SocketIO
+from .install_check import warn_if_peer_installed
 from .namespace import Namespace as Namespace
 from .sending import call as call
 from .sending import close_room as close_room
@@ -14,6 +15,8 @@ from .sending import rooms as rooms
 from .sending import send as send
 
 __version__ = "0.1.0"
+
+warn_if_peer_installed()
 
 
 def __getattr__(name: str):  # the test client is imported on first use only
