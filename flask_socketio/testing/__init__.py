@@ -15,10 +15,16 @@ if TYPE_CHECKING:
     from ..engine.scheduler import DeadlockError as DeadlockError
     from ..engine.scheduler import VirtualClock as VirtualClock
     from .client import SocketIOTestClient as SocketIOTestClient
+    from .emits import EmitRecorder as EmitRecorder
+    from .emits import EmittedEvent as EmittedEvent
+    from .emits import capture_emits as capture_emits
     from .live import LiveServer as LiveServer
     from .live import LiveServerError as LiveServerError
     from .live_client import LiveSocketIOClient as LiveSocketIOClient
-    from .records import ANY as ANY
+    from .matchers import ANY as ANY
+    from .matchers import Match as Match
+    from .matchers import Partial as Partial
+    from .matchers import Regex as Regex
     from .records import ReceivedEvent as ReceivedEvent
     from .records import SessionChange as SessionChange
     from .transcript import Transcript as Transcript
@@ -30,10 +36,16 @@ _EXPORTS = {
     "DeadlockError": "flask_socketio.engine.scheduler",
     "VirtualClock": "flask_socketio.engine.scheduler",
     "SocketIOTestClient": "flask_socketio.testing.client",
+    "EmitRecorder": "flask_socketio.testing.emits",
+    "EmittedEvent": "flask_socketio.testing.emits",
+    "capture_emits": "flask_socketio.testing.emits",
     "LiveServer": "flask_socketio.testing.live",
     "LiveServerError": "flask_socketio.testing.live",
     "LiveSocketIOClient": "flask_socketio.testing.live_client",
-    "ANY": "flask_socketio.testing.records",
+    "ANY": "flask_socketio.testing.matchers",
+    "Match": "flask_socketio.testing.matchers",
+    "Partial": "flask_socketio.testing.matchers",
+    "Regex": "flask_socketio.testing.matchers",
     "ReceivedEvent": "flask_socketio.testing.records",
     "SessionChange": "flask_socketio.testing.records",
     "Transcript": "flask_socketio.testing.transcript",

@@ -140,6 +140,23 @@ class ProcessGroup:
             nodes.append(Node(process, f"http://{match.group(1)}:{match.group(2)}"))
         return nodes
 
+    def nodes_in_one_process(self, count: int, message_queue: str,
+                             channel: str) -> list[Node]:
+        """``count`` nodes served by one process (``NODES=count``): for
+        ``memory://``, which only the nodes of one process share."""
+        process = self.start("nodes", [sys.executable, str(APPS / "node.py")],
+                             env={"MESSAGE_QUEUE": message_queue, "CHANNEL": channel,
+                                  "NODES": str(count)})
+        process.wait_for_output(SERVING)
+        deadline = time.monotonic() + 20
+        while True:
+            found = SERVING.findall(process.log)
+            if len(found) >= count:
+                return [Node(process, f"http://{host}:{port}") for host, port in found[:count]]
+            assert process.is_alive() and time.monotonic() < deadline, (
+                f"{count} nodes did not start:\n{process.log}")
+            time.sleep(0.05)
+
     def stop_all(self) -> list[str]:
         """Stop every process, newest first; the names of those that had died."""
         died = []

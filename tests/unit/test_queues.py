@@ -1,5 +1,6 @@
 """Message queue URLs and the in-memory queue shared by SocketIO instances."""
 
+import json
 import socket
 import sys
 import uuid
@@ -287,13 +288,17 @@ def test_a_publish_that_works_again_clears_an_outage_the_listener_did_not_see():
     manager._publish_failed(OSError("broken pipe"))
     assert manager.status.state == "down"
 
+    published = []
+
     class FakeRedis:
         def publish(self, channel, message):
+            published.append((channel, message))
             return 1
 
     manager.redis, manager.connected = FakeRedis(), True
     manager._publish_failed_at = float("-inf")
-    assert manager._publish({"method": "emit"}) == 1
+    manager._publish({"method": "emit"})
+    assert published == [("flask-socketio", '{"method": "emit"}')]
     assert manager.status.state == "connected" and manager.status.error is None
 
 
@@ -327,3 +332,93 @@ def test_a_redis_subscription_that_ends_is_retried_after_the_back_off():
         next(manager._listen())
     assert delays == [0.2, 0.4, 0.8, 1.0]
     assert manager.status.state == "down" and "subscription ended" in manager.status.error
+
+
+# -- publishing in order ----------------------------------------------------------------
+
+
+def recording_manager(pause_first: float = 0.0):
+    """A Redis manager on a threading server whose batches are recorded, not sent;
+    the first batch takes ``pause_first`` seconds (a broker round trip)."""
+    import threading
+    import time
+
+    manager = client_manager_for({"message_queue": "redis://127.0.0.1:6379/0"})
+    manager.server = python_socketio.Server(async_mode="threading")
+    batches, sending = [], threading.Event()
+
+    def send_batch(messages, patient):
+        sending.set()
+        if not batches:
+            time.sleep(pause_first)
+        batches.append((list(messages), patient, threading.current_thread().name))
+
+    manager._send_batch = send_batch
+    return manager, batches, sending
+
+
+def test_a_nodes_publishes_leave_in_order_from_one_task_in_batches():
+    manager, batches, sending = recording_manager(pause_first=0.3)
+    manager._start_publisher()
+    try:
+        check_publisher_order(manager, batches, sending)
+    finally:
+        manager.stop_publisher()
+        manager.publisher.join(5)
+    assert not manager.publisher.is_alive()
+
+
+def check_publisher_order(manager, batches, sending):
+    import threading
+    import time
+
+    manager._publish({"n": "first"})
+    assert sending.wait(5)  # the publisher is in its first (slow) round trip
+
+    def emitter(name):
+        for number in range(50):
+            manager._publish({"from": name, "n": number})
+
+    threads = [threading.Thread(target=emitter, args=(f"t{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    deadline = time.monotonic() + 5
+    while sum(len(batch) for batch, _, _ in batches) < 201 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sent = [json.loads(message) for batch, _, _ in batches for message in batch]
+    assert len(sent) == 201 and sent[0] == {"n": "first"}
+    for name in ("t0", "t1", "t2", "t3"):
+        assert [m["n"] for m in sent if m.get("from") == name] == list(range(50))
+    # what queued during the first round trip left in one batch, from one task
+    assert len(batches) == 2, [len(batch) for batch, _, _ in batches]
+    assert {patient for _, patient, _ in batches} == {True}
+    assert len({thread for _, _, thread in batches}) == 1
+    assert threading.current_thread().name not in {thread for _, _, thread in batches}
+
+
+def test_without_a_publisher_a_publish_is_sent_by_the_caller():
+    import threading
+
+    manager, batches, _ = recording_manager()
+    manager._publish({"n": 1})
+    assert batches == [(['{"n": 1}'], False, threading.current_thread().name)]
+
+
+def test_publishes_past_the_pending_bound_are_counted_not_queued():
+    manager, batches, _ = recording_manager()
+    manager.max_pending = 3
+    manager._wake_publisher = lambda: None  # a publisher that does not run
+    for number in range(5):
+        manager._publish({"n": number})
+    assert [json.loads(m)["n"] for m in manager._pending] == [0, 1, 2]
+    assert manager.status.unpublished == 2
+
+
+def test_a_message_that_is_not_json_fails_in_the_emitter():
+    manager, _, _ = recording_manager()
+    manager._wake_publisher = lambda: None
+    with pytest.raises(TypeError):
+        manager._publish({"data": object()})
+    assert not manager._pending
