@@ -25,6 +25,7 @@ import greenlet
 
 from . import adoption
 from .inprocess import InProcessEngine
+from .surface import EngineSurface
 
 #: Tasks started on the network engine before a server is served or adopted, kept (at
 #: most this many) so that adoption can move those that have not run yet.
@@ -65,8 +66,9 @@ class _SleepingTask:
         self._cancelled.set()
 
 
-class EngineRouter:
-    """The ``eio`` of our python-socketio server."""
+class EngineRouter(EngineSurface):
+    """The ``eio`` of our python-socketio server (with python-engineio's settings and
+    sessions, see :class:`~flask_socketio.engine.surface.EngineSurface`)."""
 
     def __init__(self, engine: str | None = None, **engineio_options: Any) -> None:
         self.network = network_engine(engine, engineio_options)

@@ -23,7 +23,7 @@ import flask
 from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
-from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
+from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
 from ..extension import binary_hint
 from ..options import check_namespace
 from . import hooks
@@ -36,6 +36,7 @@ from .state import (
     ClientState,
     check_drop_reason,
     expected_args,
+    ignore_keywords,
     raw_namespace,
     resolve_namespace,
 )
@@ -249,7 +250,7 @@ class SocketIOTestClient(ClientState):
         self._sync()
 
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
-        path = "/" + self.socketio.server_options.get("path", "socket.io").strip("/") + "/"
+        path = "/" + self.socketio.path.strip("/")  # as Flask-SocketIO's test client
         environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
         environ["flask.app"] = self.app
         environ[INPROCESS_KEY] = self.engine
@@ -317,22 +318,28 @@ class SocketIOTestClient(ClientState):
         self._sync()
         if self._socket is None:
             raise RuntimeError("the client has no connection")
-        connection: Connection = self._socket.environ[CONNECTION_KEY]
         if self.socketio.manage_session:
-            return connection.session
+            return self._socket.environ.get(SAVED_SESSION_KEY)
         with self.app.request_context(self._socket.environ):
             return flask.session._get_current_object()  # type: ignore[attr-defined]
 
     # -- sending -----------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: bool = False,
-             namespace: str | None = None, timeout: float | None = None) -> Any:
+             namespace: str | None = None, timeout: float | None = None,
+             **ignored: Any) -> Any:
         """Emit ``event`` to the server and run what it causes.
 
         With ``callback=True``, return the server's acknowledgement: one value, or a
         list for several; waiting for it moves the in-process clock up to
         ``timeout`` (the client's default), as a blocked client would wait live.
+
+        Other keywords are accepted and ignored, as Flask-SocketIO's test client
+        does: the server's addressing keywords (``broadcast``, ``to``, ``room``,
+        ``include_self``, ``skip_sid``, ``ignore_queue``) silently, since a client
+        cannot address other clients; any other one with a :class:`UserWarning`.
         """
+        ignore_keywords(ignored)
         namespace = check_namespace(namespace)
         self._require_namespace(namespace, f"emit {event!r}")
         ack_id = next(self._ack_ids) if callback else None

@@ -224,8 +224,7 @@ class LiveServer:
     @property
     def path(self) -> str:
         """Where Socket.IO is served (``'socket.io'`` unless the app says otherwise)."""
-        options = self.socketio.server_options if self.socketio is not None else {}
-        return options.get("path", "socket.io").strip("/")
+        return (self.socketio.path if self.socketio is not None else "socket.io").strip("/")
 
     # -- lifecycle -----------------------------------------------------------------------
 
