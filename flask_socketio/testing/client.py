@@ -14,7 +14,6 @@ import itertools
 import logging
 import queue
 import sys
-import threading
 import time
 from collections.abc import Callable
 from io import BytesIO
@@ -27,6 +26,7 @@ from werkzeug.test import EnvironBuilder
 from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
 from ..extension import binary_hint
 from ..options import check_namespace
+from . import hooks
 from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
 from .state import (
@@ -55,11 +55,11 @@ CLIENT_DISCONNECT = "io client disconnect"
 
 #: Receive timeout (seconds) when a test does not give one; the pytest ini option
 #: ``socketio_receive_timeout`` changes it.
-DEFAULT_TIMEOUT = 1.0
+DEFAULT_TIMEOUT = 1.0 if hooks.receive_timeout is None else hooks.receive_timeout
 
 #: Callables told of each new client (the pytest plugin collects a test's clients
 #: here to print their transcripts when it fails). Nothing else keeps clients.
-creation_listeners: list[Callable[[SocketIOTestClient], None]] = []
+creation_listeners: list[Callable[[SocketIOTestClient], None]] = hooks.test_clients
 
 
 def _cookies_into(flask_test_client: Any, environ: dict) -> None:
@@ -137,7 +137,6 @@ class SocketIOTestClient(ClientState):
         self.socketio = socketio
         self.server = socketio._require_server()
         self.engine = self.server.eio.attach_inprocess()
-        self.scheduler = self.engine.scheduler
         self.flask_test_client = flask_test_client
         self.raise_server_exceptions = raise_server_exceptions
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -175,6 +174,11 @@ class SocketIOTestClient(ClientState):
                 flask_session.update(values)
         except RuntimeError as exc:
             raise RuntimeError(f"cannot seed session=: {exc} (is SECRET_KEY set?)") from exc
+
+    @property
+    def scheduler(self) -> Any:
+        """The in-process scheduler this client's work runs on (the current test's)."""
+        return self.engine.scheduler
 
     # -- connection ----------------------------------------------------------------------
 
@@ -483,7 +487,7 @@ class SocketIOTestClient(ClientState):
             self._socket.send(part)
 
     def _on_payload(self, payload: Any) -> None:
-        if threading.get_ident() != self.scheduler.thread_id:
+        if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
             self._has_foreign_producers = True
             self._foreign.put(payload)
             return

@@ -62,6 +62,8 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import hooks
+
 if TYPE_CHECKING:
     import flask
 
@@ -72,7 +74,7 @@ __all__ = ["LiveServer", "LiveServerError", "ServerLog"]
 
 #: Callables told of each new :class:`LiveServer` (the pytest plugin collects a
 #: test's servers here to attach their logs when it fails). Nothing else keeps them.
-creation_listeners: list[Callable[[LiveServer], None]] = []
+creation_listeners: list[Callable[[LiveServer], None]] = hooks.live_servers
 
 _HOST = "127.0.0.1"
 

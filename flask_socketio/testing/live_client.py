@@ -40,6 +40,7 @@ import socketio
 from socketio import packet as sio_packet
 
 from ..options import check_namespace
+from . import hooks
 from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT, TRANSPORT_CLOSE
 from .matchers import ANY
 from .records import ReceivedEvent
@@ -56,7 +57,7 @@ DEFAULT_TIMEOUT = 5.0
 
 #: Callables told of each new live client (the pytest plugin collects a test's
 #: clients here to print their transcripts when it fails). Nothing else keeps them.
-creation_listeners: list[Callable[[LiveSocketIOClient], None]] = []
+creation_listeners: list[Callable[[LiveSocketIOClient], None]] = hooks.live_clients
 
 _REASONS = {
     engineio.Client.reason.SERVER_DISCONNECT: SERVER_DISCONNECT,
