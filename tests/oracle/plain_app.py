@@ -25,7 +25,7 @@ from flask_socketio import (  # noqa: E402
 ping_interval, ping_timeout = (int(value) / 1000 for value in sys.argv[1:3])
 app = Flask(__name__)
 socketio = SocketIO(app, ping_interval=ping_interval, ping_timeout=ping_timeout,
-                    max_http_buffer_size=1_000_000, connect_timeout=1,
+                    max_http_buffer_size=1_000_000, connect_timeout=0.8,
                     cors_allowed_origins="*")
 
 

@@ -16,7 +16,7 @@ const io = new Server(httpServer, {
   pingInterval,
   pingTimeout,
   maxHttpBufferSize: 1e6,
-  connectTimeout: 1000,
+  connectTimeout: 800,
   cors: { origin: "*" },
 });
 

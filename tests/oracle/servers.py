@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 PING_INTERVAL_MS = 500
 PING_TIMEOUT_MS = 1000
 #: Both apps close a connection that sends no Socket.IO CONNECT within this time.
-CONNECT_TIMEOUT = 1.0
+CONNECT_TIMEOUT = 0.8
 
 
 @contextmanager

@@ -155,7 +155,12 @@ class Wire:
                 return
 
     def quiet(self, wait: float = 0.3) -> None:
-        """Record whatever comes within ``wait`` seconds (normally nothing)."""
+        """Record whatever comes within ``wait`` seconds (normally nothing).
+
+        Starts with a short pause: a server may close a session a moment after it
+        answered the POST that broke the protocol (ours does it from a task of its
+        own), and the poll that follows must find it closed on both servers."""
+        time.sleep(0.1)
         deadline = time.monotonic() + wait
         while True:
             try:
