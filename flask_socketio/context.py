@@ -34,7 +34,7 @@ REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
 
 _UNHANDLED: Any = object()
 
-SessionObserver = Callable[[str, dict, dict], None]
+SessionObserver = Callable[[str, str, dict, dict], None]
 
 
 def current_sid(server: Any, namespace: str) -> str | None:
@@ -72,7 +72,7 @@ class Connection:
         #: The URL routing of the handshake request, worked out by the first event
         #: and reused by the next ones (``False``: this Flask cannot reuse it).
         self.route: _Route | bool | None = None
-        #: Called as ``observer(event, before, after)`` when a handler changes the
+        #: Called as ``observer(event, namespace, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
         #: The in-process scheduler for test connections, ``None`` on the network.
@@ -224,7 +224,7 @@ class FlaskBridge:
             if observer is not None and before is not None:
                 after = dict(ctx.session)
                 if after != before:
-                    observer(event or "", before, copy.deepcopy(after))
+                    observer(event or "", namespace, before, copy.deepcopy(after))
             return result
         finally:
             ctx.pop()

@@ -15,8 +15,9 @@ ENGINEIO_OPTIONS = frozenset({
     "async_mode", "ping_interval", "ping_timeout", "max_http_buffer_size", "allow_upgrades",
     "http_compression", "compression_threshold", "cookie", "cors_allowed_origins",
     "cors_credentials", "monitor_clients", "transports",
-    # ours: which Engine.IO server ("native" on gevent by default, or "engineio")
-    "engine",
+    # ours: which Engine.IO server ("native" on gevent by default, or "engineio"), and
+    # the native engine's limits
+    "engine", "max_queued_bytes", "max_packets_per_post",
 })
 
 #: Options of our protocol server (:class:`~flask_socketio.protocol.ProtocolServer`).

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("flask_socketio")
 
+#: Default of ``socketio.run(header_timeout=...)``: seconds a client has to send a
+#: request's line and headers (Node's ``headersTimeout`` is 60 s too).
+DEFAULT_HEADER_TIMEOUT = 60.0
+
 #: Keywords ``socketio.run()`` passes on to gevent's ``WSGIServer``: its own and the
 #: TLS ones (``ssl.SSLContext.wrap_socket``'s, or ``ssl_context`` itself).
 SERVER_KEYWORDS = frozenset({
@@ -46,7 +50,7 @@ def check_server_options(server_options: dict[str, Any], function: str) -> None:
 
     known = sorted(SERVER_KEYWORDS | {"host", "port", "debug", "use_reloader",
                                       "reloader_options", "extra_files", "log_output",
-                                      "allow_unsafe_werkzeug"})
+                                      "allow_unsafe_werkzeug", "header_timeout"})
     for name in server_options:
         if name in SERVER_KEYWORDS:
             continue
@@ -112,9 +116,14 @@ class EmbeddedServer:
             self._hub.loop.run_callback_threadsafe(self.wsgi_server.stop, timeout)
 
 
-def _request_handler(socketio: SocketIO | None = None) -> type:
+def _request_handler(socketio: SocketIO | None = None,
+                     header_timeout: float | None = DEFAULT_HEADER_TIMEOUT) -> type:
     """gevent-websocket's handler, also giving the engine the request's socket (so that
     a client hanging up on a pending long-poll is noticed at once).
+
+    A client that has not sent a request's line and headers ``header_timeout``
+    seconds after the connection became ready for it (accepted, or its previous
+    request answered) is disconnected; ``None`` waits forever.
 
     With ``socketio``, a WebSocket upgrade to its path from an origin its
     ``cors_allowed_origins`` does not accept is answered 403 before the upgrade:
@@ -139,7 +148,33 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
                            "max_message_size": options.get("max_http_buffer_size",
                                                            1_000_000)}
 
+    import gevent
+
     class SocketIOHandler(WebSocketHandler):
+        _header_timer: Any = None
+
+        def handle_one_request(self) -> Any:
+            if header_timeout is None:
+                return super().handle_one_request()
+            timer = self._header_timer = gevent.Timeout(header_timeout)
+            timer.start()
+            try:
+                return super().handle_one_request()
+            except gevent.Timeout as exc:
+                if exc is not timer:
+                    raise
+                self.close_connection = True
+                return None  # the connection is closed
+            finally:
+                timer.close()
+
+        def read_request(self, raw_requestline: str) -> Any:
+            try:
+                return super().read_request(raw_requestline)
+            finally:
+                if self._header_timer is not None:
+                    self._header_timer.close()  # the headers are in: no limit for the app
+
         def handle(self) -> None:
             # pywsgi sends a response's headers and body apart: with Nagle's algorithm
             # on, the body waits for the client's delayed ACK, 40 ms per response on a
@@ -226,12 +261,17 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
                  port: int | None = None, *, listener: socket.socket | None = None,
                  debug: bool | None = None, log_output: bool | None = None,
                  certfile: str | None = None, keyfile: str | None = None,
+                 header_timeout: float | None = DEFAULT_HEADER_TIMEOUT,
                  **server_options: Any) -> EmbeddedServer:
     """Make (not start) the embedded server for ``app``.
 
     ``listener`` is an already bound and listening socket to serve on (tests bind
     port 0 and hand it over); otherwise ``host``/``port`` are bound.
     """
+    if header_timeout is not None and (isinstance(header_timeout, bool) or not isinstance(
+            header_timeout, (int, float)) or not header_timeout > 0):
+        raise ValueError(f"header_timeout must be a number of seconds > 0 or None, not "
+                         f"{header_timeout!r}")
     from gevent import pywsgi
 
     check_server_options(server_options, "socketio.run")
@@ -259,7 +299,7 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
 
     def make_wsgi_server() -> Any:
         server = pywsgi.WSGIServer(
-            address, application, handler_class=_request_handler(socketio),
+            address, application, handler_class=_request_handler(socketio, header_timeout),
             log=_access_log() if log_output else None,
             error_log=logging.getLogger("flask_socketio.server"), **server_options)
         # gevent-websocket's handler logs requests through ``server.logger``, not ``log``
@@ -287,6 +327,9 @@ def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
     :param log_output: log each request (default: in debug mode).
     :param allow_unsafe_werkzeug: accepted for compatibility; the gevent server is
         always used.
+    :param header_timeout: seconds a client has to send a request's line and headers
+        (60 by default; ``None`` waits forever); a client that dawdles is
+        disconnected. It also ends an idle kept-alive HTTP connection.
     :param server_options: passed to gevent's ``WSGIServer``: ``backlog``,
         ``spawn``, ``environ``, and the TLS ones (``certfile``, ``keyfile``,
         ``ssl_context``, ``ca_certs``, ...); any other keyword is a ``TypeError``.

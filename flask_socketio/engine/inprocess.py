@@ -58,6 +58,13 @@ class InProcessSocket:
             self._inbound.append(_CLOSE)
             self._start_reader()
 
+    def drop(self, reason: str) -> None:
+        """The connection fails (``reason``: ``'transport close'``, ``'ping timeout'``,
+        ``'transport error'``) after what was sent before has been read."""
+        if not self.is_closed:
+            self._inbound.append(_Drop(reason))
+            self._start_reader()
+
     def _start_reader(self) -> None:
         if not self._reading:
             self._reading = True
@@ -71,6 +78,9 @@ class InProcessSocket:
                 payload = self._inbound.popleft()
                 if payload is _CLOSE:
                     self.engine._closed(self, Reason.CLIENT_DISCONNECT)
+                    continue
+                if isinstance(payload, _Drop):
+                    self.engine._closed(self, payload.reason)
                     continue
                 if self.is_closed:
                     continue
@@ -92,6 +102,15 @@ class InProcessSocket:
 
 
 _CLOSE = object()
+
+
+class _Drop:
+    """In the inbound queue: the connection fails here, for ``reason``."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class InProcessEngine:

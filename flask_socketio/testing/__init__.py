@@ -3,10 +3,16 @@
 from ..engine.scheduler import DeadlockError as DeadlockError
 from ..engine.scheduler import VirtualClock as VirtualClock
 from .client import SocketIOTestClient as SocketIOTestClient
+from .emits import EmitRecorder as EmitRecorder
+from .emits import EmittedEvent as EmittedEvent
+from .emits import capture_emits as capture_emits
 from .live import LiveServer as LiveServer
 from .live import LiveServerError as LiveServerError
 from .live_client import LiveSocketIOClient as LiveSocketIOClient
-from .records import ANY as ANY
+from .matchers import ANY as ANY
+from .matchers import Match as Match
+from .matchers import Partial as Partial
+from .matchers import Regex as Regex
 from .records import ReceivedEvent as ReceivedEvent
 from .records import SessionChange as SessionChange
 from .transcript import Transcript as Transcript

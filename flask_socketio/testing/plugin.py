@@ -11,6 +11,8 @@ As in pytest-flask, your project provides an ``app`` fixture returning the Flask
           client.assert_received("echo", 1)
 
 - ``socketio_clock``: the in-process virtual clock (``socketio_clock.advance(10)``).
+- ``socketio_emits``: a recorder of every emit the server makes
+  (``socketio_emits.assert_emitted("news", "hi", to="lobby")``).
 - ``socketio_server``: a started live gevent server running ``app`` (see
   :class:`~flask_socketio.testing.LiveServer`); ``socketio_server.client(...)`` makes
   live clients with the in-process client's API::
@@ -41,6 +43,7 @@ from . import client as client_module
 from . import live as live_module
 from . import live_client as live_client_module
 from .client import SocketIOTestClient
+from .emits import EmitRecorder
 from .live import LiveServer
 from .records import ReceivedEvent
 
@@ -199,6 +202,24 @@ def socketio_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def socketio_emits(request: pytest.FixtureRequest) -> Iterator[EmitRecorder]:
+    """Every emit the ``app`` fixture's SocketIO makes during the test (an
+    :class:`~flask_socketio.testing.EmitRecorder`)::
+
+        def test_news(socketio_emits):
+            publish_news("hi")
+            socketio_emits.assert_emitted("news", "hi", to="readers")
+    """
+    flask_app = request.getfixturevalue("app")
+    extension = flask_app.extensions.get("socketio")
+    if extension is None:
+        raise LookupError("the app fixture's Flask app has no SocketIO: call "
+                          "SocketIO(app) or socketio.init_app(app)")
+    with EmitRecorder(extension) as recorder:
+        yield recorder
 
 
 @pytest.fixture
