@@ -15,8 +15,9 @@ ENGINEIO_OPTIONS = frozenset({
     "async_mode", "ping_interval", "ping_timeout", "max_http_buffer_size", "allow_upgrades",
     "http_compression", "compression_threshold", "cookie", "cors_allowed_origins",
     "cors_credentials", "monitor_clients", "transports",
-    # ours: which Engine.IO server ("native" on gevent by default, or "engineio")
-    "engine",
+    # ours: which Engine.IO server ("native" on gevent by default, or "engineio"), and
+    # permessage-deflate on the embedded server (python-engineio ignores it)
+    "engine", "websocket_compression",
 })
 
 #: Options of our protocol server (:class:`~flask_socketio.protocol.ProtocolServer`).
@@ -25,7 +26,6 @@ PROTOCOL_OPTIONS = frozenset({"max_attachments", "max_pending_bytes", "connect_t
 #: Options of this extension.
 EXTENSION_OPTIONS = frozenset({
     "path", "resource", "manage_session", "message_queue", "channel", "write_only",
-    "websocket_compression",
     "message_queue_options",
 })
 

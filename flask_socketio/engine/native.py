@@ -6,9 +6,11 @@ would. It follows the Engine.IO v4 specification: a protocol violation closes th
 session; one GET and one POST at a time per polling session; pings from a single
 heartbeat greenlet; sub-second ping intervals advertised exactly.
 
-Served by gevent's ``pywsgi`` with gevent-websocket's handler (``environ
-['wsgi.websocket']``); :mod:`flask_socketio.serving` also hands over the raw socket
-(``environ['flask_socketio.socket']``) so that a cancelled poll closes its session.
+Served by gevent's ``pywsgi``: :mod:`flask_socketio.serving` hands over the raw socket
+(``environ['flask_socketio.socket']``), on which the engine speaks WebSocket itself
+(:mod:`flask_socketio.engine.websocket`) and notices a client hanging up on a poll.
+Under other servers, a ``environ['wsgi.websocket']`` they provide (gevent-websocket's
+gunicorn worker, simple-websocket under gunicorn's own) is used instead.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import gevent.hub
 import gevent.lock
 import gevent.queue
 
+from . import websocket
 from .base import Cancellable
 from .cors import CorsPolicy
 
@@ -183,7 +186,8 @@ class NativeEngine:
                  compression_threshold: int = 1024, cookie: Any = None,
                  cors_allowed_origins: Any = None, cors_credentials: bool = True,
                  logger: Any = False, json: Any = None, async_handlers: bool = True,
-                 monitor_clients: bool | None = None, transports: Any = None) -> None:
+                 monitor_clients: bool | None = None, transports: Any = None,
+                 websocket_compression: bool = False) -> None:
         if async_mode not in (None, "gevent"):
             raise ValueError(f"the native engine runs on gevent, not {async_mode!r}")
         if isinstance(ping_interval, tuple):
@@ -195,6 +199,8 @@ class NativeEngine:
         self.allow_upgrades = allow_upgrades
         self.http_compression = http_compression
         self.compression_threshold = compression_threshold
+        #: Accept permessage-deflate (messages from ``compression_threshold`` bytes up).
+        self.websocket_compression = websocket_compression
         self.cookie = cookie
         self.cors_allowed_origins = cors_allowed_origins
         self.cors_credentials = cors_credentials
@@ -343,9 +349,13 @@ class NativeEngine:
 
     def _handshake(self, environ: dict, start_response: Callable[..., Any],
                    transport: str) -> Iterable[bytes]:
-        ws = environ.get("wsgi.websocket") if transport == "websocket" else None
-        if transport == "websocket" and ws is None:
-            return self._error(start_response, "request", environ)
+        ws = None
+        if transport == "websocket":
+            ws = self._open_websocket(environ, start_response)
+            if ws is None:
+                return self._error(start_response, "request", environ)
+            if isinstance(ws, list):  # a bad WebSocket handshake, answered
+                return ws
         sid = self.generate_id()
         session = Session(self, sid, environ, transport)
         self.sessions[sid] = session
@@ -461,9 +471,11 @@ class NativeEngine:
 
     def _upgrade(self, session: Session, environ: dict,
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
-        ws = environ.get("wsgi.websocket")
+        ws = self._open_websocket(environ, start_response)
         if ws is None:
             return self._error(start_response, "request", environ)
+        if isinstance(ws, list):  # a bad WebSocket handshake, answered
+            return ws
         if (session.transport != "polling" or session.is_upgrading or session.ws is not None
                 or not self.allow_upgrades):
             ws.close()
@@ -499,6 +511,21 @@ class NativeEngine:
                 session.send_text(packet)
         return self._read_websocket(session, ws)
 
+    def _open_websocket(self, environ: dict, start_response: Callable[..., Any]) -> Any:
+        """The request's WebSocket: another server's (``wsgi.websocket``), else ours on
+        the raw socket (answering the handshake); a list is the response refusing a
+        bad handshake, ``None`` means no WebSocket can be had."""
+        ws = environ.get("wsgi.websocket")
+        if ws is not None:
+            return ws
+        sock = environ.get(SOCKET_KEY)
+        if sock is None:
+            return None
+        threshold = self.compression_threshold if self.websocket_compression else None
+        return websocket.accept(environ, start_response, sock,
+                                max_message_size=self.max_http_buffer_size,
+                                compression_threshold=threshold)
+
     def _receive_frame(self, ws: Any) -> Any:
         with gevent.Timeout(self.ping_timeout + self.ping_interval):
             return ws.receive()
@@ -513,7 +540,7 @@ class NativeEngine:
                 if len(frame) > self.max_http_buffer_size:
                     raise ProtocolError("message too large")
                 self._receive(session, frame, polling=False)
-        except ProtocolError as exc:
+        except (ProtocolError, websocket.ProtocolViolation) as exc:
             self.logger.info("closing %s: %s", session.sid, exc)
             reason = Reason.TRANSPORT_ERROR
         except Exception:  # a broken socket
