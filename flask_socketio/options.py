@@ -16,8 +16,9 @@ ENGINEIO_OPTIONS = frozenset({
     "http_compression", "compression_threshold", "cookie", "cors_allowed_origins",
     "cors_credentials", "monitor_clients", "transports",
     # ours: which Engine.IO server ("native" on gevent by default, or "engineio"), and
-    # permessage-deflate on the embedded server (python-engineio ignores it)
-    "engine", "websocket_compression",
+    # the native engine's limits, and permessage-deflate on the embedded server
+    # (python-engineio ignores these)
+    "engine", "max_queued_bytes", "max_packets_per_post", "websocket_compression",
 })
 
 #: Options of our protocol server (:class:`~flask_socketio.protocol.ProtocolServer`).
@@ -28,6 +29,10 @@ EXTENSION_OPTIONS = frozenset({
     "path", "resource", "manage_session", "message_queue", "channel", "write_only",
     "message_queue_options",
 })
+
+#: Options :meth:`SocketIO.init_app` takes out of ``server_options`` (as Flask-SocketIO
+#: does; ``manage_session`` becomes the ``manage_session`` attribute).
+EXTENSION_ONLY_OPTIONS = ("channel", "path")
 
 ALL_OPTIONS = SOCKETIO_OPTIONS | ENGINEIO_OPTIONS | PROTOCOL_OPTIONS | EXTENSION_OPTIONS
 

@@ -4,7 +4,8 @@ python-socketio's managers keep the rooms; every join and leave, including those
 of ``close_room`` and of a disconnect, passes through ``basic_enter_room`` and
 ``basic_leave_room``. :func:`observable` makes a manager class that reports them
 to an optional listener (the test client's transcript); with no listener it costs
-one attribute check.
+one attribute check. It mixes in
+:class:`~flask_socketio.emit_observer.EmitObserverMixin` too, which reports emits.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
+
+from .emit_observer import EmitObserverMixin
 
 #: ``listener(eio_sid, sid, namespace, room, joined)``
 RoomListener = Callable[[str, str, str, Any, bool], None]
@@ -49,13 +52,16 @@ class RoomObserverMixin:
 
 
 def observable(manager_class: type) -> type:
-    """``manager_class`` with :class:`RoomObserverMixin` mixed in (made once per class)."""
+    """``manager_class`` with :class:`RoomObserverMixin` and
+    :class:`~flask_socketio.emit_observer.EmitObserverMixin` mixed in (made once per
+    class)."""
     if issubclass(manager_class, RoomObserverMixin):
         return manager_class
     cls = _classes.get(manager_class)
     if cls is None:
         cls = _classes[manager_class] = type(
-            "Observable" + manager_class.__name__, (RoomObserverMixin, manager_class), {})
+            "Observable" + manager_class.__name__,
+            (RoomObserverMixin, EmitObserverMixin, manager_class), {})
     return cls
 
 

@@ -12,7 +12,9 @@ monkey; monkey.patch_all()``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import socket
 import sys
 import threading
@@ -25,6 +27,46 @@ if TYPE_CHECKING:
     from .extension import SocketIO
 
 logger = logging.getLogger("flask_socketio")
+
+#: Default of ``socketio.run(header_timeout=...)``: seconds a client has to send a
+#: request's line and headers (Node's ``headersTimeout`` is 60 s too).
+DEFAULT_HEADER_TIMEOUT = 60.0
+
+#: Keywords ``socketio.run()`` passes on to gevent's ``WSGIServer``: its own and the
+#: TLS ones (``ssl.SSLContext.wrap_socket``'s, or ``ssl_context`` itself).
+SERVER_KEYWORDS = frozenset({
+    "backlog", "spawn", "environ", "ssl_context", "keyfile", "certfile", "server_side",
+    "cert_reqs", "ssl_version", "ca_certs", "do_handshake_on_connect",
+    "suppress_ragged_eofs", "ciphers",
+})
+
+
+def check_server_options(server_options: dict[str, Any], function: str) -> None:
+    """Refuse keywords gevent would take for TLS options and fail every request with.
+
+    :raises TypeError: naming the unknown keyword, the closest known one and the list.
+    """
+    import difflib
+
+    known = sorted(SERVER_KEYWORDS | {"host", "port", "debug", "use_reloader",
+                                      "reloader_options", "extra_files", "log_output",
+                                      "allow_unsafe_werkzeug", "header_timeout"})
+    for name in server_options:
+        if name in SERVER_KEYWORDS:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise TypeError(f"{function}() got an unexpected keyword argument {name!r}{hint}; "
+                        f"it accepts {', '.join(known)}")
+
+
+class PortInUseError(SystemExit):
+    """The address to listen on is taken: one line that names it and the way out."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"Cannot serve on http://{host}:{port}: the port is in use by "
+                         f"another program. Stop it, or pick another port: "
+                         f"socketio.run(app, port=...).")
 
 
 class EmbeddedServer:
@@ -74,7 +116,8 @@ class EmbeddedServer:
             self._hub.loop.run_callback_threadsafe(self.wsgi_server.stop, timeout)
 
 
-def _request_handler(socketio: SocketIO | None = None) -> type:
+def _request_handler(socketio: SocketIO | None = None,
+                     header_timeout: float | None = DEFAULT_HEADER_TIMEOUT) -> type:
     """gevent-websocket's handler, giving the engine the request's socket (on which
     the native engine answers WebSocket upgrades itself, and notices a client hanging
     up on a pending long-poll at once).
@@ -83,6 +126,10 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
     without ``socketio``); gevent-websocket upgrades the others before the app runs.
     A WebSocket upgrade to its path from an origin its ``cors_allowed_origins`` does
     not accept is answered 403 before any upgrade.
+
+    A client that has not sent a request's line and headers ``header_timeout``
+    seconds after the connection became ready for it (accepted, or its previous
+    request answered) is disconnected; ``None`` waits forever.
     """
     from geventwebsocket.handler import WebSocketHandler
 
@@ -97,7 +144,7 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
     if socketio is not None:
         options = socketio.server_options
         policy = CorsPolicy(options.get("cors_allowed_origins"), credentials=False)
-        prefix = "/" + options.get("path", "socket.io").strip("/")
+        prefix = "/" + socketio.path.strip("/")
         server = socketio.server
         is_native = isinstance(getattr(getattr(server, "eio", None), "network", None),
                                NativeEngine)
@@ -106,7 +153,33 @@ def _request_handler(socketio: SocketIO | None = None) -> type:
                            "max_message_size": options.get("max_http_buffer_size",
                                                            1_000_000)}
 
+    import gevent
+
     class SocketIOHandler(WebSocketHandler):
+        _header_timer: Any = None
+
+        def handle_one_request(self) -> Any:
+            if header_timeout is None:
+                return super().handle_one_request()
+            timer = self._header_timer = gevent.Timeout(header_timeout)
+            timer.start()
+            try:
+                return super().handle_one_request()
+            except gevent.Timeout as exc:
+                if exc is not timer:
+                    raise
+                self.close_connection = True
+                return None  # the connection is closed
+            finally:
+                timer.close()
+
+        def read_request(self, raw_requestline: str) -> Any:
+            try:
+                return super().read_request(raw_requestline)
+            finally:
+                if self._header_timer is not None:
+                    self._header_timer.close()  # the headers are in: no limit for the app
+
         def handle(self) -> None:
             # pywsgi sends a response's headers and body apart: with Nagle's algorithm
             # on, the body waits for the client's delayed ACK, 40 ms per response on a
@@ -202,14 +275,20 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
                  port: int | None = None, *, listener: socket.socket | None = None,
                  debug: bool | None = None, log_output: bool | None = None,
                  certfile: str | None = None, keyfile: str | None = None,
+                 header_timeout: float | None = DEFAULT_HEADER_TIMEOUT,
                  **server_options: Any) -> EmbeddedServer:
     """Make (not start) the embedded server for ``app``.
 
     ``listener`` is an already bound and listening socket to serve on (tests bind
     port 0 and hand it over); otherwise ``host``/``port`` are bound.
     """
+    if header_timeout is not None and (isinstance(header_timeout, bool) or not isinstance(
+            header_timeout, (int, float)) or not header_timeout > 0):
+        raise ValueError(f"header_timeout must be a number of seconds > 0 or None, not "
+                         f"{header_timeout!r}")
     from gevent import pywsgi
 
+    check_server_options(server_options, "socketio.run")
     mode = socketio._require_server().async_mode
     if mode != "gevent":
         raise RuntimeError(f"socketio.run() serves with gevent, but the server's async_mode "
@@ -234,7 +313,7 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
 
     def make_wsgi_server() -> Any:
         server = pywsgi.WSGIServer(
-            address, application, handler_class=_request_handler(socketio),
+            address, application, handler_class=_request_handler(socketio, header_timeout),
             log=_access_log() if log_output else None,
             error_log=logging.getLogger("flask_socketio.server"), **server_options)
         # gevent-websocket's handler logs requests through ``server.logger``, not ``log``
@@ -262,13 +341,33 @@ def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
     :param log_output: log each request (default: in debug mode).
     :param allow_unsafe_werkzeug: accepted for compatibility; the gevent server is
         always used.
-    :param server_options: passed to gevent's ``WSGIServer`` (``certfile``,
-        ``keyfile``, ``backlog``, ...).
+    :param header_timeout: seconds a client has to send a request's line and headers
+        (60 by default; ``None`` waits forever); a client that dawdles is
+        disconnected. It also ends an idle kept-alive HTTP connection.
+    :param server_options: passed to gevent's ``WSGIServer``: ``backlog``,
+        ``spawn``, ``environ``, and the TLS ones (``certfile``, ``keyfile``,
+        ``ssl_context``, ``ca_certs``, ...); any other keyword is a ``TypeError``.
+
+    A port already in use ends the program with one line naming it.
     """
     if app is None:
         raise RuntimeError("socketio.run() needs the Flask app")
     server = build_server(socketio, app, host, port, debug=debug, log_output=log_output,
                           **server_options)
+    address = _listen_address(app, host, port)
+
+    def serve() -> None:
+        try:
+            server.serve_forever()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            if not use_reloader:
+                raise PortInUseError(*address) from None
+            # The reloader serves from a thread of its child process: end that process.
+            print(PortInUseError(*address).code, file=sys.stderr, flush=True)
+            os._exit(1)
+
     socketio._runner = server
     if use_reloader is None:
         use_reloader = app.debug
@@ -278,10 +377,10 @@ def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
         options = dict(reloader_options or {})
         if extra_files:
             options["extra_files"] = extra_files
-        run_with_reloader(server.serve_forever, **options)
+        run_with_reloader(serve, **options)
         return
     try:
-        server.serve_forever()
+        serve()
     except KeyboardInterrupt:
         pass
     finally:

@@ -5,7 +5,10 @@
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STAMP_DIR="$REPO_ROOT/.stamps"
-PYTHON="${PYTHON:-python}"
+# The project's own virtual environment (PEP 668 forbids installing into Debian's
+# Python). PYTHON=/path/to/python uses another interpreter instead, as it is.
+VENV_DIR="${VENV_DIR:-$REPO_ROOT/.venv}"
+PYTHON="${PYTHON:-}"
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export PIP_ROOT_USER_ACTION=ignore
@@ -14,6 +17,31 @@ export DEBIAN_FRONTEND=noninteractive
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf '!!! %s\n' "$*" >&2; exit 1; }
+
+# ensure_venv: make $VENV_DIR with Debian's python3 unless it exists (or PYTHON
+# was given), installing python3-venv first when Debian lacks it and we are root.
+ensure_venv() {
+    if [ -n "$PYTHON" ]; then
+        return 0
+    fi
+    if [ ! -x "$VENV_DIR/bin/python" ]; then
+        local base
+        base="$(command -v python3 || command -v python || true)"
+        [ -n "$base" ] || die "python3 not found: install Python 3.10 or newer"
+        "$base" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+            || die "$base is older than Python 3.10"
+        log "venv: $base -m venv $VENV_DIR"
+        if ! "$base" -m venv "$VENV_DIR" 2>/dev/null; then
+            rm -rf "$VENV_DIR"
+            [ "$(id -u)" = 0 ] || die "$base -m venv failed: install Debian's python3-venv"
+            log "venv: apt-get install python3-venv"
+            apt-get update && apt-get install -y python3-venv \
+                || die "apt-get install python3-venv failed"
+            "$base" -m venv "$VENV_DIR" || die "$base -m venv $VENV_DIR failed"
+        fi
+    fi
+    PYTHON="$VENV_DIR/bin/python"
+}
 
 # Fingerprint of the given files plus the interpreter in use.
 _fingerprint() {
@@ -44,6 +72,7 @@ PY
 # install_python [EXTRAS]: pip install -e ".[EXTRAS]" unless already done.
 install_python() {
     local extras="${1:-}" spec="." stamp fp
+    ensure_venv
     [ -n "$extras" ] && spec=".[$extras]"
     stamp="$STAMP_DIR/pip-${extras:-base}"
     fp="$(_fingerprint "$REPO_ROOT/pyproject.toml")"
@@ -131,4 +160,15 @@ install_servers() {
     if [[ " ${missing[*]} " == *" nginx "* ]] && [ -f /run/nginx.pid ]; then
         nginx -s quit 2>/dev/null || true
     fi
+}
+
+# install_peer: the peer, PyPI Flask-SocketIO 5.7.0, for the drop-in proofs in
+# tests/compat/: its sdist (whose test_socketio.py runs against our package) and a
+# virtualenv of its own, both under .cache/compat/ (git-ignored, reused). The tests
+# create them on first use anyway; doing it here keeps the download out of the test
+# timings. Offline, the compat tests skip (and fail under CI=true).
+install_peer() {
+    log "peer: Flask-SocketIO 5.7.0 sdist and virtualenv in .cache/compat/"
+    "$PYTHON" "$REPO_ROOT/tests/compat/peer.py" >/dev/null \
+        || log "peer: unavailable (see above): the tests/compat tests will skip, or fail under CI=true"
 }

@@ -6,7 +6,8 @@
 # Installs (each step skipped when already done): the package with its test
 # extra (pip install -e '.[test]'), the JavaScript client and Playwright
 # (npm ci), Debian's chromium when /usr/bin/chromium is missing and we are
-# root, and Debian's nginx and redis-server when missing (same condition).
+# root, Debian's nginx and redis-server when missing (same condition), and the
+# peer Flask-SocketIO 5.7.0 for tests/compat (its sdist and its own virtualenv).
 # Then runs pytest with coverage.  FORCE_INSTALL=1 redoes the installs.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ install_python test
 install_npm
 install_chromium
 install_servers
+install_peer
 
 log "pytest: $PYTHON -m pytest --cov=flask_socketio --cov-report=term $*"
 rc=0

@@ -3,19 +3,52 @@
 It implements the engine interface python-socketio's ``Server`` uses (see
 :mod:`flask_socketio.engine.base`), so it sits where python-engineio's ``Server``
 would. It follows the Engine.IO v4 specification: a protocol violation closes that
-session; one GET and one POST at a time per polling session; pings from a single
-heartbeat greenlet; sub-second ping intervals advertised exactly.
+session; one GET and one POST at a time per polling session; sub-second ping
+intervals advertised exactly.
+
+Sending never blocks the sender. Emitting, broadcasting and pinging only put the
+message in the session's queue (:meth:`Session.enqueue`). A long-polling GET takes
+the whole queue as its response. A WebSocket session has one writer greenlet with at
+most one write in flight: a message queued while the writer is idle starts a write
+of its own; what is queued while a write is in flight leaves, in order, in the next
+write, one system call (the discipline of the reference server). The queue is
+bounded (``max_queued_bytes``): past it, volatile messages are dropped first, then
+the session is closed with the reason :attr:`Reason.QUEUE_FULL`. A peer that has not
+taken what was sent for ``ping_interval + ping_timeout`` is closed as a ping timeout.
+The heartbeat only queues PINGs, and the disconnect handlers of the sessions it (or a
+full queue) closes run in greenlets of their own.
+
+The WebSocket seam
+------------------
+A WebSocket transport is any object with these four methods: ours,
+:class:`flask_socketio.engine.websocket.WebSocket`, which the engine makes on the raw
+socket the embedded server hands over (``environ['flask_socketio.socket']``), and
+:class:`GeventWebSocket`, over the ``environ['wsgi.websocket']`` of other servers
+(gevent-websocket's gunicorn worker, simple-websocket under gunicorn's own):
+
+``receive() -> str | bytes | None``
+    The next message (``str`` for text, ``bytes`` for binary), ``None`` once the peer
+    closed. Called by the session's reader (the request's greenlet) only.
+``send_batch(messages: list[str | bytes]) -> None``
+    Send the messages in order (``str`` as text frames, ``bytes`` as binary frames),
+    in one system call where possible; blocks until the bytes are handed to the
+    kernel; raises (any ``Exception``) when the peer is gone. Called by the session's
+    writer greenlet only, one call at a time.
+``close() -> None``
+    Send a close frame (a polite end); the writer calls it after its last batch.
+``abort() -> None``
+    End the connection now (shut the socket down), so that a blocked ``receive`` or
+    ``send_batch`` returns or raises at once. May be called from any greenlet.
 
 Served by gevent's ``pywsgi``: :mod:`flask_socketio.serving` hands over the raw socket
 (``environ['flask_socketio.socket']``), on which the engine speaks WebSocket itself
-(:mod:`flask_socketio.engine.websocket`) and notices a client hanging up on a poll.
-Under other servers, a ``environ['wsgi.websocket']`` they provide (gevent-websocket's
-gunicorn worker, simple-websocket under gunicorn's own) is used instead.
+and notices a client hanging up on a pending poll.
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import contextvars
 import gzip
@@ -24,6 +57,7 @@ import itertools
 import json
 import logging
 import secrets
+import socket
 import sys
 import time
 import zlib
@@ -35,20 +69,37 @@ import engineio
 import gevent
 import gevent.event
 import gevent.hub
-import gevent.lock
 import gevent.queue
 
 from . import websocket
 from .base import Cancellable
-from .cors import CorsPolicy
+from .cors import CorsPolicy, own_origin
 
-Reason = engineio.Server.reason
 logger = logging.getLogger("flask_socketio.engine")
+
+
+class Reason(engineio.Server.reason):
+    """The disconnect reasons handlers receive: python-engineio's, and ours."""
+
+    #: More than ``max_queued_bytes`` waited to be sent to the client (it does not
+    #: read, or not as fast as the server sends).
+    QUEUE_FULL = "queue full"
+
 
 OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0123456"
 SEPARATOR = "\x1e"
 SOCKET_KEY = "flask_socketio.socket"
 _CANCELLED = object()
+
+#: Default of ``max_queued_bytes``: what may wait to be sent to one client.
+DEFAULT_MAX_QUEUED_BYTES = 10_000_000
+#: Default of ``max_packets_per_post``: packets one long-polling POST may carry.
+DEFAULT_MAX_PACKETS_PER_POST = 1000
+#: Longest a polite WebSocket close may take before the socket is shut down.
+CLOSE_GRACE = 5.0
+
+#: Reasons for which a session's socket is shut down at once (nothing more is written).
+_ABORTING = frozenset({Reason.PING_TIMEOUT, Reason.QUEUE_FULL, Reason.TRANSPORT_ERROR})
 
 ERRORS = {
     "transport": (0, "Transport unknown"),
@@ -64,11 +115,77 @@ class ProtocolError(Exception):
     """A client broke the Engine.IO protocol; its session is closed."""
 
 
+class GeventWebSocket:
+    """The WebSocket seam (see the module's docstring) over gevent-websocket."""
+
+    __slots__ = ("ws", "socket")
+
+    def __init__(self, ws: Any, sock: Any = None) -> None:
+        self.ws = ws
+        handler = getattr(ws, "handler", None)
+        self.socket = sock if sock is not None else getattr(handler, "socket", None)
+
+    def receive(self) -> str | bytes | None:
+        message = self.ws.receive()
+        return bytes(message) if isinstance(message, bytearray) else message
+
+    def send_batch(self, messages: list[str | bytes]) -> None:
+        ws = self.ws
+        if len(messages) == 1:
+            message = messages[0]
+            ws.send(message, binary=not isinstance(message, str))
+            return
+        # gevent-websocket writes each frame with ``raw_write``: collect the frames
+        # (compressed or not, as the WebSocket makes them), then write them at once.
+        write = ws.raw_write
+        frames: list[bytes] = []
+        ws.raw_write = frames.append
+        try:
+            for message in messages:
+                ws.send(message, binary=not isinstance(message, str))
+        finally:
+            if ws.raw_write is not None:
+                ws.raw_write = write
+        if write is None:
+            raise ConnectionError("the WebSocket is closed")
+        write(b"".join(frames))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ws.close()
+
+    def abort(self) -> None:
+        if self.socket is not None:
+            with contextlib.suppress(OSError):
+                self.socket.shutdown(socket.SHUT_RDWR)
+
+
+def websocket_transport(environ: dict) -> Any:
+    """The transport over another server's WebSocket (``wsgi.websocket``), if any."""
+    ws = environ.get("wsgi.websocket")
+    return None if ws is None else GeventWebSocket(ws, environ.get(SOCKET_KEY))
+
+
+class _Volatile:
+    """A queued message that may be dropped when the queue is full."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str | bytes) -> None:
+        self.message = message
+
+
+def _unwrap(batch: list) -> list:
+    return [m.message if type(m) is _Volatile else m for m in batch]
+
+
 class Session:
     """One Engine.IO session, on long-polling or (after the upgrade) on WebSocket."""
 
-    __slots__ = ("engine", "sid", "environ", "transport", "session", "outbox", "poll",
-                 "is_posting", "ws", "ws_lock", "is_upgrading", "is_closed",
+    __slots__ = ("engine", "sid", "environ", "transport", "session", "queue", "queued_bytes",
+                 "volatile_count", "stalled_since", "poll", "is_posting", "posted_events",
+                 "post_backlog",
+                 "ws", "writer", "writer_waiter", "is_upgrading", "is_closed",
                  "awaiting_pong", "ping_sent_at", "worker", "task", "worker_waiter",
                  "__weakref__")
 
@@ -78,11 +195,25 @@ class Session:
         self.environ = environ
         self.transport = transport
         self.session: dict = {}
-        self.outbox: list[str] = []
+        #: Messages waiting to be sent: ``str`` (a text packet, type first) or
+        #: ``bytes`` (a binary message), volatile ones wrapped in ``_Volatile``.
+        self.queue: list[Any] = []
+        #: Length of the queued messages and of the write in flight.
+        self.queued_bytes = 0
+        self.volatile_count = 0
+        #: When the client began to owe us a read (a write in flight, or queued
+        #: messages no poll has taken); 0 when it owes none.
+        self.stalled_since = 0.0
         self.poll: gevent.event.AsyncResult | None = None
         self.is_posting = False
+        #: Events of the POST being read, run together once it is read.
+        self.posted_events: list[tuple[Callable[..., Any], tuple]] | None = None
+        #: The events of earlier POSTs still to run, while their greenlet runs them.
+        self.post_backlog: collections.deque[tuple[Callable[..., Any], tuple]] | None = None
+        #: The WebSocket transport (see the module's docstring), once there is one.
         self.ws: Any = None
-        self.ws_lock = gevent.lock.Semaphore()
+        self.writer: gevent.Greenlet | None = None
+        self.writer_waiter: Any = None
         self.is_upgrading = False
         self.is_closed = False
         self.awaiting_pong = False
@@ -92,6 +223,8 @@ class Session:
         self.worker: gevent.Greenlet | None = None
         self.task: tuple[Callable[..., Any], tuple] | None = None
         self.worker_waiter: Any = None
+
+    # -- running handlers ----------------------------------------------------------------
 
     def hand_to_worker(self, target: Callable[..., Any], args: tuple) -> bool:
         """Run ``target(*args)`` in this session's worker greenlet, if it is free.
@@ -146,35 +279,161 @@ class Session:
             self.worker_waiter = None
             gevent.get_hub().loop.run_callback(waiter.switch, None)
 
-    def send_text(self, packet: str) -> None:
-        """Send one encoded text packet on whichever transport the session uses."""
+    # -- sending -------------------------------------------------------------------------
+
+    def send_text(self, packet: str, volatile: bool = False) -> None:
+        """Queue one encoded text packet (type first)."""
+        self.enqueue(packet, volatile)
+
+    def send_message(self, data: str | bytes, volatile: bool = False) -> None:
+        """Queue one MESSAGE: text, or binary (base64 in a polling response)."""
+        self.enqueue(MESSAGE + data if isinstance(data, str) else bytes(data), volatile)
+
+    def enqueue(self, message: str | bytes, volatile: bool = False,
+                force: bool = False) -> None:
+        """Queue ``message`` for the client; never blocks.
+
+        Past ``max_queued_bytes`` a volatile message is dropped; otherwise the queued
+        volatile messages are, and if that is not enough the session is closed
+        (:attr:`Reason.QUEUE_FULL`). ``force`` queues past the limit (the packet
+        that ends a session).
+        """
         if self.is_closed:
             return
-        if self.ws is not None:
-            self._ws_send(packet, binary=False)
+        size = len(message)
+        if (self.queued_bytes + size > self.engine.max_queued_bytes and not force
+                and not self._make_room(size, volatile)):
+            return
+        self.queued_bytes += size
+        waiter = self.writer_waiter
+        if waiter is not None:  # an idle WebSocket writer: this message starts a write
+            self.writer_waiter = None
+            gevent.get_hub().loop.run_callback(waiter.switch, [message])
+            return
+        if volatile:
+            self.volatile_count += 1
+            self.queue.append(_Volatile(message))
         else:
-            self.outbox.append(packet)
-            if self.poll is not None:
-                self.poll.set(None)
+            self.queue.append(message)
+        if not self.stalled_since:
+            self.stalled_since = time.monotonic()
+        if self.poll is not None:
+            self.poll.set(None)
 
-    def send_message(self, data: str | bytes) -> None:
-        if isinstance(data, str):
-            self.send_text(MESSAGE + data)
-        elif self.ws is not None and not self.is_closed:
-            self._ws_send(data, binary=True)
-        else:
-            self.send_text("b" + base64.b64encode(data).decode("ascii"))
+    def _make_room(self, size: int, volatile: bool) -> bool:
+        engine = self.engine
+        if volatile:
+            engine.logger.debug("%s: queue full, a volatile message dropped", self.sid)
+            return False
+        if self.volatile_count:
+            kept, dropped = [], 0
+            for message in self.queue:
+                if type(message) is _Volatile:
+                    dropped += len(message.message)
+                else:
+                    kept.append(message)
+            self.queue = kept
+            self.queued_bytes -= dropped
+            self.volatile_count = 0
+            engine.logger.debug("%s: queue full, queued volatile messages dropped", self.sid)
+            if self.queued_bytes + size <= engine.max_queued_bytes:
+                return True
+        engine.logger.warning(
+            "Closing Engine.IO connection %s: more than max_queued_bytes (%d) waiting to "
+            "be sent (the client does not read fast enough)", self.sid,
+            engine.max_queued_bytes)
+        engine.close(self, Reason.QUEUE_FULL, notify=None, handlers_apart=True)
+        return False
 
-    def _ws_send(self, data: str | bytes, binary: bool) -> None:
+    def take_queue(self) -> list[str | bytes]:
+        """Everything queued, for one write or one poll response."""
+        batch, self.queue = self.queue, []
+        if self.volatile_count:
+            self.volatile_count = 0
+            batch = _unwrap(batch)
+        return batch
+
+    def is_stalled(self, now: float) -> bool:
+        """Has the client owed us a read for ``ping_interval + ping_timeout``?"""
+        since = self.stalled_since
+        return bool(since) and now - since > self.engine.ping_interval + self.engine.ping_timeout
+
+    # -- the WebSocket writer ----------------------------------------------------------
+
+    def attach_websocket(self, transport: Any, first: list[str | bytes]) -> None:
+        """Send on ``transport`` from now on, ``first`` and what is queued first."""
+        batch = first + self.take_queue()
+        self.ws = transport
+        self.stalled_since = 0.0
+        self.writer = gevent.spawn(self._write, transport, batch)
+
+    def _write(self, transport: Any, batch: list[str | bytes] | None) -> None:
+        """The writer: one ``send_batch`` at a time, each with everything queued
+        while the previous one was in flight; a polite close once the session is
+        closed and its queue sent."""
         try:
-            with self.ws_lock:
-                self.ws.send(data, binary=binary)
-        except Exception:  # the peer went away: the reader sees it and closes
+            while batch is not None:
+                if batch:
+                    size = sum(map(len, batch))
+                    self.stalled_since = time.monotonic()
+                    transport.send_batch(batch)
+                    self.stalled_since = 0.0
+                    self.queued_bytes -= size
+                    gevent.sleep(0)  # a turn of the loop: what is made meanwhile goes next
+                if self.queue:
+                    batch = self.take_queue()
+                elif self.is_closed:
+                    batch = None
+                else:
+                    waiter = self.writer_waiter = gevent.hub.Waiter()
+                    batch = waiter.get()
+        except Exception:  # the peer went away: the reader sees it too
             self.engine.close(self, Reason.TRANSPORT_ERROR, notify=None)
+            transport.abort()
+            return
+        finally:
+            self.writer = None
+            self.writer_waiter = None
+        transport.close()
+
+    def end_websocket(self, abort: bool) -> None:
+        """The session is closed: let the writer finish (or shut the socket down now
+        if ``abort``); after ``CLOSE_GRACE`` seconds the socket is shut down anyway."""
+        transport = self.ws
+        if transport is None:
+            return
+        waiter = self.writer_waiter
+        if waiter is not None:
+            self.writer_waiter = None
+            gevent.get_hub().loop.run_callback(waiter.switch, None)
+        if abort:
+            transport.abort()
+            return
+        timer = gevent.get_hub().loop.timer(CLOSE_GRACE)
+
+        def abort_late() -> None:
+            timer.close()
+            transport.abort()
+
+        timer.start(abort_late)
+
+    def wait_for_writer(self) -> None:
+        """Block (the reader) until the writer is done, ``CLOSE_GRACE`` at most."""
+        writer = self.writer
+        if writer is not None and writer is not gevent.getcurrent():
+            writer.join(CLOSE_GRACE)
+            if not writer.dead:
+                self.ws.abort()
+                writer.join(1)
 
 
 class NativeEngine:
-    """An Engine.IO v4 server for gevent (options as python-engineio's ``Server``)."""
+    """An Engine.IO v4 server for gevent (options as python-engineio's ``Server``).
+
+    Ours besides: ``max_queued_bytes``, what may wait to be sent to one client
+    (:data:`DEFAULT_MAX_QUEUED_BYTES`), and ``max_packets_per_post``, the packets one
+    long-polling POST may carry (:data:`DEFAULT_MAX_PACKETS_PER_POST`).
+    """
 
     async_mode = "gevent"
     reason = Reason
@@ -187,15 +446,23 @@ class NativeEngine:
                  cors_allowed_origins: Any = None, cors_credentials: bool = True,
                  logger: Any = False, json: Any = None, async_handlers: bool = True,
                  monitor_clients: bool | None = None, transports: Any = None,
+                 max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
+                 max_packets_per_post: int = DEFAULT_MAX_PACKETS_PER_POST,
                  websocket_compression: bool = False) -> None:
         if async_mode not in (None, "gevent"):
             raise ValueError(f"the native engine runs on gevent, not {async_mode!r}")
+        for name, value in (("max_queued_bytes", max_queued_bytes),
+                            ("max_packets_per_post", max_packets_per_post)):
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, not {value!r}")
         if isinstance(ping_interval, tuple):
             self.ping_interval, self.ping_grace = float(ping_interval[0]), float(ping_interval[1])
         else:
             self.ping_interval, self.ping_grace = float(ping_interval), 0.0
         self.ping_timeout = float(ping_timeout)
         self.max_http_buffer_size = max_http_buffer_size
+        self.max_queued_bytes = max_queued_bytes
+        self.max_packets_per_post = max_packets_per_post
         self.allow_upgrades = allow_upgrades
         self.http_compression = http_compression
         self.compression_threshold = compression_threshold
@@ -205,7 +472,12 @@ class NativeEngine:
         self.cors_allowed_origins = cors_allowed_origins
         self.cors_credentials = cors_credentials
         self.cors = CorsPolicy(cors_allowed_origins, cors_credentials)
+        #: Every origin may connect and credentials are off: the cookies of a
+        #: cross-origin handshake are not given to the handlers.
+        self.strips_cross_origin_cookies = (cors_allowed_origins == "*"
+                                            and not cors_credentials)
         self.json = json
+        self.async_handlers = async_handlers  # python-socketio sets False: it runs handlers
         self.monitor_clients = True if monitor_clients is None else monitor_clients
         #: python-engineio's name for ``monitor_clients``.
         self.start_service_task = self.monitor_clients
@@ -236,20 +508,22 @@ class NativeEngine:
 
         return register if handler is None else register(handler)
 
-    def send(self, sid: str, data: str | bytes) -> None:
+    def send(self, sid: str, data: str | bytes, volatile: bool = False) -> None:
+        """Queue a MESSAGE for session ``sid``; a ``volatile`` one may be dropped
+        when the client's queue is full (see ``max_queued_bytes``)."""
         session = self.sessions.get(sid)
         if session is None:
             self.logger.warning("Cannot send to sid %s", sid)
             return
-        session.send_message(data)
+        session.send_message(data, volatile)
 
-    def send_packet(self, sid: str, pkt: Any) -> None:
+    def send_packet(self, sid: str, pkt: Any, volatile: bool = False) -> None:
         if pkt.packet_type == engineio.packet.MESSAGE:
-            self.send(sid, pkt.data)
+            self.send(sid, pkt.data, volatile)
             return
         session = self.sessions.get(sid)
         if session is not None:
-            session.send_text(str(pkt.packet_type) + (pkt.data or ""))
+            session.send_text(str(pkt.packet_type) + (pkt.data or ""), volatile)
 
     def disconnect(self, sid: str | None = None) -> None:
         sessions = list(self.sessions.values()) if sid is None else [self.sessions.get(sid)]
@@ -276,9 +550,12 @@ class NativeEngine:
     def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
         """Run the handling of one event of session ``sid``: in the session's worker
         greenlet when it is free, saving a greenlet per event (see
-        :meth:`Session.hand_to_worker`), else in a greenlet of its own."""
+        :meth:`Session.hand_to_worker`), else in a greenlet of its own. The events of
+        one long-polling POST run one after the other, in one greenlet."""
         session = self.sessions.get(sid)
-        if session is None or not session.hand_to_worker(target, args):
+        if session is not None and session.posted_events is not None:
+            session.posted_events.append((target, args))
+        elif session is None or not session.hand_to_worker(target, args):
             gevent.spawn(target, *args)
 
     def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Any:
@@ -356,6 +633,11 @@ class NativeEngine:
                 return self._error(start_response, "request", environ)
             if isinstance(ws, list):  # a bad WebSocket handshake, answered
                 return ws
+        origin = environ.get("HTTP_ORIGIN")
+        if (self.strips_cross_origin_cookies and origin is not None
+                and "HTTP_COOKIE" in environ and origin != own_origin(environ)):
+            # Any web page may connect: its visitors' cookies must not act for it.
+            del environ["HTTP_COOKIE"]
         sid = self.generate_id()
         session = Session(self, sid, environ, transport)
         self.sessions[sid] = session
@@ -381,10 +663,9 @@ class NativeEngine:
             return self._respond(start_response, "401 UNAUTHORIZED", b"Unauthorized", environ)
         self._schedule(self.ping_interval, sid, PING)
         if ws is not None:
-            session.ws = ws
-            session.send_text(opening)
+            session.attach_websocket(ws, [opening])
             return self._read_websocket(session, ws)
-        headers = self._cookie_headers(sid)
+        headers = self._cookie_headers(sid, environ)
         return self._respond(start_response, "200 OK", opening.encode(), environ, headers,
                              content_type="text/plain; charset=UTF-8")
 
@@ -393,7 +674,7 @@ class NativeEngine:
         if session.poll is not None:  # a second concurrent GET breaks the protocol
             self.close(session, Reason.TRANSPORT_ERROR, notify=CLOSE)
             return self._error(start_response, "request", environ)
-        if not session.outbox and not session.is_closed:
+        if not session.queue and not session.is_closed:
             waiter = session.poll = gevent.event.AsyncResult()
             watcher = self._watch_for_hangup(environ, waiter)
             try:
@@ -407,10 +688,14 @@ class NativeEngine:
             if result is _CANCELLED:
                 self.close(session, Reason.TRANSPORT_CLOSE, notify=None)
                 return []
-        packets, session.outbox = session.outbox, []
+        packets = session.take_queue()
+        session.queued_bytes = 0
+        session.stalled_since = 0.0
         if not packets and session.is_closed:
             packets = [CLOSE]
-        body = SEPARATOR.join(packets).encode()
+        body = SEPARATOR.join([packet if isinstance(packet, str)
+                               else "b" + base64.b64encode(packet).decode("ascii")
+                               for packet in packets]).encode()
         return self._respond(start_response, "200 OK", body, environ,
                              content_type="text/plain; charset=UTF-8")
 
@@ -424,9 +709,7 @@ class NativeEngine:
         def readable() -> None:
             watcher.stop()
             try:
-                import socket as socket_module
-
-                data = sock.recv(1, socket_module.MSG_PEEK | socket_module.MSG_DONTWAIT)
+                data = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
             except BlockingIOError:
                 return
             except OSError:
@@ -452,10 +735,14 @@ class NativeEngine:
             return self._respond(start_response, "413 PAYLOAD TOO LARGE", b"Payload too large",
                                  environ)
         session.is_posting = True
+        events = session.posted_events = []
         try:
             body = environ["wsgi.input"].read(length if length >= 0 else limit + 1)
             if len(body) > limit:
                 raise ProtocolError("payload too large")
+            if body.count(b"\x1e") >= self.max_packets_per_post:
+                raise ProtocolError(f"more than max_packets_per_post "
+                                    f"({self.max_packets_per_post}) packets in one POST")
             for packet in body.decode("utf-8").split(SEPARATOR):
                 self._receive(session, packet, polling=True)
         except (ProtocolError, UnicodeDecodeError) as exc:
@@ -464,8 +751,45 @@ class NativeEngine:
             return self._error(start_response, "request", environ)
         finally:
             session.is_posting = False
+            session.posted_events = None
+            if events:
+                self._run_events(session, events)
         return self._respond(start_response, "200 OK", b"ok", environ,
                              content_type="text/html; charset=UTF-8")
+
+    @staticmethod
+    def _run_events(session: Session, events: list[tuple[Callable[..., Any], tuple]]) -> None:
+        """Run the events of one POST in order, in one greenlet (the session's worker
+        if it is free), each in a fresh context, yielding between them. The events of
+        a POST that comes while those of an earlier one are still running go after
+        them, in that greenlet: the client's next POST does not wait for its
+        events, and must not overtake them."""
+        if session.post_backlog is not None:
+            session.post_backlog.extend(events)
+            return
+        if len(events) == 1:
+            target, args = events[0]
+        else:
+            backlog = session.post_backlog = collections.deque(events)
+
+            def target(*args: Any) -> None:
+                try:
+                    first = True
+                    while backlog:
+                        event_target, event_args = backlog.popleft()
+                        if not first:
+                            gevent.sleep(0)
+                        first = False
+                        try:
+                            contextvars.Context().run(event_target, *event_args)
+                        except Exception:
+                            gevent.get_hub().handle_error(gevent.getcurrent(),
+                                                          *sys.exc_info())
+                finally:
+                    session.post_backlog = None
+            args = ()
+        if not session.hand_to_worker(target, args):
+            gevent.spawn(target, *args)
 
     # -- WebSocket ---------------------------------------------------------------------
 
@@ -485,7 +809,7 @@ class NativeEngine:
             if self._receive_frame(ws) != PING + "probe":
                 ws.close()
                 return []
-            ws.send(PONG + "probe")
+            ws.send_batch([PONG + "probe"])
             session.send_text(NOOP)  # ends the pending (or next) poll cleanly
             if self._receive_frame(ws) != UPGRADE:
                 ws.close()
@@ -498,26 +822,20 @@ class NativeEngine:
         if session.is_closed:
             ws.close()
             return []
-        pending = [packet for packet in session.outbox if packet != NOOP]
-        session.outbox = []
-        session.ws = ws
+        session.queue = [packet for packet in session.queue if packet != NOOP]
         session.transport = "websocket"
+        session.attach_websocket(ws, [])
         if session.poll is not None:
             session.poll.set(None)
-        for packet in pending:
-            if packet.startswith("b"):
-                session.send_message(base64.b64decode(packet[1:]))
-            else:
-                session.send_text(packet)
         return self._read_websocket(session, ws)
 
     def _open_websocket(self, environ: dict, start_response: Callable[..., Any]) -> Any:
-        """The request's WebSocket: another server's (``wsgi.websocket``), else ours on
-        the raw socket (answering the handshake); a list is the response refusing a
-        bad handshake, ``None`` means no WebSocket can be had."""
-        ws = environ.get("wsgi.websocket")
-        if ws is not None:
-            return ws
+        """The request's WebSocket transport: over another server's ``wsgi.websocket``,
+        else ours on the raw socket (answering the handshake). A list is the response
+        refusing a bad handshake; ``None``: no WebSocket can be had."""
+        transport = websocket_transport(environ)
+        if transport is not None:
+            return transport
         sock = environ.get(SOCKET_KEY)
         if sock is None:
             return None
@@ -547,8 +865,7 @@ class NativeEngine:
             reason = Reason.TRANSPORT_ERROR
         if not session.is_closed:
             self.close(session, reason, notify=None)
-        with contextlib.suppress(Exception):
-            ws.close()
+        session.wait_for_writer()
         return []
 
     # -- packets -----------------------------------------------------------------------
@@ -586,22 +903,29 @@ class NativeEngine:
         except Exception as exc:
             raise ProtocolError(f"the message handler failed: {exc!r}") from exc
 
-    def close(self, session: Session, reason: str, notify: str | None) -> None:
-        """End ``session``: ``notify`` is what a pending poll or the WebSocket gets."""
+    def close(self, session: Session, reason: str, notify: str | None,
+              handlers_apart: bool = False) -> None:
+        """End ``session``: ``notify`` is the last packet it gets (after what is
+        queued). The disconnect handler runs now, or in a greenlet of its own with
+        ``handlers_apart`` (for the heartbeat and for senders, which must not wait)."""
         if session.is_closed:
             return
         if notify is not None:
-            session.send_text(notify)
+            session.enqueue(notify, force=True)
         session.is_closed = True
         self.sessions.pop(session.sid, None)
         session.stop_worker()
         if session.poll is not None:
             session.poll.set(None)
-        if session.ws is not None:
-            with contextlib.suppress(Exception):
-                session.ws.close()
+        session.end_websocket(abort=reason in _ABORTING)
+        if handlers_apart:
+            gevent.spawn(self._disconnected, session.sid, reason)
+        else:
+            self._disconnected(session.sid, reason)
+
+    def _disconnected(self, sid: str, reason: str) -> None:
         try:
-            self._trigger("disconnect", session.sid, reason)
+            self._trigger("disconnect", sid, reason)
         except Exception:
             self.logger.exception("disconnect handler error")
 
@@ -621,6 +945,8 @@ class NativeEngine:
         self._heartbeat_wakeup.set()
 
     def _run_heartbeat(self) -> None:
+        """Queue each session's PINGs and close the sessions that missed a PONG or
+        stopped reading; never blocks on a socket, never runs a handler."""
         timers = self._timers
         while timers or self.sessions:
             now = time.monotonic()
@@ -635,8 +961,8 @@ class NativeEngine:
                     session.send_text(PING)
                     heapq.heappush(timers, (now + self.ping_timeout + self.ping_grace,
                                             next(self._timer_sequence), sid, PONG))
-                elif session.awaiting_pong:
-                    self.close(session, Reason.PING_TIMEOUT, notify=None)
+                elif session.awaiting_pong or session.is_stalled(now):
+                    self.close(session, Reason.PING_TIMEOUT, notify=None, handlers_apart=True)
                 else:
                     due = max(now, session.ping_sent_at + self.ping_interval)
                     heapq.heappush(timers, (due, next(self._timer_sequence), sid, PING))
@@ -647,15 +973,24 @@ class NativeEngine:
 
     # -- responses ---------------------------------------------------------------------
 
-    def _cookie_headers(self, sid: str) -> list[tuple[str, str]]:
+    def _cookie_headers(self, sid: str, environ: dict) -> list[tuple[str, str]]:
+        """The ``cookie`` option's ``Set-Cookie``: ``path=/``, ``SameSite=Lax`` and
+        ``HttpOnly`` (and ``Secure`` over HTTPS) unless the option says otherwise."""
         cookie = self.cookie
         if not cookie:
             return []
         if isinstance(cookie, str):
             cookie = {"name": cookie}
-        options = {"path": "/", "SameSite": "Lax", **{k: v for k, v in cookie.items()
-                                                       if k != "name"}}
-        parts = [f"{cookie['name']}={sid}"]
+        elif not isinstance(cookie, dict):
+            cookie = {"name": "io"}
+        given = {key: value for key, value in cookie.items() if key != "name"}
+        defaults: dict[str, Any] = {"path": "/", "SameSite": "Lax", "HttpOnly": True}
+        if _is_https(environ):
+            defaults["Secure"] = True
+        named = {key.lower() for key in given}
+        options = {key: value for key, value in defaults.items() if key.lower() not in named}
+        options.update(given)
+        parts = [f"{cookie.get('name', 'io')}={sid}"]
         for key, value in options.items():
             if value is True:
                 parts.append(key)
@@ -685,6 +1020,11 @@ class NativeEngine:
         # 400 for a refused origin too, as python-engineio answers (Node says 403)
         return self._respond(start_response, "400 BAD REQUEST", body, environ,
                              content_type="application/json")
+
+
+def _is_https(environ: dict) -> bool:
+    scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
+    return scheme.split(",")[0].strip().lower() in ("https", "wss")
 
 
 def _compress(body: bytes, accept_encoding: str) -> tuple[bytes, str | None]:

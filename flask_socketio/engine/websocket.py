@@ -13,21 +13,21 @@ Our own frame layer, so that a hostile or unlucky client costs little:
 - permessage-deflate (RFC 7692, see :mod:`flask_socketio.engine.deflate`) inflates
   no further than the limit.
 
-The seam the engine uses:
+It is a transport of the native engine's WebSocket seam (described in
+:mod:`flask_socketio.engine.native`):
 
 - :func:`accept` answers the upgrade request with ``101 Switching Protocols`` and
   returns a :class:`WebSocket` (or the error response for a bad handshake);
 - :meth:`WebSocket.receive`: the next message (``str`` or ``bytes``), ``None`` once
   the connection is closed; a client breaking the protocol gets the close code the
   RFC gives and :class:`ProtocolViolation` is raised;
-- :meth:`WebSocket.send_batch`: messages written as frames with ONE ``sendall``.
-  The engine's per-connection writer hands it everything queued since its last
-  write. :func:`send_batch` does the same for any WebSocket (gevent-websocket's and
-  simple-websocket's, under gunicorn), one ``send`` per message there;
-- :meth:`WebSocket.close`: never blocks on a peer that stopped reading.
+- :meth:`WebSocket.send_batch`: messages written as frames with ONE ``sendall``
+  (the session's writer hands it everything queued since its last write);
+- :meth:`WebSocket.close`: the closing handshake, never waiting on a write in flight;
+- :meth:`WebSocket.abort`: the connection shut down now, from any greenlet.
 
-One greenlet reads (it also answers pings and the close handshake); writes from any
-greenlet are serialised by a lock.
+One greenlet reads (it also answers pings and the close handshake); its writes and
+the writer's are serialised by a lock.
 """
 
 from __future__ import annotations
@@ -123,15 +123,6 @@ def accept(environ: dict, start_response: Callable[..., Any], sock: Any, *,
     return WebSocket(sock, max_message_size=max_message_size,
                      compression_threshold=compression_threshold,
                      buffered=buffered if isinstance(buffered, io.BufferedReader) else None)
-
-
-def send_batch(websocket: Any, messages: Iterable[str | bytes]) -> None:
-    """Send ``messages`` on any WebSocket: in one write on ours, else one by one."""
-    if isinstance(websocket, WebSocket):
-        websocket.send_batch(messages)
-        return
-    for message in messages:
-        websocket.send(message, binary=not isinstance(message, str))
 
 
 class WebSocket:
@@ -395,6 +386,10 @@ class WebSocket:
             return
         timer = self._close_timer = gevent.get_hub().loop.timer(CLOSE_TIMEOUT)
         timer.start(self._shutdown)
+
+    def abort(self) -> None:
+        """Shut the connection down now (a blocked read or write returns at once)."""
+        self._shutdown()
 
     def _fail(self, code: int, reason: str) -> None:
         """Close after a protocol violation: the close frame, then shut down."""

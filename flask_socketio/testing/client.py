@@ -14,7 +14,7 @@ import itertools
 import logging
 import queue
 import sys
-import threading
+import time
 from collections.abc import Callable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
@@ -23,11 +23,23 @@ import flask
 from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
-from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
+from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
 from ..extension import binary_hint
 from ..options import check_namespace
+from . import hooks
+from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
-from .state import ClientState
+from .state import (
+    DROP_REASONS,
+    NO_CHECK,
+    TRANSPORT_CLOSE,
+    ClientState,
+    check_drop_reason,
+    expected_args,
+    ignore_keywords,
+    raw_namespace,
+    resolve_namespace,
+)
 from .transcript import Transcript
 
 if TYPE_CHECKING:
@@ -40,16 +52,14 @@ logger = logging.getLogger("flask_socketio.testing")
 SERVER_DISCONNECT = "io server disconnect"
 #: The reason a client records when it disconnects itself.
 CLIENT_DISCONNECT = "io client disconnect"
-#: The reason a client records when its Engine.IO session is closed under it.
-TRANSPORT_CLOSE = "transport close"
 
 #: Receive timeout (seconds) when a test does not give one; the pytest ini option
 #: ``socketio_receive_timeout`` changes it.
-DEFAULT_TIMEOUT = 1.0
+DEFAULT_TIMEOUT = 1.0 if hooks.receive_timeout is None else hooks.receive_timeout
 
 #: Callables told of each new client (the pytest plugin collects a test's clients
 #: here to print their transcripts when it fails). Nothing else keeps clients.
-creation_listeners: list[Callable[[SocketIOTestClient], None]] = []
+creation_listeners: list[Callable[[SocketIOTestClient], None]] = hooks.test_clients
 
 
 def _cookies_into(flask_test_client: Any, environ: dict) -> None:
@@ -104,18 +114,29 @@ class SocketIOTestClient(ClientState):
         to test error handlers and logging.
     :param timeout: seconds :meth:`receive` waits for events delivered from other
         threads (message queue listeners); in-process work itself never waits.
+    :param environ_overrides: WSGI environ keys of the handshake request to set
+        (``{"REMOTE_ADDR": "203.0.113.9"}``), as Flask's test client takes them.
+    :param session: a Flask session to start with (seeded through the session
+        cookie, as a browser that logged in would bring it; needs ``SECRET_KEY``).
+    :param connect: ``False`` makes the client without connecting it: call
+        :meth:`connect` later.
+
+    ``query_string``, ``headers``, ``environ_overrides`` and ``session`` are used for
+    every Engine.IO session the client opens (after :meth:`drop`, say); each
+    namespace keeps the ``auth`` it last connected with.
     """
 
     def __init__(self, app: flask.Flask, socketio: SocketIO, namespace: str | None = None,
                  query_string: str | None = None, headers: dict[str, str] | None = None,
                  auth: Any = None, flask_test_client: Any = None, *,
-                 raise_server_exceptions: bool = True, timeout: float | None = None) -> None:
+                 raise_server_exceptions: bool = True, timeout: float | None = None,
+                 environ_overrides: dict[str, Any] | None = None,
+                 session: dict[str, Any] | None = None, connect: bool = True) -> None:
         super().__init__()
         self.app = app
         self.socketio = socketio
         self.server = socketio._require_server()
         self.engine = self.server.eio.attach_inprocess()
-        self.scheduler = self.engine.scheduler
         self.flask_test_client = flask_test_client
         self.raise_server_exceptions = raise_server_exceptions
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -132,9 +153,32 @@ class SocketIOTestClient(ClientState):
         self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._has_foreign_producers = False
         self._is_closed = False
+        self._query_string = query_string
+        self._headers = headers
+        self._environ_overrides = dict(environ_overrides or {})
+        if session is not None:
+            self._seed_session(session)
         for listener in creation_listeners:
             listener(self)
-        self.connect(namespace, query_string=query_string, headers=headers, auth=auth)
+        if connect:
+            self.connect(namespace, auth=auth)
+        elif auth is not None:
+            self._auth[check_namespace(namespace)] = auth
+
+    def _seed_session(self, values: dict[str, Any]) -> None:
+        http = self.flask_test_client
+        if http is None:
+            http = self.flask_test_client = self.app.test_client()
+        try:
+            with http.session_transaction() as flask_session:
+                flask_session.update(values)
+        except RuntimeError as exc:
+            raise RuntimeError(f"cannot seed session=: {exc} (is SECRET_KEY set?)") from exc
+
+    @property
+    def scheduler(self) -> Any:
+        """The in-process scheduler this client's work runs on (the current test's)."""
+        return self.engine.scheduler
 
     # -- connection ----------------------------------------------------------------------
 
@@ -144,27 +188,75 @@ class SocketIOTestClient(ClientState):
 
         A refused connection is not an exception: :meth:`is_connected` is ``False``
         and :attr:`connect_error` holds what the server said. Connecting a namespace
-        that is already connected does nothing, as with socket.io-client.
+        that is already connected does nothing, as with socket.io-client. Without
+        ``auth``, the namespace connects with the ``auth`` it last used;
+        ``query_string`` and ``headers`` replace the client's for the sessions it
+        opens from now on.
         """
         if self._is_closed:
             raise RuntimeError("this test client was closed; make a new one")
         namespace = check_namespace(namespace)
         if namespace in self._namespaces:
             return
+        if query_string is not None:
+            self._query_string = query_string
+        if headers is not None:
+            self._headers = headers
+        if auth is None:
+            auth = self._auth.get(namespace)
+        else:
+            self._auth[namespace] = auth
         if self._socket is None or self._socket.is_closed:
-            self._open(query_string, headers)
+            self._open(self._query_string, self._headers)
         self._connect_errors.pop(namespace, None)
         self._disconnect_reasons.pop(namespace, None)
         self._send(sio_packet.CONNECT, namespace, data=auth)
         self._sync()
 
+    def reconnect(self) -> None:
+        """Open a new Engine.IO session and connect the namespaces the last one had,
+        each with its ``auth``, as socket.io-client does after a network failure."""
+        if self._socket is not None and not self._socket.is_closed:
+            raise RuntimeError("the client is still connected: drop() or disconnect() first")
+        for namespace in self._lost_namespaces or ["/"]:
+            self.connect(namespace)
+
+    def drop(self, reason: str = TRANSPORT_CLOSE) -> None:
+        """The network fails under the client: the server sees ``reason``.
+
+        ``reason`` is ``'transport close'`` (the connection closed),
+        ``'ping timeout'`` (it went silent) or ``'transport error'``; the
+        server's disconnect handlers run with it, and :attr:`disconnect_reason`
+        says it. What the client sent before still reaches the server first.
+        Reconnect with :meth:`reconnect` (or :meth:`connect`).
+        """
+        check_drop_reason(reason)
+        if self._socket is None or self._socket.is_closed:
+            raise RuntimeError("cannot drop: the client has no open connection")
+        self.transcript.add("sent", "drop", "*", args=reason)
+        self._socket.drop(reason)
+        self._sync()
+
+    def send_raw(self, payload: str | bytes) -> None:
+        """Send one Engine.IO message as it is: an encoded Socket.IO packet
+        (``'2["echo",1]'``, ``'2/chat,["echo"]'``) or a binary attachment, unchecked,
+        to test how the server takes malformed or unusual packets."""
+        if not isinstance(payload, (str, bytes)):
+            raise TypeError(f"send_raw() takes a str or bytes payload, not {payload!r}")
+        if self._socket is None or self._socket.is_closed:
+            raise RuntimeError("cannot send: the client has no open connection")
+        self.transcript.add("sent", "raw", raw_namespace(payload), args=payload)
+        self._socket.send(payload)
+        self._sync()
+
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
-        path = "/" + self.socketio.server_options.get("path", "socket.io").strip("/") + "/"
+        path = "/" + self.socketio.path.strip("/")  # as Flask-SocketIO's test client
         environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
         environ["flask.app"] = self.app
         environ[INPROCESS_KEY] = self.engine
         if self.flask_test_client is not None:
             _cookies_into(self.flask_test_client, environ)
+        environ.update(self._environ_overrides)
         self._socket = self.engine.open(environ, self._on_payload, self._on_close)
         self.eio_sid = self._socket.sid
         self._binary_packet = None
@@ -226,22 +318,28 @@ class SocketIOTestClient(ClientState):
         self._sync()
         if self._socket is None:
             raise RuntimeError("the client has no connection")
-        connection: Connection = self._socket.environ[CONNECTION_KEY]
         if self.socketio.manage_session:
-            return connection.session
+            return self._socket.environ.get(SAVED_SESSION_KEY)
         with self.app.request_context(self._socket.environ):
             return flask.session._get_current_object()  # type: ignore[attr-defined]
 
     # -- sending -----------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: bool = False,
-             namespace: str | None = None, timeout: float | None = None) -> Any:
+             namespace: str | None = None, timeout: float | None = None,
+             **ignored: Any) -> Any:
         """Emit ``event`` to the server and run what it causes.
 
         With ``callback=True``, return the server's acknowledgement: one value, or a
         list for several; waiting for it moves the in-process clock up to
         ``timeout`` (the client's default), as a blocked client would wait live.
+
+        Other keywords are accepted and ignored, as Flask-SocketIO's test client
+        does: the server's addressing keywords (``broadcast``, ``to``, ``room``,
+        ``include_self``, ``skip_sid``, ``ignore_queue``) silently, since a client
+        cannot address other clients; any other one with a :class:`UserWarning`.
         """
+        ignore_keywords(ignored)
         namespace = check_namespace(namespace)
         self._require_namespace(namespace, f"emit {event!r}")
         ack_id = next(self._ack_ids) if callback else None
@@ -263,59 +361,88 @@ class SocketIOTestClient(ClientState):
 
     # -- receiving ---------------------------------------------------------------------
 
-    def get_received(self, namespace: str | None = None) -> list[ReceivedEvent]:
-        """Return, and forget, every event received on ``namespace`` (``'/'``)."""
+    def get_received(self, namespace: Any = None) -> list[ReceivedEvent]:
+        """Return, and forget, every event received on ``namespace`` (``'/'``;
+        ``ANY`` for every namespace)."""
         self._sync()
-        namespace = check_namespace(namespace)
-        mine = [record for record in self._received if record.namespace == namespace]
-        self._received = [record for record in self._received if record.namespace != namespace]
-        return mine
+        return self._take_namespace(resolve_namespace(namespace))
 
-    def receive(self, event: str | None = None, namespace: str | None = None,
+    def clear(self) -> list[ReceivedEvent]:
+        """Forget every event received so far, on every namespace (the connect-time
+        ones, say); return them."""
+        return self.get_received(ANY)
+
+    def receive(self, event: str | None = None, namespace: Any = None,
                 timeout: float | None = None) -> ReceivedEvent:
-        """Return, and forget, the next received event matching ``event``/``namespace``.
+        """Return, and forget, the next received ``event`` (any, for ``None``) on
+        ``namespace`` (``'/'``; ``ANY`` for every namespace).
 
-        ``None`` matches any event or namespace. Pending server work runs first, so
-        in-process the answer is exact; ``TimeoutError`` says nothing matched.
-        Events that arrived before a disconnect are still returned; once they are
-        read, waiting on a disconnected namespace is a ``RuntimeError``, at once.
+        Pending server work runs first, so in-process the answer is exact;
+        ``TimeoutError`` says nothing matched. Events that arrived before a
+        disconnect are still returned; once they are read, waiting on a disconnected
+        namespace is a ``RuntimeError``, at once.
         """
-        namespace = None if namespace is None else check_namespace(namespace)
-        self._sync()
-        record = self._take(event, namespace)
-        if record is None and not (self._namespaces if namespace is None
-                                   else namespace in self._namespaces):
-            raise RuntimeError("cannot wait: not connected; "
-                               + self._nothing_matched(event, namespace))
-        if record is None and (timeout is not None or self._has_foreign_producers
-                               or self.server.eio.external_listeners):
-            record = self._wait_foreign(event, namespace, self.timeout if timeout is None
-                                        else timeout)
+        namespace = resolve_namespace(namespace)
+        record = self._receive(event, namespace, NO_CHECK, timeout)
         if record is None:
             raise TimeoutError(self._nothing_matched(event, namespace))
         return record
 
-    def assert_received(self, event: str, *args: Any,
-                        namespace: str | None = None) -> ReceivedEvent:
-        """Assert the next ``event`` received has ``args`` (``ANY`` matches anything)."""
-        try:
-            record = self.receive(event, namespace)
-        except TimeoutError as exc:
-            raise AssertionError(str(exc)) from None
-        self._check_received(record, event, args)
+    def assert_received(self, event: str, *args: Any, namespace: Any = None,
+                        timeout: float | None = None) -> ReceivedEvent:
+        """Assert an ``event`` with ``args`` was received; return it, and forget it.
+
+        The first *matching* event is taken; others stay to be read. ``args`` may
+        hold matchers (``ANY``, ``Partial``, ``Match``, ``Regex``); no ``args``
+        means an event without arguments. The failure shows, key by key, how the
+        events of that name differ, and what else is waiting.
+        """
+        __tracebackhide__ = True
+        namespace = resolve_namespace(namespace)
+        expected = expected_args(event, args)
+        record = self._receive(event, namespace, expected, timeout)
+        if record is None:
+            raise AssertionError(self._nothing_matched(event, namespace, expected))
         return record
 
-    def assert_nothing_received(self, namespace: str | None = None) -> None:
-        """Assert no event is waiting to be read (on ``namespace``, or on any)."""
+    def refute_received(self, event: str, *args: Any, namespace: Any = None,
+                        timeout: float | None = None) -> None:
+        """Assert no ``event`` (with ``args``, if given: none means any arguments) is
+        waiting to be read on ``namespace``. Pending server work runs first;
+        ``timeout`` also watches that long for deliveries from other threads."""
+        __tracebackhide__ = True
+        namespace = resolve_namespace(namespace)
         self._sync()
-        namespace = None if namespace is None else check_namespace(namespace)
-        left = [r for r in self._received if namespace is None or r.namespace == namespace]
-        self._fail_if_any(left)
+        if timeout:
+            self._drain_foreign(timeout)
+        failure = self._refuted(event, args, namespace)
+        if failure is not None:
+            raise AssertionError(failure)
 
-    def _wait_foreign(self, event: str | None, namespace: str | None,
+    def assert_nothing_received(self, namespace: Any = None) -> None:
+        """Assert no event is waiting to be read on ``namespace`` (``'/'``; ``ANY``
+        for every namespace)."""
+        __tracebackhide__ = True
+        self._sync()
+        self._fail_if_any(self._matching(None, resolve_namespace(namespace)))
+
+    def _receive(self, event: str | None, namespace: Any, expected: Any,
+                 timeout: float | None) -> ReceivedEvent | None:
+        self._sync()
+        record = self._take(event, namespace, expected)
+        if record is None and not self._is_listening(namespace):
+            raise RuntimeError(f"cannot wait: not connected: "
+                               f"{self._connection_state(namespace)}\n"
+                               + self._nothing_matched(event, namespace, expected,
+                                                       with_state=False))
+        if record is None and (timeout is not None or self._has_foreign_producers
+                               or self.server.eio.external_listeners):
+            record = self._wait_foreign(event, namespace, expected,
+                                        self.timeout if timeout is None else timeout)
+        return record
+
+    def _wait_foreign(self, event: str | None, namespace: Any, expected: Any,
                       timeout: float) -> ReceivedEvent | None:
-        import time
-
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -324,24 +451,21 @@ class SocketIOTestClient(ClientState):
                 break
             self._on_payload(payload)
             self._sync()
-            record = self._take(event, namespace)
+            record = self._take(event, namespace, expected)
             if record is not None:
                 return record
         return None
 
-    def _nothing_matched(self, event: str | None, namespace: str | None) -> str:
-        what = "an event" if event is None else f"event {event!r}"
-        where = "" if namespace is None else f" on namespace {namespace!r}"
-        if self._socket is None or self._socket.is_closed:
-            state = "; the client is disconnected"
-        elif namespace is not None and namespace not in self._namespaces:
-            state = f"; namespace {namespace!r} is not connected"
-        else:
-            state = ""
-        if state and self._disconnect_reasons:
-            state += f" ({self._disconnect_reasons})"
-        others = ", ".join(repr(r) for r in self._received) or "nothing"
-        return f"expected {what}{where}, but received {others}{state}"
+    def _drain_foreign(self, timeout: float) -> None:
+        """Take deliveries from other threads for ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                payload = self._foreign.get(timeout=left)
+            except queue.Empty:
+                break
+            self._on_payload(payload)
+            self._sync()
 
     # -- the protocol --------------------------------------------------------------------
 
@@ -363,7 +487,7 @@ class SocketIOTestClient(ClientState):
             self._socket.send(part)
 
     def _on_payload(self, payload: Any) -> None:
-        if threading.get_ident() != self.scheduler.thread_id:
+        if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
             self._has_foreign_producers = True
             self._foreign.put(payload)
             return
@@ -379,9 +503,11 @@ class SocketIOTestClient(ClientState):
         self._dispatch(pkt)
 
     def _on_close(self, reason: str) -> None:
-        for namespace in list(self._namespaces):
+        self._lost_namespaces = list(self._namespaces)
+        for namespace in self._namespaces:
             self._disconnect_reasons[namespace] = (
-                SERVER_DISCONNECT if reason == "server disconnect" else TRANSPORT_CLOSE)
+                SERVER_DISCONNECT if reason == "server disconnect"
+                else reason if reason in DROP_REASONS else TRANSPORT_CLOSE)
             self.transcript.add("received", "disconnect", namespace, args=reason)
         self._namespaces.clear()
         if self.eio_sid is not None:  # the session is over: the engine forgets this client
@@ -443,14 +569,16 @@ class SocketIOTestClient(ClientState):
         if not self.scheduler.is_task():
             self._sync()
 
-    def _record_session_change(self, event: str, before: dict, after: dict) -> None:
+    def _record_session_change(self, event: str, namespace: str, before: dict,
+                               after: dict) -> None:
         missing = SessionChange.MISSING
         for key in sorted(set(before) | set(after), key=str):
             old, new = before.get(key, missing), after.get(key, missing)
             if old != new:
-                change = SessionChange(key, copy.deepcopy(old), copy.deepcopy(new), event)
+                change = SessionChange(key, copy.deepcopy(old), copy.deepcopy(new), event,
+                                       namespace)
                 self.session_changes.append(change)
-                self.transcript.add("server", "session", "/", event, (key, old, new))
+                self.transcript.add("server", "session", namespace, event, (key, old, new))
 
     def _record_room_change(self, sid: str, namespace: str, room: Any, joined: bool) -> None:
         self.transcript.add("server", "join" if joined else "leave", namespace, args=room)

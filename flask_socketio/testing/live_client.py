@@ -40,9 +40,11 @@ import socketio
 from socketio import packet as sio_packet
 
 from ..options import check_namespace
+from . import hooks
 from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT, TRANSPORT_CLOSE
+from .matchers import ANY
 from .records import ReceivedEvent
-from .state import ClientState
+from .state import NO_CHECK, ClientState, expected_args, ignore_keywords, resolve_namespace
 from .transcript import Transcript
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ DEFAULT_TIMEOUT = 5.0
 
 #: Callables told of each new live client (the pytest plugin collects a test's
 #: clients here to print their transcripts when it fails). Nothing else keeps them.
-creation_listeners: list[Callable[[LiveSocketIOClient], None]] = []
+creation_listeners: list[Callable[[LiveSocketIOClient], None]] = hooks.live_clients
 
 _REASONS = {
     engineio.Client.reason.SERVER_DISCONNECT: SERVER_DISCONNECT,
@@ -139,6 +141,20 @@ class _InOrderEngineIOClient(engineio.Client):
         return thread
 
 
+def require_live_dependencies() -> Any:
+    """Import what the live client needs (``requests``, ``websocket-client``), or say
+    how to install them; returns the ``requests`` module."""
+    try:
+        import requests
+        import websocket  # noqa: F401  (python-socketio's WebSocket transport)
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(
+            f"the live test client needs {exc.name!r}, which is not installed: "
+            f"pip install 'flask-socketio-ng[testing]' (requests and websocket-client)",
+            name=exc.name) from exc
+    return requests
+
+
 class _RecordingClient(socketio.Client):
     """python-socketio's client handing events to a :class:`LiveSocketIOClient`."""
 
@@ -194,7 +210,7 @@ class LiveSocketIOClient(ClientState):
                  path: str = "socket.io", timeout: float | None = None,
                  serializer: str = "default") -> None:
         super().__init__()
-        import requests
+        requests = require_live_dependencies()
 
         self.url = url.rstrip("/")
         self.socketio = socketio
@@ -341,11 +357,14 @@ class LiveSocketIOClient(ClientState):
     # -- sending ---------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: bool = False,
-             namespace: str | None = None, timeout: float | None = None) -> Any:
+             namespace: str | None = None, timeout: float | None = None,
+             **ignored: Any) -> Any:
         """Emit ``event`` with ``args``; with ``callback=True`` wait for and return the ack.
 
-        The ack is one value, or a list for several (as in-process).
+        The ack is one value, or a list for several (as in-process). Other keywords
+        are ignored as by the in-process client's :meth:`emit`.
         """
+        ignore_keywords(ignored)
         namespace = check_namespace(namespace)
         self._require_namespace(namespace, f"emit {event!r}")
         acked = threading.Event()
@@ -370,58 +389,84 @@ class LiveSocketIOClient(ClientState):
 
     # -- receiving -------------------------------------------------------------------
 
-    def get_received(self, namespace: str | None = None) -> list[ReceivedEvent]:
-        """Return, and forget, every event received so far on ``namespace`` (``'/'``)."""
-        namespace = check_namespace(namespace)
+    def get_received(self, namespace: Any = None) -> list[ReceivedEvent]:
+        """Return, and forget, every event received so far on ``namespace`` (``'/'``;
+        ``ANY`` for every namespace)."""
         with self._condition:
-            mine = [record for record in self._received if record.namespace == namespace]
-            self._received = [r for r in self._received if r.namespace != namespace]
-        return mine
+            return self._take_namespace(resolve_namespace(namespace))
 
-    def receive(self, event: str | None = None, namespace: str | None = None,
+    def clear(self) -> list[ReceivedEvent]:
+        """Forget every event received so far, on every namespace; return them."""
+        return self.get_received(ANY)
+
+    def receive(self, event: str | None = None, namespace: Any = None,
                 timeout: float | None = None) -> ReceivedEvent:
-        """Return, and forget, the next event matching ``event``/``namespace``.
+        """Return, and forget, the next ``event`` (any, for ``None``) on ``namespace``
+        (``'/'``; ``ANY`` for every namespace).
 
         Waits up to ``timeout`` seconds (the client's default); ``TimeoutError``
         says nothing matched.
         """
-        namespace = None if namespace is None else check_namespace(namespace)
+        namespace = resolve_namespace(namespace)
         wait = self.timeout if timeout is None else timeout
-        found: list[ReceivedEvent] = []
-
-        def take() -> bool:
-            record = self._take(event, namespace)
-            if record is not None:
-                found.append(record)
-            return bool(found) or (namespace is not None and namespace not in self._namespaces
-                                   and namespace in self._disconnect_reasons)
-
-        self._wait(take, wait)
-        if not found:
-            raise TimeoutError(self._nothing_matched(event, namespace, wait))
-        return found[0]
-
-    def assert_received(self, event: str, *args: Any, namespace: str | None = None,
-                        timeout: float | None = None) -> ReceivedEvent:
-        """Assert the next ``event`` received has ``args`` (``ANY`` matches anything)."""
-        try:
-            record = self.receive(event, namespace, timeout)
-        except TimeoutError as exc:
-            raise AssertionError(str(exc)) from None
-        self._check_received(record, event, args)
+        record = self._receive(event, namespace, NO_CHECK, wait)
+        if record is None:
+            with self._condition:
+                raise TimeoutError(self._nothing_matched(event, namespace, wait=wait))
         return record
 
-    def assert_nothing_received(self, namespace: str | None = None) -> None:
-        """Assert no event has arrived unread (on ``namespace``, or on any).
+    def assert_received(self, event: str, *args: Any, namespace: Any = None,
+                        timeout: float | None = None) -> ReceivedEvent:
+        """Assert an ``event`` with ``args`` arrives within ``timeout``; return it, and
+        forget it. As in-process: the first *matching* event is taken, others stay."""
+        __tracebackhide__ = True
+        namespace = resolve_namespace(namespace)
+        wait = self.timeout if timeout is None else timeout
+        expected = expected_args(event, args)
+        record = self._receive(event, namespace, expected, wait)
+        if record is None:
+            with self._condition:
+                raise AssertionError(self._nothing_matched(event, namespace, expected, wait))
+        return record
 
-        Live, "nothing" means nothing so far: make a round trip first.
-        """
-        namespace = None if namespace is None else check_namespace(namespace)
+    def refute_received(self, event: str, *args: Any, namespace: Any = None,
+                        timeout: float | None = None) -> None:
+        """Assert no ``event`` (with ``args``, if given: none means any arguments) has
+        arrived unread on ``namespace``; with ``timeout``, none arrives in that many
+        seconds either. Live, make a round trip first (``call``)."""
+        __tracebackhide__ = True
+        namespace = resolve_namespace(namespace)
+        if timeout:
+            self._wait(lambda: self._refuted(event, args, namespace) is not None, timeout)
         with self._condition:
-            left = [r for r in self._received if namespace is None or r.namespace == namespace]
+            failure = self._refuted(event, args, namespace)
+        if failure is not None:
+            raise AssertionError(failure)
+
+    def assert_nothing_received(self, namespace: Any = None) -> None:
+        """Assert no event has arrived unread on ``namespace`` (``'/'``; ``ANY`` for
+        every namespace). Live, "nothing" means nothing so far: make a round trip first.
+        """
+        __tracebackhide__ = True
+        with self._condition:
+            left = self._matching(None, resolve_namespace(namespace))
         self._fail_if_any(left)
 
     # -- internals -------------------------------------------------------------------
+
+    def _receive(self, event: str | None, namespace: Any, expected: Any,
+                 wait: float) -> ReceivedEvent | None:
+        found: list[ReceivedEvent] = []
+
+        def take() -> bool:
+            record = self._take(event, namespace, expected)
+            if record is not None:
+                found.append(record)
+            return bool(found) or not self._is_listening(namespace) and (
+                namespace is ANY or namespace in self._disconnect_reasons)
+
+        self._wait(take, wait)
+        return found[0] if found else None
 
     def _wait(self, condition: Callable[[], bool], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -432,16 +477,6 @@ class LiveSocketIOClient(ClientState):
                     return False
                 self._condition.wait(left)
             return True
-
-    def _nothing_matched(self, event: str | None, namespace: str | None, wait: float) -> str:
-        what = "an event" if event is None else f"event {event!r}"
-        where = "" if namespace is None else f" on namespace {namespace!r}"
-        state = ""
-        if not self._namespaces:
-            state = f"; the client is disconnected ({self._disconnect_reasons})"
-        with self._condition:
-            others = ", ".join(repr(r) for r in self._received) or "nothing"
-        return f"expected {what}{where} within {wait:g}s, but received {others}{state}"
 
     def _on_connect(self, namespace: str) -> None:
         sid = self._client.namespaces.get(namespace)

@@ -60,6 +60,8 @@ class SessionChange:
     new: Any
     #: The event whose handler made the change (``'connect'`` for the connect handler).
     event: str
+    #: The namespace of that handler.
+    namespace: str = "/"
 
     #: Marks a key that was absent (in ``old``) or removed (in ``new``).
     #: It survives copies (the recorded values are deep copies).

@@ -7,17 +7,75 @@ received events, client-side handlers) and how a test reads it is the same, here
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from ..options import check_namespace
+from .matchers import ANY, differences
 from .records import ReceivedEvent
+
+#: Stands for "any arguments" where a check of them is optional.
+NO_CHECK: Any = type("NoCheck", (), {"__repr__": lambda self: "<any arguments>"})()
+
+
+def resolve_namespace(namespace: Any) -> Any:
+    """``None`` is ``'/'``, as in ``get_received()``; ``ANY`` means every namespace."""
+    return ANY if namespace is ANY else check_namespace(namespace)
+
+
+def is_match(record: ReceivedEvent, event: str | None, namespace: Any,
+             expected: Any = NO_CHECK) -> bool:
+    """Is ``record`` an ``event`` (any, for ``None``) on ``namespace`` whose arguments
+    match ``expected``?"""
+    return ((event is None or record.name == event)
+            and (namespace is ANY or record.namespace == namespace)
+            and (expected is NO_CHECK or expected == record.args))
+
+
+#: The reason a client records when its Engine.IO session is closed under it.
+TRANSPORT_CLOSE = "transport close"
+#: What :meth:`drop` simulates: the reasons a server and socket.io-client give when
+#: the network fails (the connection closed, went silent, or broke).
+DROP_REASONS = (TRANSPORT_CLOSE, "ping timeout", "transport error")
+
+
+def check_drop_reason(reason: str) -> None:
+    if reason not in DROP_REASONS:
+        raise ValueError(f"drop() reason must be one of {', '.join(map(repr, DROP_REASONS))}, "
+                         f"not {reason!r}")
+
+
+def raw_namespace(payload: str | bytes) -> str:
+    """The namespace a raw Socket.IO packet names (``'/'`` when it names none)."""
+    if isinstance(payload, str) and payload[1:2] == "/":
+        return payload[1:].split(",", 1)[0]
+    return "/"
+
+
+def _where(namespace: Any) -> str:
+    return " on any namespace" if namespace is ANY else f" on namespace {namespace!r}"
 
 
 def expected_args(event: str, args: tuple) -> Any:
     """What ``args`` of a received ``event`` look like (the data itself for
     ``'message'`` and ``'json'``, as Flask-SocketIO's test client shows them)."""
     return args[0] if event in ("message", "json") and len(args) == 1 else list(args)
+
+
+#: Keywords of the server's ``emit`` that a test client's ``emit`` accepts and ignores,
+#: as Flask-SocketIO's test client does (a test written from server code may pass them).
+SERVER_EMIT_KEYWORDS = frozenset({"broadcast", "to", "room", "include_self", "skip_sid",
+                                  "ignore_queue"})
+
+
+def ignore_keywords(keywords: dict[str, Any]) -> None:
+    """Accept the keywords Flask-SocketIO's test client ignores: the server's
+    addressing keywords silently, any other with a :class:`UserWarning` naming it."""
+    unknown = sorted(set(keywords) - SERVER_EMIT_KEYWORDS)
+    if unknown:
+        warnings.warn(f"the test client's emit() ignores the keyword(s) {', '.join(unknown)}",
+                      UserWarning, stacklevel=3)
 
 
 class ClientState:
@@ -29,6 +87,10 @@ class ClientState:
         self._disconnect_reasons: dict[str, str] = {}
         self._received: list[ReceivedEvent] = []
         self._handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        #: The auth each namespace last connected with (reused to reconnect).
+        self._auth: dict[str, Any] = {}
+        #: The namespaces connected when the last connection was lost.
+        self._lost_namespaces: list[str] = []
 
     def is_connected(self, namespace: str | None = None) -> bool:
         """Is ``namespace`` (``'/'`` by default) connected?"""
@@ -96,26 +158,81 @@ class ClientState:
             args = () if result is None else result if isinstance(result, tuple) else (result,)
             self._respond(record, args)  # type: ignore[attr-defined]
 
-    def _check_received(self, record: ReceivedEvent, event: str, args: tuple) -> None:
-        expected = expected_args(event, args)
-        if record.args != expected:
-            raise AssertionError(f"received {event!r} with arguments\n  {record.args!r}\n"
-                                 f"expected\n  {expected!r}")
+    def _is_listening(self, namespace: Any) -> bool:
+        """May more events come on ``namespace`` (or, for ``ANY``, on any)?"""
+        return bool(self._namespaces) if namespace is ANY else namespace in self._namespaces
 
-    def _unread(self, namespace: str | None) -> list[ReceivedEvent]:
-        return [r for r in self._received if namespace is None or r.namespace == namespace]
+    def _matching(self, event: str | None, namespace: Any,
+                  expected: Any = NO_CHECK) -> list[ReceivedEvent]:
+        return [record for record in self._received
+                if is_match(record, event, namespace, expected)]
+
+    def _take(self, event: str | None, namespace: Any,
+              expected: Any = NO_CHECK) -> ReceivedEvent | None:
+        for index, record in enumerate(self._received):
+            if is_match(record, event, namespace, expected):
+                return self._received.pop(index)
+        return None
+
+    def _take_namespace(self, namespace: Any) -> list[ReceivedEvent]:
+        mine = [record for record in self._received
+                if namespace is ANY or record.namespace == namespace]
+        self._received = [record for record in self._received
+                          if not (namespace is ANY or record.namespace == namespace)]
+        return mine
+
+    def _refuted(self, event: str, args: tuple, namespace: Any) -> str | None:
+        """Why ``refute_received(event, *args)`` fails, or ``None``."""
+        expected = expected_args(event, args) if args else NO_CHECK
+        found = self._matching(event, namespace, expected)
+        if not found:
+            return None
+        what = f"{event!r}" if expected is NO_CHECK else f"{event!r} with {expected!r}"
+        return (f"expected no {what}{_where(namespace)}, but received:\n"
+                + "\n".join(f"  {record!r}" for record in found))
+
+    def _nothing_matched(self, event: str | None, namespace: Any, expected: Any = NO_CHECK,
+                         wait: float | None = None, with_state: bool = True) -> str:
+        """What a failed wait or assertion tells: what was expected, the near misses
+        with their differences, everything else unread, and the connection's state."""
+        what = "an event" if event is None else f"event {event!r}"
+        within = "" if wait is None else f" within {wait:g}s"
+        lines = [f"expected {what}{_where(namespace)}{within}"
+                 + ("" if expected is NO_CHECK else f" with arguments {expected!r}")]
+        unread = list(self._received)
+        near = [record for record in unread if is_match(record, event, namespace)]
+        if near:
+            label = "events" if event is None else repr(event)
+            lines.append(f"but none of the {len(near)} {label} received matched:")
+            for record in near:
+                lines.append(f"  {record!r}")
+                lines += [f"    {line}" for line in differences(expected, record.args)]
+        others = [record for record in unread if record not in near]
+        if others:
+            lines.append("waiting to be read" if near else "but received only")
+            lines += [f"  {record!r}" for record in others]
+        elif not near:
+            lines.append("but received nothing")
+        state = self._connection_state(namespace) if with_state else ""
+        if state:
+            lines.append(state)
+        return "\n".join(lines)
+
+    def _connection_state(self, namespace: Any) -> str:
+        if not self._namespaces:
+            reasons = f" ({self._disconnect_reasons})" if self._disconnect_reasons else ""
+            return f"the client is disconnected{reasons}"
+        if namespace is not ANY and namespace not in self._namespaces:
+            reason = self._disconnect_reasons.get(namespace)
+            return f"namespace {namespace!r} is not connected" + (
+                f" ({reason})" if reason else "")
+        return ""
 
     def _fail_if_any(self, left: list[ReceivedEvent]) -> None:
+        __tracebackhide__ = True
         if left:
             raise AssertionError("expected nothing, but received:\n" +
                                  "\n".join(f"  {record!r}" for record in left))
-
-    def _take(self, event: str | None, namespace: str | None) -> ReceivedEvent | None:
-        for index, record in enumerate(self._received):
-            if (event is None or record.name == event) and (
-                    namespace is None or record.namespace == namespace):
-                return self._received.pop(index)
-        return None
 
     def _require_namespace(self, namespace: str, doing: str) -> str:
         sid = self._namespaces.get(namespace)

@@ -140,6 +140,23 @@ class ProcessGroup:
             nodes.append(Node(process, f"http://{match.group(1)}:{match.group(2)}"))
         return nodes
 
+    def nodes_in_one_process(self, count: int, message_queue: str,
+                             channel: str) -> list[Node]:
+        """``count`` nodes served by one process (``NODES=count``): for
+        ``memory://``, which only the nodes of one process share."""
+        process = self.start("nodes", [sys.executable, str(APPS / "node.py")],
+                             env={"MESSAGE_QUEUE": message_queue, "CHANNEL": channel,
+                                  "NODES": str(count)})
+        process.wait_for_output(SERVING)
+        deadline = time.monotonic() + 20
+        while True:
+            found = SERVING.findall(process.log)
+            if len(found) >= count:
+                return [Node(process, f"http://{host}:{port}") for host, port in found[:count]]
+            assert process.is_alive() and time.monotonic() < deadline, (
+                f"{count} nodes did not start:\n{process.log}")
+            time.sleep(0.05)
+
     def stop_all(self) -> list[str]:
         """Stop every process, newest first; the names of those that had died."""
         died = []
@@ -333,3 +350,26 @@ def socket_from(source: str, url: str) -> socket.socket:
     sock = socket.create_connection((parts.hostname, parts.port), timeout=10,
                                     source_address=(source, 0))
     return sock
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (for redis-server, which cannot take a
+    socket from us; the tiny race is accepted for it alone)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_redis(process, port: int) -> None:
+    import redis
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping():
+                return
+        except redis.RedisError:
+            pass
+        assert process.is_alive(), f"{process.name} exited:\n{process.log}"
+        assert time.monotonic() < deadline, f"{process.name} not ready:\n{process.log}"
+        time.sleep(0.05)

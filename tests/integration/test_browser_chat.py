@@ -9,6 +9,8 @@ npm packages are missing, failed under ``CI=true``.
 from __future__ import annotations
 
 import importlib.util
+import os
+from pathlib import Path
 
 import pytest
 
@@ -37,13 +39,24 @@ def chat_server():
         yield server
 
 
-def test_two_pages_in_a_room_see_each_other_and_a_third_sees_nothing(chat_server):
-    result = run_node("chat_browser.js", chat_server.url, timeout=90)
+def test_two_pages_in_a_room_see_each_other_and_a_third_sees_nothing(chat_server, tmp_path):
+    screenshot = os.environ.get("CHAT_SCREENSHOT") or str(tmp_path / "chat.png")
+    result = run_node("chat_browser.js", chat_server.url, screenshot, timeout=90)
     blue_messages = ["alice: hello from alice", "bob: hello from bob"]
     assert result["alice"]["messages"] == blue_messages
     assert result["bob"]["messages"] == blue_messages
     assert result["carol"]["messages"] == ["carol: hello from carol"]
     assert not any("blue" in status for status in result["carol"]["statuses"])
-    assert "bob has entered the room blue." in result["alice"]["statuses"]
-    assert all(page["transport"] == "websocket" for page in result.values())
+    assert "bob joined blue" in result["alice"]["statuses"]
+    assert all(page["transport"] == "websocket" for name, page in result.items()
+               if name in ("alice", "bob", "carol"))
     assert "/vendor/socket.io.min.js" in chat_server.log
+    # Posting to a room one never joined is refused, and nobody sees it.
+    assert result["refused"] == {"ok": False, "error": "join blue before posting to it"}
+    assert result["aliceMessagesAfterLeaving"] == blue_messages
+    # A member list per room, and a closed tab is a named notice, not an error.
+    assert result["usersBeforeLeaving"] == ["alice", "bob"]
+    assert result["usersAfterLeaving"] == ["alice"]
+    assert result["aliceStatusesAfterLeaving"][-1] == "bob left blue"
+    assert "Cannot send to sid" not in chat_server.log
+    assert Path(screenshot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

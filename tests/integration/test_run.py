@@ -211,3 +211,52 @@ def test_without_log_output_nothing_is_logged(caplog):
             stop(socketio, thread)
     assert not [r for r in caplog.records if r.name.startswith("flask_socketio")
                 and "GET / HTTP" in r.getMessage()]
+
+
+def test_run_refuses_an_unknown_keyword_and_names_the_close_one():
+    app, socketio = make_app()
+    errors: list[Exception] = []
+
+    def serve():
+        try:
+            socketio.run(app, port=0, prot=5080)
+        except TypeError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():
+        socketio.stop()
+        pytest.fail("socketio.run() accepted 'prot' and started serving")
+    assert len(errors) == 1
+    assert "'prot'" in str(errors[0]) and "did you mean 'port'?" in str(errors[0])
+    assert socketio._runner is None
+
+
+def test_run_on_a_busy_port_ends_with_one_line_naming_the_port(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    script = tmp_path / "busy.py"
+    script.write_text(
+        "from flask import Flask\n"
+        "from flask_socketio import SocketIO\n"
+        "app = Flask(__name__)\n"
+        "socketio = SocketIO(app, async_mode='gevent')\n"
+        f"socketio.run(app, port={port})\n")
+    try:
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                              timeout=60, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    finally:
+        busy.close()
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == [f"Cannot serve on http://127.0.0.1:{port}: the port is in use by "
+                     f"another program. Stop it, or pick another port: "
+                     f"socketio.run(app, port=...)."]

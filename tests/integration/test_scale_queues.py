@@ -12,33 +12,43 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from .processes import APPS, Client
+from .processes import APPS, Client, free_port, wait_for_redis
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-@pytest.fixture(params=["redis", "valkey", "amqp"])
-def queue_url(request, channel):
+def broker_url(request, kind: str, channel: str):
     """The URL of a real broker (``valkey://``: the Redis server through the valkey
-    client); for RabbitMQ, the test's exchange is deleted after."""
-    if request.param == "valkey":
+    client; ``streams``: ``redis+streams://``); the test's RabbitMQ exchange or Redis
+    stream is deleted after."""
+    if kind == "valkey":
         pytest.importorskip("valkey")
         url = request.getfixturevalue("redis_url").replace("redis://", "valkey://", 1)
+    elif kind == "streams":
+        url = request.getfixturevalue("redis_url").replace("redis://", "redis+streams://", 1)
     else:
-        url = request.getfixturevalue(f"{request.param}_url")
+        url = request.getfixturevalue(f"{kind}_url")
     yield url
-    if request.param == "amqp":
+    if kind == "streams":
+        import redis
+
+        redis.Redis.from_url(request.getfixturevalue("redis_url")).delete(channel)
+    if kind == "amqp":
         import kombu
 
         with kombu.Connection(url, connect_timeout=5) as connection:
             kombu.Exchange(channel, type="fanout", channel=connection.channel()).delete()
+
+
+@pytest.fixture(params=["redis", "valkey", "amqp", "streams"])
+def queue_url(request, channel):
+    yield from broker_url(request, request.param, channel)
 
 
 def run_emitter(url: str, channel: str, calls: list, options: dict | None = None) -> None:
@@ -144,29 +154,6 @@ def test_order_per_connection_is_kept(processes, clients, queue_url, channel):
     remote_ws.assert_nothing("seq", wait=0.2)
 
 
-def free_port() -> int:
-    """A port that was free a moment ago (for redis-server, which cannot take a
-    socket from us; the tiny race is accepted for it alone)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_redis(process, port: int) -> None:
-    import redis
-
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            if redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping():
-                return
-        except redis.RedisError:
-            pass
-        assert process.is_alive(), f"{process.name} exited:\n{process.log}"
-        assert time.monotonic() < deadline, f"{process.name} not ready:\n{process.log}"
-        time.sleep(0.05)
-
-
 def test_sentinel_url_finds_the_master(processes, clients, channel, tmp_path):
     """``redis+sentinel://`` asks a Sentinel (run by the test, with a Redis of its
     own) for the master, and the nodes share broadcasts through it."""
@@ -237,3 +224,60 @@ def test_rediss_url_with_queue_options(processes, clients, channel, tmp_path):
     run_emitter(url, channel, [["emit", ["news", "emitter over TLS"], {}]], options)
     for client in (a, b):
         assert client.receive("news") == ("emitter over TLS",)
+
+
+SENDERS = 5
+MESSAGES = 1_000  # in all, MESSAGES // SENDERS per sender
+
+
+@pytest.fixture(params=["redis", "valkey", "amqp", "streams", "memory"])
+def three_nodes(request, processes, channel):
+    """``(url, nodes)``: three nodes sharing a queue; ``memory://`` nodes share one
+    process, the others have one each. ``valkey://`` is the Redis server through
+    the valkey client (no valkey-server here)."""
+    if request.param == "memory":
+        url = f"memory://{channel}"
+        yield url, processes.nodes_in_one_process(3, url, channel)
+        return
+    for url in broker_url(request, request.param, channel):
+        yield url, processes.nodes(3, url, channel)
+
+
+def test_per_sender_order_across_three_nodes(clients, three_nodes, capsys):
+    """5 senders on 3 nodes interleave 1,000 room emits (their handler re-emits each
+    to the room); every member, on every node and both transports, gets every
+    sender's messages once, in the order that sender sent them."""
+    queue_url, nodes = three_nodes
+    transports = ("websocket", "polling")
+    members = [Client(node.url, transport, f"{transport} on node{index}")
+               for index, node in enumerate(nodes) for transport in transports]
+    clients.extend(members)
+    senders = members[:SENDERS]
+    for node in nodes:
+        if not queue_url.startswith("memory://"):  # memory:// has no queue_status
+            node.wait_for_queue("connected")
+    for member in members:
+        assert member.call("join", "r1") == "r1"
+
+    per_sender = MESSAGES // SENDERS
+    started = time.monotonic()
+    for number in range(per_sender):
+        for index, sender in enumerate(senders):
+            sender.sio.emit("to_room", ("r1", [index, number]))
+    expected = {index: list(range(per_sender)) for index in range(SENDERS)}
+    failures = []
+    for member in members:
+        got = [args[0] for args in member.collect("room_news", MESSAGES, timeout=60)]
+        seen: dict[int, list[int]] = {index: [] for index in range(SENDERS)}
+        for index, number in got:
+            seen[index].append(number)
+        if seen != expected:
+            failures.append(f"{member.name}: " + "; ".join(
+                f"sender {index}: {len(numbers)} messages, first {numbers[:12]}"
+                for index, numbers in seen.items() if numbers != expected[index]))
+    took = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\n[order {queue_url.split(':')[0]}] {MESSAGES} room emits from {SENDERS} "
+              f"senders, {len(members)} members on 3 nodes: {len(failures)} out of order "
+              f"or incomplete, {took:.1f} s")
+    assert not failures, "\n".join(failures)
