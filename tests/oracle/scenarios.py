@@ -306,7 +306,7 @@ def scenario_polling_post_of_many_packets(wire: Wire) -> None:
 
 
 @scenario(transports=("polling",), deliberate=(Deliberate(
-    "400 ", '400 {"code": 3, "message": "Bad request"}',
+    "400 ", '400 {"code":3,"message":"Bad request"}',
     "the refused overlapping poll gets the Engine.IO error object like every other "
     "400; the reference's has an empty body"),))
 def scenario_polling_two_pending_gets(wire: Wire) -> None:
