@@ -177,7 +177,11 @@ class Wire:
             self.expect_event("message-back")
 
     def wait_closed(self, timeout: float = WAIT) -> None:
-        """Record packets until the server ends the session (timed), or ``<still open>``."""
+        """Record packets until the server ends the session (timed), or ``<still open>``.
+
+        Starts with the pause of :meth:`quiet` (unless timed)."""
+        if not self.timed:
+            time.sleep(0.1)
         deadline = time.monotonic() + timeout
         while True:
             try:
