@@ -10,11 +10,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .install_check import warn_if_peer_installed
+
 if TYPE_CHECKING:
     from socketio.exceptions import ConnectionRefusedError as ConnectionRefusedError
 
+    from .event_hooks import EventRefused as EventRefused
     from .extension import SocketIO as SocketIO
     from .namespace import Namespace as Namespace
+    from .rate_limit import RateLimit as RateLimit
     from .sending import call as call
     from .sending import close_room as close_room
     from .sending import disconnect as disconnect
@@ -27,11 +31,15 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+warn_if_peer_installed()  # light: no Flask, no python-socketio
+
 #: Each public name, and the module it comes from.
 _EXPORTS = {
     "ConnectionRefusedError": "socketio.exceptions",
     "SocketIO": "flask_socketio.extension",
+    "EventRefused": "flask_socketio.event_hooks",
     "Namespace": "flask_socketio.namespace",
+    "RateLimit": "flask_socketio.rate_limit",
     "call": "flask_socketio.sending",
     "close_room": "flask_socketio.sending",
     "disconnect": "flask_socketio.sending",

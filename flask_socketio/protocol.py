@@ -15,6 +15,8 @@ This module is the one place that touches private hooks of python-socketio:
   (:meth:`EngineRouter.run_event`);
 - ``_handle_event_internal``: an event whose connection ended before its handler ran
   is dropped;
+- ``_trigger_event``: an event no handler takes still runs the event hooks
+  (:mod:`flask_socketio.event_hooks`);
 - ``PubSubManager._handle_emit`` (in :mod:`flask_socketio.emit_observer`): emits
   arriving from other processes through a message queue are reported to the test
   toolkit's recorder.
@@ -108,6 +110,10 @@ class ProtocolServer(socketio.Server):
         #: Packets sent to a connection while its connect handler runs, held until the
         #: CONNECT (or CONNECT_ERROR) reply has gone out, as the protocol orders them.
         self._held_while_connecting: dict[str, list[tuple[Callable[..., Any], Any]]] = {}
+        #: Called as ``unhandled_event(event, namespace, args, owner)`` for an event
+        #: (``connect`` included) that no handler takes, so that event hooks run;
+        #: what it returns is the event's result.
+        self.unhandled_event: Callable[..., Any] | None = None
         super().__init__(*args, **kwargs)
 
     def _engineio_server_class(self) -> Any:
@@ -260,6 +266,14 @@ class ProtocolServer(socketio.Server):
                         "handler ran", data[0], sid, namespace)
             return
         super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+
+    def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        result = super()._trigger_event(event, namespace, *args)
+        if result is self.not_handled and self.unhandled_event is not None:
+            owner = (self.namespace_handlers.get(namespace)
+                     or self.namespace_handlers.get("*"))
+            return self.unhandled_event(event, namespace, args, owner)
+        return result
 
     def _close_for_violation(self, eio_sid: str, reason: str) -> None:
         """Log once, stop acting on the connection, close it from a task of its own.

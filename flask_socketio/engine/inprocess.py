@@ -235,6 +235,10 @@ class InProcessEngine:
     def sleep(self, seconds: float = 0) -> None:
         self.scheduler.sleep(seconds)
 
+    def monotonic(self) -> float:
+        """Now, on the virtual clock."""
+        return self.scheduler.clock.now
+
     def create_event(self) -> Any:
         return self.scheduler.create_event()
 

@@ -17,6 +17,7 @@ one server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -235,6 +236,13 @@ class EngineRouter(EngineSurface):
 
     def sleep(self, seconds: float = 0) -> None:
         return self._async_engine.sleep(seconds)
+
+    def monotonic(self) -> float:
+        """Seconds on the caller's clock: the virtual clock of the test's scheduler,
+        else ``time.monotonic()``."""
+        if self.runs_on_test_scheduler() and self.inprocess is not None:
+            return self.inprocess.monotonic()
+        return time.monotonic()
 
     def create_event(self, *args: Any, **kwargs: Any) -> Any:
         return self._async_engine.create_event()

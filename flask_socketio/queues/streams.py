@@ -17,7 +17,7 @@ import itertools
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 import socketio
 
@@ -33,6 +33,9 @@ STREAMS_SCHEMES = {"redis+streams": "redis", "rediss+streams": "rediss",
 
 #: Entries the stream keeps, about (``MAXLEN ~``), unless the URL's ``maxlen`` says.
 DEFAULT_MAXLEN = 10_000
+#: Publishers whose last entry number a listener remembers (the most recent ones;
+#: each write-only emitter is a publisher).
+REMEMBERED_PUBLISHERS = 10_000
 
 
 def split_streams_url(url: str) -> tuple[str, int]:
@@ -54,7 +57,8 @@ def split_streams_url(url: str) -> tuple[str, int]:
         else:
             kept.append((key, value))
     scheme = STREAMS_SCHEMES[parsed.scheme.lower()]
-    return urlunparse(parsed._replace(scheme=scheme, query=urlencode(kept))), maxlen
+    address = url.split("://", 1)[1].split("?", 1)[0]
+    return f"{scheme}://{address}" + (f"?{urlencode(kept)}" if kept else ""), maxlen
 
 
 def _entry_id(value: bytes | str) -> tuple[int, int]:
@@ -171,8 +175,8 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
         if info is None or _entry_id(info["last-generated-id"]) < last:
             self._gap("the stream is gone or new (a Redis restart without persistence?)")
             return "0-0"
-        deleted = info.get("max-deleted-entry-id")
-        if deleted is not None and _entry_id(deleted) > last:
+        first = info.get("first-entry")
+        if first and _entry_id(first[0]) > last:  # the entry read last is trimmed too
             self._gap(f"entries were trimmed (maxlen {self.maxlen}) before they were read")
         return last_id
 
@@ -184,11 +188,15 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
     @staticmethod
     def _first_time(fields: dict, seen: dict[bytes, int]) -> bytes | None:
         """The entry's message, or ``None`` if this publisher's entry with this
-        number was read already (a batch it sent twice)."""
+        number was read already (a batch it sent twice). ``seen`` keeps the
+        :data:`REMEMBERED_PUBLISHERS` most recent publishers."""
         publisher, sequence = fields.get(b"publisher"), fields.get(b"seq")
         if publisher is not None and sequence is not None:
             number = int(sequence)
             if number <= seen.get(publisher, -1):
                 return None
+            seen.pop(publisher, None)
             seen[publisher] = number
+            if len(seen) > REMEMBERED_PUBLISHERS:
+                del seen[next(iter(seen))]
         return fields.get(b"message")
