@@ -194,8 +194,8 @@ class SocketIO:
     def queue_status(self) -> QueueStatus | None:
         """The message queue's health in this process (a
         :class:`~flask_socketio.queues.QueueStatus`: ``state`` is ``"connecting"``,
-        ``"connected"`` or ``"down"``, with the last ``error``, ``outages`` and
-        ``unpublished`` counts); ``None`` without a broker queue."""
+        ``"connected"`` or ``"down"``, with the last ``error``, ``outages``,
+        ``unpublished`` and ``gaps`` counts); ``None`` without a broker queue."""
         manager = getattr(self.server, "manager", None)
         return getattr(manager, "status", None)
 

@@ -86,6 +86,7 @@ class EngineRouter(EngineSurface):
         #: ``(greenlet, target, args, kwargs)`` of gevent tasks started before the
         #: server was served or adopted; ``None`` once it is either.
         self._early_tasks: list[tuple[Any, Callable[..., Any], tuple, dict]] | None = []
+        self._served = False
         if adoption.in_test is not None and adoption.in_test():
             self.adopt()  # made by a test's own code: under test from the start
 
@@ -134,6 +135,10 @@ class EngineRouter(EngineSurface):
             for listener in adoption.adopted:
                 listener(self)
         return self.inprocess
+
+    def serves_network(self) -> bool:
+        """Has this server handled a network request (a live server shares it)?"""
+        return self._served
 
     def is_inprocess(self, sid: str) -> bool:
         return self.inprocess is not None and sid in self.inprocess.sockets
@@ -282,6 +287,7 @@ class EngineRouter(EngineSurface):
 
     def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         self._early_tasks = None  # served: its tasks are the network's
+        self._served = True
         if self.network.async_mode == "gevent":
             thread = _real_thread_id()
             if thread != self._network_thread:  # the first request, or a new server thread
