@@ -239,6 +239,28 @@ class SocketIOTestClient(ClientState):
         self._socket.drop(reason)
         self._sync()
 
+    def stall(self) -> _Stall:
+        """Stop reading, as a client on a congested network would, until
+        :meth:`resume` (or the end of ``with client.stall():``).
+
+        Meanwhile the server sees the client's transport as not ready: volatile
+        emits to it are dropped (and counted in ``socketio.stats``); everything else
+        waits and arrives, in order, when it resumes. The client can still send.
+        """
+        if self._socket is None or self._socket.is_closed:
+            raise RuntimeError("cannot stall: the client has no open connection")
+        if self._socket.is_stalled:
+            raise RuntimeError("the client is already stalled")
+        self._socket.stall()
+        return _Stall(self)
+
+    def resume(self) -> None:
+        """Read again after :meth:`stall`: what the server sent meanwhile arrives."""
+        if self._socket is None or not self._socket.is_stalled:
+            raise RuntimeError("the client is not stalled")
+        self._socket.resume()
+        self._sync()
+
     def send_raw(self, payload: str | bytes) -> None:
         """Send one Engine.IO message as it is: an encoded Socket.IO packet
         (``'2["echo",1]'``, ``'2/chat,["echo"]'``) or a binary attachment, unchecked,
@@ -677,3 +699,20 @@ _KINDS = {
     sio_packet.BINARY_EVENT: "event",
     sio_packet.BINARY_ACK: "ack",
 }
+
+
+class _Stall:
+    """What :meth:`SocketIOTestClient.stall` returns: ``with`` resumes at the end."""
+
+    __slots__ = ("client",)
+
+    def __init__(self, client: SocketIOTestClient) -> None:
+        self.client = client
+
+    def __enter__(self) -> SocketIOTestClient:
+        return self.client
+
+    def __exit__(self, *exc_info: Any) -> None:
+        socket = self.client._socket
+        if socket is not None and socket.is_stalled:
+            self.client.resume()
