@@ -16,6 +16,7 @@ from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
+from .volatile import volatile_emit
 
 if TYPE_CHECKING:
     from .namespace import Namespace
@@ -198,6 +199,13 @@ class SocketIO:
         manager = getattr(self.server, "manager", None)
         return getattr(manager, "status", None)
 
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters of this server since it was made: ``volatile_dropped``, the
+        volatile emits not sent (one per client and message)."""
+        server = self._require_server()
+        return {"volatile_dropped": server.eio.volatile_dropped}
+
     def on_queue_status(self, listener: Callable[[QueueStatus], Any]) -> Callable[..., Any]:
         """Decorator registering ``listener(status)``, called at every change of the
         message queue's state (it runs in the queue's listener task: keep it short)."""
@@ -347,13 +355,22 @@ class SocketIO:
 
     def emit(self, event: str, *args: Any, namespace: str | None = None, to: Any = None,
              room: Any = None, include_self: bool = True, skip_sid: Any = None,
-             callback: Callable[..., Any] | None = None, ignore_queue: bool = False) -> None:
+             callback: Callable[..., Any] | None = None, ignore_queue: bool = False,
+             volatile: bool = False) -> None:
         """Emit ``event`` with ``args``; without ``to`` (or ``room``) it is a broadcast.
 
         Usable from handlers, HTTP routes and background tasks. ``include_self=False``
         inside a handler skips the sender. ``callback`` is called with the client's
-        acknowledgement, inside the app context.
+        acknowledgement, inside the app context. ``volatile=True`` drops the event,
+        never queuing it, for each client whose transport is not ready for it
+        (counted in :attr:`stats`; see :doc:`volatile`).
         """
+        if volatile:
+            with volatile_emit(self._require_server()):
+                self.emit(event, *args, namespace=namespace, to=to, room=room,
+                          include_self=include_self, skip_sid=skip_sid,
+                          callback=callback, ignore_queue=ignore_queue)
+            return
         server = self._require_server()
         namespace = opts.check_namespace(namespace)
         if to is None:
@@ -381,11 +398,11 @@ class SocketIO:
     def send(self, data: Any, json: bool = False, namespace: str | None = None,
              to: Any = None, room: Any = None, include_self: bool = True,
              skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-             ignore_queue: bool = False) -> None:
+             ignore_queue: bool = False, volatile: bool = False) -> None:
         """Send a ``'message'`` (or, with ``json=True``, a ``'json'``) event."""
         self.emit("json" if json else "message", data, namespace=namespace, to=to, room=room,
                   include_self=include_self, skip_sid=skip_sid, callback=callback,
-                  ignore_queue=ignore_queue)
+                  ignore_queue=ignore_queue, volatile=volatile)
 
     def call(self, event: str, *args: Any, to: Any = None, sid: Any = None,
              namespace: str | None = None, timeout: float = 60,

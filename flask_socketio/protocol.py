@@ -10,7 +10,8 @@ This module is the one place that touches private hooks of python-socketio:
   the ``connect_timeout`` timer starts and ends;
 - ``_handle_connect``, ``_send_packet``, ``_send_eio_packet``: the CONNECT reply goes
   out before what the connect handler emits, and a CONNECT_ERROR carries the object
-  ``{"message": ...}`` that Socket.IO v5 specifies;
+  ``{"message": ...}`` that Socket.IO v5 specifies; what a volatile emit sends is
+  collected and sent, or dropped, as one group per client (:mod:`.volatile`);
 - ``_handle_event``: each event is run by the engine that owns the session
   (:meth:`EngineRouter.run_event`);
 - ``_handle_event_internal``: an event whose connection ended before its handler ran
@@ -35,6 +36,7 @@ from socketio import packet
 
 from .engine.router import EngineRouter
 from .packet_rules import ProtocolViolation, check_packet
+from .volatile import collecting
 
 logger = logging.getLogger("flask_socketio")
 
@@ -339,8 +341,21 @@ class ProtocolServer(socketio.Server):
             held.append((super()._send_packet, pkt))
 
     def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
+        volatile = collecting()
+        if volatile is not None:  # sent as one group once the volatile emit is done
+            volatile.setdefault(eio_sid, []).append(eio_pkt)
+            return
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
             super()._send_eio_packet(eio_sid, eio_pkt)
         else:
             held.append((super()._send_eio_packet, eio_pkt))
+
+    def send_volatile(self, eio_sid: str, eio_pkts: list[Any]) -> None:
+        """Send the Engine.IO packets of one volatile Socket.IO packet to a client if
+        its transport is ready for them, else drop them (see :mod:`.volatile`)."""
+        held = self._held_while_connecting.get(eio_sid)
+        if held is None:
+            self.eio.send_volatile(eio_sid, eio_pkts)
+        else:
+            held.append((self.eio.send_volatile, eio_pkts))

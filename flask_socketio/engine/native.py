@@ -323,9 +323,11 @@ class Session:
     def _make_room(self, size: int, volatile: bool) -> bool:
         engine = self.engine
         if volatile:
+            engine.volatile_dropped += 1
             engine.logger.debug("%s: queue full, a volatile message dropped", self.sid)
             return False
         if self.volatile_count:
+            engine.volatile_dropped += self.volatile_count
             kept, dropped = [], 0
             for message in self.queue:
                 if type(message) is _Volatile:
@@ -344,6 +346,16 @@ class Session:
             engine.max_queued_bytes)
         engine.close(self, Reason.QUEUE_FULL, notify=None, handlers_apart=True)
         return False
+
+    def is_writable(self) -> bool:
+        """Would a message queued now leave at once? On WebSocket: the writer is idle
+        (no write in flight); on long-polling: a poll waits, with nothing queued for
+        it yet. Never while upgrading or closed (the reference server's ``writable``)."""
+        if self.is_closed or self.is_upgrading:
+            return False
+        if self.ws is not None:
+            return self.writer_waiter is not None
+        return self.poll is not None and not self.queue
 
     def take_queue(self) -> list[str | bytes]:
         """Everything queued, for one write or one poll response."""
@@ -493,6 +505,9 @@ class NativeEngine:
         else:
             self.logger = globals()["logger"]
         self.sessions: dict[str, Session] = {}
+        #: Volatile messages dropped, not sent: the transport was not writable, or
+        #: the queue was full.
+        self.volatile_dropped = 0
         self.handlers: dict[str, Callable[..., Any]] = {}
         self._timers: list[tuple[float, int, str, str]] = []
         self._timer_sequence = itertools.count()
@@ -516,6 +531,20 @@ class NativeEngine:
             self.logger.warning("Cannot send to sid %s", sid)
             return
         session.send_message(data, volatile)
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """Queue the MESSAGE packets ``pkts`` (one volatile Socket.IO packet) for
+        session ``sid`` only if its transport is writable (:meth:`Session.is_writable`)
+        and its queue can take them all; else drop them (:attr:`volatile_dropped`)."""
+        session = self.sessions.get(sid)
+        messages = [MESSAGE + pkt.data if isinstance(pkt.data, str) else bytes(pkt.data)
+                    for pkt in pkts]
+        if (session is None or not session.is_writable()
+                or session.queued_bytes + sum(map(len, messages)) > self.max_queued_bytes):
+            self.volatile_dropped += 1
+            return
+        for message in messages:
+            session.enqueue(message)
 
     def send_packet(self, sid: str, pkt: Any, volatile: bool = False) -> None:
         if pkt.packet_type == engineio.packet.MESSAGE:
