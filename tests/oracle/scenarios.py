@@ -147,6 +147,51 @@ def scenario_http_errors(wire: Wire) -> None:
     wire.http("GET", "EIO=4&transport=websocket")
 
 
+CORS_HEADERS = ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
+                "Access-Control-Allow-Headers", "Access-Control-Allow-Credentials",
+                "Vary")
+CORS = ("with cors_allowed_origins='*' the request's origin is echoed (with Vary: "
+        "Origin), as python-engineio does, and a preflight is answered 200 with the "
+        "methods Engine.IO uses; the reference answers '*' and a 204 listing more "
+        "methods. Browsers accept both")
+
+
+@scenario(transports=("polling",), deliberate=(
+    Deliberate(
+        "OPTIONS 204 - | Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: "
+        "GET,HEAD,PUT,PATCH,POST,DELETE | Access-Control-Allow-Headers: content-type | "
+        "Access-Control-Allow-Credentials: - | Vary: Access-Control-Request-Headers",
+        "OPTIONS 200 text/plain | Access-Control-Allow-Origin: http://example.com | "
+        "Access-Control-Allow-Methods: OPTIONS, GET, POST | Access-Control-Allow-Headers: "
+        "content-type | Access-Control-Allow-Credentials: - | Vary: Origin", CORS),
+    Deliberate(
+        'GET 200 text/plain 0{"maxPayload":1000000,"pingInterval":500,"pingTimeout":1000,'
+        '"sid":"<sid>","upgrades":["websocket"]} | Access-Control-Allow-Origin: * | '
+        "Access-Control-Allow-Methods: - | Access-Control-Allow-Headers: - | "
+        "Access-Control-Allow-Credentials: - | Vary: -",
+        'GET 200 text/plain 0{"maxPayload":1000000,"pingInterval":500,"pingTimeout":1000,'
+        '"sid":"<sid>","upgrades":["websocket"]} | Access-Control-Allow-Origin: '
+        "http://example.com | Access-Control-Allow-Methods: - | "
+        "Access-Control-Allow-Headers: - | Access-Control-Allow-Credentials: - | "
+        "Vary: Origin", CORS),
+    Deliberate(
+        'GET 400 application/json {"code":0,"message":"Transport unknown"} | '
+        "Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: - | "
+        "Access-Control-Allow-Headers: - | Access-Control-Allow-Credentials: - | Vary: -",
+        'GET 400 application/json {"code":0,"message":"Transport unknown"} | '
+        "Access-Control-Allow-Origin: http://example.com | Access-Control-Allow-Methods: "
+        "- | Access-Control-Allow-Headers: - | Access-Control-Allow-Credentials: - | "
+        "Vary: Origin", CORS),
+))
+def scenario_cors(wire: Wire) -> None:
+    origin = {"Origin": "http://example.com"}
+    wire.http("OPTIONS", "EIO=4&transport=polling", record_headers=CORS_HEADERS,
+              headers={**origin, "Access-Control-Request-Method": "POST",
+                       "Access-Control-Request-Headers": "content-type"})
+    wire.http("GET", "EIO=4&transport=polling", headers=origin, record_headers=CORS_HEADERS)
+    wire.http("GET", "EIO=4&transport=foo", headers=origin, record_headers=CORS_HEADERS)
+
+
 @scenario(transports=("polling",), deliberate=(Deliberate(
     "PUT 500 -", 'PUT 400 application/json {"code":2,"message":"Bad handshake method"}',
     "a request method other than GET and POST is the client's error: 400 with the "
