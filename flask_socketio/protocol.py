@@ -14,10 +14,7 @@ This module is the one place that touches private hooks of python-socketio:
 - ``_handle_event``: each event is run by the engine that owns the session
   (:meth:`EngineRouter.run_event`);
 - ``_handle_event_internal``: an event whose connection ended before its handler ran
-  is dropped;
-- ``PubSubManager._handle_emit`` (in :mod:`flask_socketio.emit_observer`): emits
-  arriving from other processes through a message queue are reported to the test
-  toolkit's recorder.
+  is dropped.
 
 Everything else uses python-socketio's public API.
 """
