@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import engineio
+import greenlet
 
 from .base import Cancellable
 from .scheduler import Scheduler, current_scheduler
@@ -120,12 +121,31 @@ class InProcessEngine:
 
     def __init__(self, id_factory: Callable[[], str],
                  scheduler: Scheduler | None = None) -> None:
-        self.scheduler = scheduler or current_scheduler()
+        self._scheduler = scheduler or current_scheduler()
         self.sockets: dict[str, InProcessSocket] = {}
         self.handlers: dict[str, Callable[..., Any]] = {}
         #: Per in-process session, told of its rooms joined and left.
         self.room_listeners: dict[str, Callable[[str, str, Any, bool], None]] = {}
         self._generate_id = id_factory
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The scheduler this engine's work runs on: once a test's scheduler is retired,
+        the next one of the same test code (so nothing carries over between tests)."""
+        scheduler = self._scheduler
+        if scheduler.retired:
+            scheduler = self._scheduler = current_scheduler()
+        return scheduler
+
+    def scheduler_for_caller(self) -> Scheduler | None:
+        """This engine's scheduler if the calling greenlet runs on it (the test's code
+        or one of its tasks), else ``None`` (a live server's thread, a gevent greenlet)."""
+        scheduler = self._scheduler
+        if scheduler.retired:
+            if greenlet.getcurrent() is not scheduler.home:
+                return None
+            scheduler = self.scheduler
+        return scheduler if scheduler.owns() else None
 
     # the client's side --------------------------------------------------------------
 

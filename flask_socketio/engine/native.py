@@ -46,6 +46,7 @@ Served by gevent's ``pywsgi`` with gevent-websocket's handler (``environ
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import contextvars
 import gzip
@@ -180,6 +181,7 @@ class Session:
 
     __slots__ = ("engine", "sid", "environ", "transport", "session", "queue", "queued_bytes",
                  "volatile_count", "stalled_since", "poll", "is_posting", "posted_events",
+                 "post_backlog",
                  "ws", "writer", "writer_waiter", "is_upgrading", "is_closed",
                  "awaiting_pong", "ping_sent_at", "worker", "task", "worker_waiter",
                  "__weakref__")
@@ -203,6 +205,8 @@ class Session:
         self.is_posting = False
         #: Events of the POST being read, run together once it is read.
         self.posted_events: list[tuple[Callable[..., Any], tuple]] | None = None
+        #: The events of earlier POSTs still to run, while their greenlet runs them.
+        self.post_backlog: collections.deque[tuple[Callable[..., Any], tuple]] | None = None
         #: The WebSocket transport (see the module's docstring), once there is one.
         self.ws: Any = None
         self.writer: gevent.Greenlet | None = None
@@ -467,6 +471,7 @@ class NativeEngine:
         self.strips_cross_origin_cookies = (cors_allowed_origins == "*"
                                             and not cors_credentials)
         self.json = json
+        self.async_handlers = async_handlers  # python-socketio sets False: it runs handlers
         self.monitor_clients = True if monitor_clients is None else monitor_clients
         #: python-engineio's name for ``monitor_clients``.
         self.start_service_task = self.monitor_clients
@@ -745,18 +750,33 @@ class NativeEngine:
     @staticmethod
     def _run_events(session: Session, events: list[tuple[Callable[..., Any], tuple]]) -> None:
         """Run the events of one POST in order, in one greenlet (the session's worker
-        if it is free), each in a fresh context, yielding between them."""
+        if it is free), each in a fresh context, yielding between them. The events of
+        a POST that comes while those of an earlier one are still running go after
+        them, in that greenlet: the client's next POST does not wait for its
+        events, and must not overtake them."""
+        if session.post_backlog is not None:
+            session.post_backlog.extend(events)
+            return
         if len(events) == 1:
             target, args = events[0]
         else:
+            backlog = session.post_backlog = collections.deque(events)
+
             def target(*args: Any) -> None:
-                for index, (event_target, event_args) in enumerate(events):
-                    if index:
-                        gevent.sleep(0)
-                    try:
-                        contextvars.Context().run(event_target, *event_args)
-                    except Exception:
-                        gevent.get_hub().handle_error(gevent.getcurrent(), *sys.exc_info())
+                try:
+                    first = True
+                    while backlog:
+                        event_target, event_args = backlog.popleft()
+                        if not first:
+                            gevent.sleep(0)
+                        first = False
+                        try:
+                            contextvars.Context().run(event_target, *event_args)
+                        except Exception:
+                            gevent.get_hub().handle_error(gevent.getcurrent(),
+                                                          *sys.exc_info())
+                finally:
+                    session.post_backlog = None
             args = ()
         if not session.hand_to_worker(target, args):
             gevent.spawn(target, *args)

@@ -17,7 +17,7 @@ import itertools
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 import socketio
 
@@ -54,7 +54,8 @@ def split_streams_url(url: str) -> tuple[str, int]:
         else:
             kept.append((key, value))
     scheme = STREAMS_SCHEMES[parsed.scheme.lower()]
-    return urlunparse(parsed._replace(scheme=scheme, query=urlencode(kept))), maxlen
+    address = url.split("://", 1)[1].split("?", 1)[0]
+    return f"{scheme}://{address}" + (f"?{urlencode(kept)}" if kept else ""), maxlen
 
 
 def _entry_id(value: bytes | str) -> tuple[int, int]:
@@ -171,8 +172,8 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
         if info is None or _entry_id(info["last-generated-id"]) < last:
             self._gap("the stream is gone or new (a Redis restart without persistence?)")
             return "0-0"
-        deleted = info.get("max-deleted-entry-id")
-        if deleted is not None and _entry_id(deleted) > last:
+        first = info.get("first-entry")
+        if first and _entry_id(first[0]) > last:  # the entry read last is trimmed too
             self._gap(f"entries were trimmed (maxlen {self.maxlen}) before they were read")
         return last_id
 

@@ -14,7 +14,6 @@ import itertools
 import logging
 import queue
 import sys
-import threading
 import time
 from collections.abc import Callable
 from io import BytesIO
@@ -24,9 +23,10 @@ import flask
 from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
-from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
+from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
 from ..extension import binary_hint
 from ..options import check_namespace
+from . import hooks
 from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
 from .state import (
@@ -36,6 +36,7 @@ from .state import (
     ClientState,
     check_drop_reason,
     expected_args,
+    ignore_keywords,
     raw_namespace,
     resolve_namespace,
 )
@@ -54,11 +55,11 @@ CLIENT_DISCONNECT = "io client disconnect"
 
 #: Receive timeout (seconds) when a test does not give one; the pytest ini option
 #: ``socketio_receive_timeout`` changes it.
-DEFAULT_TIMEOUT = 1.0
+DEFAULT_TIMEOUT = 1.0 if hooks.receive_timeout is None else hooks.receive_timeout
 
 #: Callables told of each new client (the pytest plugin collects a test's clients
 #: here to print their transcripts when it fails). Nothing else keeps clients.
-creation_listeners: list[Callable[[SocketIOTestClient], None]] = []
+creation_listeners: list[Callable[[SocketIOTestClient], None]] = hooks.test_clients
 
 
 def _cookies_into(flask_test_client: Any, environ: dict) -> None:
@@ -136,7 +137,6 @@ class SocketIOTestClient(ClientState):
         self.socketio = socketio
         self.server = socketio._require_server()
         self.engine = self.server.eio.attach_inprocess()
-        self.scheduler = self.engine.scheduler
         self.flask_test_client = flask_test_client
         self.raise_server_exceptions = raise_server_exceptions
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -174,6 +174,11 @@ class SocketIOTestClient(ClientState):
                 flask_session.update(values)
         except RuntimeError as exc:
             raise RuntimeError(f"cannot seed session=: {exc} (is SECRET_KEY set?)") from exc
+
+    @property
+    def scheduler(self) -> Any:
+        """The in-process scheduler this client's work runs on (the current test's)."""
+        return self.engine.scheduler
 
     # -- connection ----------------------------------------------------------------------
 
@@ -245,7 +250,7 @@ class SocketIOTestClient(ClientState):
         self._sync()
 
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
-        path = "/" + self.socketio.server_options.get("path", "socket.io").strip("/") + "/"
+        path = "/" + self.socketio.path.strip("/")  # as Flask-SocketIO's test client
         environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
         environ["flask.app"] = self.app
         environ[INPROCESS_KEY] = self.engine
@@ -313,22 +318,28 @@ class SocketIOTestClient(ClientState):
         self._sync()
         if self._socket is None:
             raise RuntimeError("the client has no connection")
-        connection: Connection = self._socket.environ[CONNECTION_KEY]
         if self.socketio.manage_session:
-            return connection.session
+            return self._socket.environ.get(SAVED_SESSION_KEY)
         with self.app.request_context(self._socket.environ):
             return flask.session._get_current_object()  # type: ignore[attr-defined]
 
     # -- sending -----------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: bool = False,
-             namespace: str | None = None, timeout: float | None = None) -> Any:
+             namespace: str | None = None, timeout: float | None = None,
+             **ignored: Any) -> Any:
         """Emit ``event`` to the server and run what it causes.
 
         With ``callback=True``, return the server's acknowledgement: one value, or a
         list for several; waiting for it moves the in-process clock up to
         ``timeout`` (the client's default), as a blocked client would wait live.
+
+        Other keywords are accepted and ignored, as Flask-SocketIO's test client
+        does: the server's addressing keywords (``broadcast``, ``to``, ``room``,
+        ``include_self``, ``skip_sid``, ``ignore_queue``) silently, since a client
+        cannot address other clients; any other one with a :class:`UserWarning`.
         """
+        ignore_keywords(ignored)
         namespace = check_namespace(namespace)
         self._require_namespace(namespace, f"emit {event!r}")
         ack_id = next(self._ack_ids) if callback else None
@@ -476,7 +487,7 @@ class SocketIOTestClient(ClientState):
             self._socket.send(part)
 
     def _on_payload(self, payload: Any) -> None:
-        if threading.get_ident() != self.scheduler.thread_id:
+        if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
             self._has_foreign_producers = True
             self._foreign.put(payload)
             return

@@ -7,6 +7,7 @@ received events, client-side handlers) and how a test reads it is the same, here
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +61,21 @@ def expected_args(event: str, args: tuple) -> Any:
     """What ``args`` of a received ``event`` look like (the data itself for
     ``'message'`` and ``'json'``, as Flask-SocketIO's test client shows them)."""
     return args[0] if event in ("message", "json") and len(args) == 1 else list(args)
+
+
+#: Keywords of the server's ``emit`` that a test client's ``emit`` accepts and ignores,
+#: as Flask-SocketIO's test client does (a test written from server code may pass them).
+SERVER_EMIT_KEYWORDS = frozenset({"broadcast", "to", "room", "include_self", "skip_sid",
+                                  "ignore_queue"})
+
+
+def ignore_keywords(keywords: dict[str, Any]) -> None:
+    """Accept the keywords Flask-SocketIO's test client ignores: the server's
+    addressing keywords silently, any other with a :class:`UserWarning` naming it."""
+    unknown = sorted(set(keywords) - SERVER_EMIT_KEYWORDS)
+    if unknown:
+        warnings.warn(f"the test client's emit() ignores the keyword(s) {', '.join(unknown)}",
+                      UserWarning, stacklevel=3)
 
 
 class ClientState:

@@ -350,3 +350,26 @@ def socket_from(source: str, url: str) -> socket.socket:
     sock = socket.create_connection((parts.hostname, parts.port), timeout=10,
                                     source_address=(source, 0))
     return sock
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (for redis-server, which cannot take a
+    socket from us; the tiny race is accepted for it alone)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_redis(process, port: int) -> None:
+    import redis
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping():
+                return
+        except redis.RedisError:
+            pass
+        assert process.is_alive(), f"{process.name} exited:\n{process.log}"
+        assert time.monotonic() < deadline, f"{process.name} not ready:\n{process.log}"
+        time.sleep(0.05)
