@@ -19,6 +19,8 @@ import socketio
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
+from .event_hooks import EventRefused, HookChain
+
 if TYPE_CHECKING:
     from .extension import SocketIO
     from .handlers import HandlerSpec
@@ -152,6 +154,13 @@ class _EventContext(RequestContext):
             request.view_args = None if route.view_args is None else dict(route.view_args)
 
 
+def _connect_refusal(refused: EventRefused) -> Exception:
+    """The ``ConnectionRefusedError`` python-socketio turns into the CONNECT_ERROR."""
+    if refused.has_custom_ack:
+        return socketio.exceptions.ConnectionRefusedError(refused.message, refused.ack)
+    return socketio.exceptions.ConnectionRefusedError(refused.message)
+
+
 class FlaskBridge:
     """Runs user handlers for one :class:`~flask_socketio.SocketIO`."""
 
@@ -174,6 +183,13 @@ class FlaskBridge:
         event, namespace, sid, user_args = spec.split(args)
         is_connect = spec.event == "connect"
         request_event = None
+        hooks = hook_args = None
+        if spec.event != "disconnect":
+            hooks = self.extension.event_hooks.chain(namespace, spec.owner)
+            if hooks is not None:
+                hook_args = args[spec.leading + 1:]
+                if is_connect:  # (environ, auth): the hooks get (auth,)
+                    hook_args = hook_args[1:2]
         if is_connect:
             environ = args[spec.leading + 1]
             # as Flask-SocketIO's: the arguments python-socketio gave, (environ, auth)
@@ -184,16 +200,49 @@ class FlaskBridge:
                 request_event = {"message": "*", "args": user_args}
         return self.run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
                         environ=environ, is_connect=is_connect, on_error=spec.on_error,
-                        request_event=request_event)
+                        request_event=request_event, hooks=hooks, hook_args=hook_args)
+
+    def dispatch_unhandled(self, event: str, namespace: str, args: tuple,
+                           owner: Any = None) -> Any:
+        """Run the event hooks for an event no handler took (python-socketio's
+        ``args``: ``(sid, environ, auth)`` for connect, ``(sid, *data)`` else).
+
+        Returns the server's ``not_handled`` unless a hook refused the event or
+        failed: then what the client's acknowledgement gets (``False`` refuses a
+        connect)."""
+        server = self.extension._require_server()
+        hooks = self.extension.event_hooks.chain(namespace, owner)
+        if hooks is None or event == "disconnect" or not args:
+            return server.not_handled
+        sid = args[0]
+        if event == "connect":
+            environ = args[1] if len(args) > 1 else None
+            hook_args = args[2:3]
+            request_event = {"message": "connect", "args": args[1:]}
+        else:
+            environ = server.get_environ(sid, namespace)
+            hook_args = args[1:]
+            request_event = {"message": event, "args": hook_args}
+        handled = []
+
+        def no_handler() -> None:
+            handled.append(False)
+
+        result = self.run(no_handler, (), sid=sid, namespace=namespace, event=event,
+                          environ=environ, is_connect=event == "connect",
+                          request_event=request_event, hooks=hooks, hook_args=hook_args)
+        return server.not_handled if handled else result
 
     def run(self, function: Callable[..., Any], args: tuple, *, sid: str | None,
             namespace: str, event: str | None, environ: dict | None,
             is_connect: bool = False,
             on_error: Callable[[Exception], Any] | None = None,
-            request_event: dict[str, Any] | None = None) -> Any:
+            request_event: dict[str, Any] | None = None,
+            hooks: HookChain | None = None, hook_args: tuple | None = None) -> Any:
         """Call ``function(*args)`` as a handler of ``event`` from ``sid``; what it
         raises goes to the error handlers, then to ``on_error``. ``request.event`` is
-        ``request_event``, by default ``{"message": event, "args": args}``."""
+        ``request_event``, by default ``{"message": event, "args": args}``. The
+        ``hooks`` run around it, given ``hook_args``."""
         if environ is None:
             return self._run_without_connection(function, args, namespace)
         connection = self.connection(environ)
@@ -221,18 +270,37 @@ class FlaskBridge:
             request.event = request_event  # type: ignore[attr-defined]
             observer = connection.session_observer
             before = copy.deepcopy(dict(ctx.session)) if observer is not None else None
+            error: BaseException | None = None
+            refusal: BaseException | None = None
             try:
+                if hooks is not None:
+                    for hook in hooks.before:
+                        hook(event, hook_args)
                 result = function(*args)
-            except REFUSALS as exc:
+            except EventRefused as exc:
+                error, result = exc, exc.ack
                 if is_connect:
-                    raise
-                result = self._handle_exception(exc, connection, namespace, on_error)
+                    result, refusal = False, _connect_refusal(exc)
+                elif exc.disconnect and sid is not None:
+                    self._disconnect_later(sid, namespace)
+            except REFUSALS as exc:
+                error = exc
+                if is_connect:
+                    result, refusal = False, exc
+                else:
+                    result = self._handle_exception(exc, connection, namespace, on_error)
             except Exception as exc:
+                error = exc
                 result = self._handle_exception(exc, connection, namespace, on_error)
                 if is_connect and result is _UNHANDLED:
                     result = False  # a connect handler that failed refuses the connection
             if result is _UNHANDLED:
                 result = None
+            if hooks is not None:
+                self._run_after_hooks(hooks, event or "", hook_args or (), result, error,
+                                      connection)
+            if refusal is not None:
+                raise refusal
             if not manage_session and ctx.session.modified:
                 app.session_interface.save_session(app, ctx.session, _DiscardedResponse())
             if observer is not None and before is not None:
@@ -242,6 +310,21 @@ class FlaskBridge:
             return result
         finally:
             ctx.pop()
+
+    def _run_after_hooks(self, hooks: HookChain, event: str, args: tuple, result: Any,
+                         error: BaseException | None, connection: Connection) -> None:
+        """Each after-event hook in turn; one that raises is reported (as an
+        unhandled handler error) and the others still run."""
+        for hook in hooks.after:
+            try:
+                hook(event, args, result, error)
+            except Exception as exc:
+                self.report(exc, connection.scheduler)
+
+    def _disconnect_later(self, sid: str, namespace: str) -> None:
+        """Disconnect ``sid`` from ``namespace`` once the event's acknowledgement is out."""
+        server = self.extension._require_server()
+        server.start_background_task(server.disconnect, sid, namespace=namespace)
 
     @staticmethod
     def _open_managed_session(app: flask.Flask, environ: dict) -> ManagedSession:

@@ -11,10 +11,12 @@ import socketio
 from . import options as opts
 from . import packets
 from .context import CONNECTION_KEY, FlaskBridge, current_sid
+from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
+from .volatile import volatile_emit
 
 if TYPE_CHECKING:
     from .namespace import Namespace
@@ -103,6 +105,8 @@ class SocketIO:
         self.exception_handlers: dict[str, Callable[[Exception], Any]] = {}
         self.default_exception_handler: Callable[[Exception], Any] | None = None
         self.manage_session = True
+        #: The before- and after-event hooks (see :meth:`before_event`).
+        self.event_hooks = EventHooks(_namespace_matches)
         self.bridge = FlaskBridge(self)
         self.server_options.update(opts.check_options(options))
         #: ``channel`` and ``path``, taken out of :attr:`server_options` by init_app.
@@ -168,6 +172,7 @@ class SocketIO:
         # first whenever it happens to be installed.
         server_options.setdefault("async_mode", "gevent")
         self.server = ProtocolServer(**server_options)
+        self.server.unhandled_event = self._unhandled_event
         if self.server.packet_class is socketio.packet.Packet:  # the default serializer: the
             self.server.packet_class = packets.Packet  # same packets, binary data found faster
         self._server_key = key
@@ -189,10 +194,17 @@ class SocketIO:
     def queue_status(self) -> QueueStatus | None:
         """The message queue's health in this process (a
         :class:`~flask_socketio.queues.QueueStatus`: ``state`` is ``"connecting"``,
-        ``"connected"`` or ``"down"``, with the last ``error``, ``outages`` and
-        ``unpublished`` counts); ``None`` without a broker queue."""
+        ``"connected"`` or ``"down"``, with the last ``error``, ``outages``,
+        ``unpublished`` and ``gaps`` counts); ``None`` without a broker queue."""
         manager = getattr(self.server, "manager", None)
         return getattr(manager, "status", None)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters of this server since it was made: ``volatile_dropped``, the
+        volatile emits not sent (one per client and message)."""
+        server = self._require_server()
+        return {"volatile_dropped": server.eio.volatile_dropped}
 
     def on_queue_status(self, listener: Callable[[QueueStatus], Any]) -> Callable[..., Any]:
         """Decorator registering ``listener(status)``, called at every change of the
@@ -265,6 +277,55 @@ class SocketIO:
         self.default_exception_handler = handler
         return handler
 
+    def before_event(self, hook: BeforeHook | None = None, *,
+                     namespace: str | None = None) -> Any:
+        """Decorator registering ``hook(event, args)``, run before the handler of every
+        event (``connect`` included, ``disconnect`` not), in its Flask contexts.
+
+        ``@socketio.before_event`` serves every namespace,
+        ``@socketio.before_event(namespace='/chat')`` one. Hooks run in registration
+        order, those of every namespace first. Raise
+        :class:`~flask_socketio.EventRefused` to refuse the event; anything else a
+        hook raises goes to the error handlers, as a handler's would, and the handler
+        does not run.
+        """
+        served = _hook_namespace(namespace)
+
+        def decorator(function: BeforeHook) -> BeforeHook:
+            if not callable(function):
+                raise ValueError("a before-event hook must be a callable")
+            self.event_hooks.add_before(function, served)
+            return function
+
+        return decorator if hook is None else decorator(hook)
+
+    def after_event(self, hook: AfterHook | None = None, *,
+                    namespace: str | None = None) -> Any:
+        """Decorator registering ``hook(event, args, result, error)``, run after the
+        handler of every event (``connect`` included, ``disconnect`` not), refused
+        ones too, in its Flask contexts: ``result`` is the handler's return value
+        (the acknowledgement), ``error`` the exception it (or a before hook) raised.
+
+        After hooks run in reverse: those of one namespace first, then those of every
+        namespace, each group latest-registered first. What a hook raises is
+        reported as an unhandled handler error; the other hooks still run.
+        """
+        served = _hook_namespace(namespace)
+
+        def decorator(function: AfterHook) -> AfterHook:
+            if not callable(function):
+                raise ValueError("an after-event hook must be a callable")
+            self.event_hooks.add_after(function, served)
+            return function
+
+        return decorator if hook is None else decorator(hook)
+
+    def _unhandled_event(self, event: str, namespace: str, args: tuple, owner: Any) -> Any:
+        from .namespace import Namespace
+
+        return self.bridge.dispatch_unhandled(
+            event, namespace, args, owner if isinstance(owner, Namespace) else None)
+
     def on_namespace(self, namespace_handler: Namespace) -> None:
         """Register a class-based :class:`~flask_socketio.Namespace`."""
         from .namespace import Namespace
@@ -294,13 +355,22 @@ class SocketIO:
 
     def emit(self, event: str, *args: Any, namespace: str | None = None, to: Any = None,
              room: Any = None, include_self: bool = True, skip_sid: Any = None,
-             callback: Callable[..., Any] | None = None, ignore_queue: bool = False) -> None:
+             callback: Callable[..., Any] | None = None, ignore_queue: bool = False,
+             volatile: bool = False) -> None:
         """Emit ``event`` with ``args``; without ``to`` (or ``room``) it is a broadcast.
 
         Usable from handlers, HTTP routes and background tasks. ``include_self=False``
         inside a handler skips the sender. ``callback`` is called with the client's
-        acknowledgement, inside the app context.
+        acknowledgement, inside the app context. ``volatile=True`` drops the event,
+        never queuing it, for each client whose transport is not ready for it
+        (counted in :attr:`stats`; see :doc:`volatile`).
         """
+        if volatile:
+            with volatile_emit(self._require_server()):
+                self.emit(event, *args, namespace=namespace, to=to, room=room,
+                          include_self=include_self, skip_sid=skip_sid,
+                          callback=callback, ignore_queue=ignore_queue)
+            return
         server = self._require_server()
         namespace = opts.check_namespace(namespace)
         if to is None:
@@ -328,11 +398,11 @@ class SocketIO:
     def send(self, data: Any, json: bool = False, namespace: str | None = None,
              to: Any = None, room: Any = None, include_self: bool = True,
              skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-             ignore_queue: bool = False) -> None:
+             ignore_queue: bool = False, volatile: bool = False) -> None:
         """Send a ``'message'`` (or, with ``json=True``, a ``'json'``) event."""
         self.emit("json" if json else "message", data, namespace=namespace, to=to, room=room,
                   include_self=include_self, skip_sid=skip_sid, callback=callback,
-                  ignore_queue=ignore_queue)
+                  ignore_queue=ignore_queue, volatile=volatile)
 
     def call(self, event: str, *args: Any, to: Any = None, sid: Any = None,
              namespace: str | None = None, timeout: float = 60,
@@ -398,6 +468,11 @@ class SocketIO:
         """Sleep in the server's async mode (lets other tasks run)."""
         self._require_server().sleep(seconds)
 
+    def monotonic(self) -> float:
+        """Seconds on the server's clock, for measuring intervals: in handlers of
+        in-process test clients, the test's virtual clock (see :doc:`testing`)."""
+        return self._require_server().eio.monotonic()
+
     def run(self, app: flask.Flask | None = None, host: str | None = None,
             port: int | None = None, **kwargs: Any) -> None:
         """Serve ``app`` on the embedded gevent server until :meth:`stop`.
@@ -425,6 +500,17 @@ class SocketIO:
             from .testing import SocketIOTestClient as cls
         return cls(app, self, namespace=namespace, query_string=query_string,
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
+
+
+def _hook_namespace(namespace: str | None) -> str | None:
+    """The namespace a hook serves: ``None`` (or ``'*'``) for every one."""
+    if namespace is None or namespace == "*":
+        return None
+    return opts.check_namespace(namespace)
+
+
+def _namespace_matches(served: Any, namespace: str) -> bool:
+    return served == namespace
 
 
 class _Dispatcher:

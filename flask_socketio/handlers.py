@@ -36,13 +36,17 @@ class HandlerSpec:
     this is decided here, once, never by calling and catching ``TypeError``.
     """
 
-    __slots__ = ("function", "event", "namespace", "leading", "takes_extra", "on_error")
+    __slots__ = ("function", "event", "namespace", "leading", "takes_extra", "on_error",
+                 "owner")
 
     def __init__(self, function: Callable[..., Any], event: str, namespace: str,
-                 on_error: Callable[[Exception], Any] | None = None) -> None:
+                 on_error: Callable[[Exception], Any] | None = None,
+                 owner: Any = None) -> None:
         self.function = function
         self.event = event
         self.namespace = namespace
+        #: The class-based namespace whose method this is (its event hooks run too).
+        self.owner = owner
         #: Called with an exception no error handler took (a class-based namespace's
         #: ``error()`` method); its return value is the handler's result.
         self.on_error = on_error

@@ -43,28 +43,41 @@ class Namespace(socketio.Namespace):
         on_error = getattr(self, "error", None)
         if spec is None or spec.function != method or spec.on_error != on_error:
             spec = self._specs[event] = HandlerSpec(method, event, self.namespace,
-                                                    on_error=on_error)
+                                                    on_error=on_error, owner=self)
         return self.socketio.bridge.dispatch(spec, args)
+
+    def before_event(self, event: str, args: tuple) -> None:
+        """Override to run before each of this namespace's handlers (``connect``
+        included), after the ``SocketIO`` object's before-event hooks; raise
+        :class:`~flask_socketio.EventRefused` to refuse the event."""
+
+    def after_event(self, event: str, args: tuple, result: Any,
+                    error: BaseException | None) -> None:
+        """Override to run after each of this namespace's handlers, before the
+        ``SocketIO`` object's after-event hooks; ``result`` is the acknowledgement,
+        ``error`` what the handler (or a before hook) raised, if anything."""
 
     def emit(self, event: str, data: Any = None, room: Any = None, include_self: bool = True,
              namespace: str | None = None, callback: Callable[..., Any] | None = None,
-             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False) -> None:
+             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False,
+             volatile: bool = False) -> None:
         """:meth:`SocketIO.emit` defaulting to this namespace."""
         assert self.socketio is not None, "register the namespace with on_namespace() first"
         args = () if data is None else (data,)
         self.socketio.emit(event, *args, to=to if to is not None else room,
                            include_self=include_self, skip_sid=skip_sid,
                            namespace=namespace or self.namespace, callback=callback,
-                           ignore_queue=ignore_queue)
+                           ignore_queue=ignore_queue, volatile=volatile)
 
     def send(self, data: Any, room: Any = None, include_self: bool = True,
              namespace: str | None = None, callback: Callable[..., Any] | None = None,
-             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False) -> None:
+             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False,
+             volatile: bool = False) -> None:
         """:meth:`SocketIO.send` defaulting to this namespace."""
         assert self.socketio is not None, "register the namespace with on_namespace() first"
         self.socketio.send(data, to=to if to is not None else room, include_self=include_self,
                            skip_sid=skip_sid, namespace=namespace or self.namespace,
-                           callback=callback, ignore_queue=ignore_queue)
+                           callback=callback, ignore_queue=ignore_queue, volatile=volatile)
 
     def call(self, event: str, data: Any = None, to: Any = None, sid: Any = None,
              namespace: str | None = None, timeout: float = 60,

@@ -10,11 +10,17 @@ This module is the one place that touches private hooks of python-socketio:
   the ``connect_timeout`` timer starts and ends;
 - ``_handle_connect``, ``_send_packet``, ``_send_eio_packet``: the CONNECT reply goes
   out before what the connect handler emits, and a CONNECT_ERROR carries the object
-  ``{"message": ...}`` that Socket.IO v5 specifies;
+  ``{"message": ...}`` that Socket.IO v5 specifies; what a volatile emit sends is
+  collected and sent, or dropped, as one group per client (:mod:`.volatile`);
 - ``_handle_event``: each event is run by the engine that owns the session
   (:meth:`EngineRouter.run_event`);
 - ``_handle_event_internal``: an event whose connection ended before its handler ran
-  is dropped.
+  is dropped;
+- ``_trigger_event``: an event no handler takes still runs the event hooks
+  (:mod:`flask_socketio.event_hooks`);
+- ``PubSubManager._handle_emit`` (in :mod:`flask_socketio.emit_observer`): emits
+  arriving from other processes through a message queue are reported to the test
+  toolkit's recorder.
 
 Everything else uses python-socketio's public API.
 """
@@ -30,6 +36,7 @@ from socketio import packet
 
 from .engine.router import EngineRouter
 from .packet_rules import ProtocolViolation, check_packet
+from .volatile import collecting
 
 logger = logging.getLogger("flask_socketio")
 
@@ -105,6 +112,10 @@ class ProtocolServer(socketio.Server):
         #: Packets sent to a connection while its connect handler runs, held until the
         #: CONNECT (or CONNECT_ERROR) reply has gone out, as the protocol orders them.
         self._held_while_connecting: dict[str, list[tuple[Callable[..., Any], Any]]] = {}
+        #: Called as ``unhandled_event(event, namespace, args, owner)`` for an event
+        #: (``connect`` included) that no handler takes, so that event hooks run;
+        #: what it returns is the event's result.
+        self.unhandled_event: Callable[..., Any] | None = None
         super().__init__(*args, **kwargs)
 
     def _engineio_server_class(self) -> Any:
@@ -258,6 +269,14 @@ class ProtocolServer(socketio.Server):
             return
         super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
+    def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        result = super()._trigger_event(event, namespace, *args)
+        if result is self.not_handled and self.unhandled_event is not None:
+            owner = (self.namespace_handlers.get(namespace)
+                     or self.namespace_handlers.get("*"))
+            return self.unhandled_event(event, namespace, args, owner)
+        return result
+
     def _close_for_violation(self, eio_sid: str, reason: str) -> None:
         """Log once, stop acting on the connection, close it from a task of its own.
 
@@ -322,8 +341,21 @@ class ProtocolServer(socketio.Server):
             held.append((super()._send_packet, pkt))
 
     def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
+        volatile = collecting()
+        if volatile is not None:  # sent as one group once the volatile emit is done
+            volatile.setdefault(eio_sid, []).append(eio_pkt)
+            return
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
             super()._send_eio_packet(eio_sid, eio_pkt)
         else:
             held.append((super()._send_eio_packet, eio_pkt))
+
+    def send_volatile(self, eio_sid: str, eio_pkts: list[Any]) -> None:
+        """Send the Engine.IO packets of one volatile Socket.IO packet to a client if
+        its transport is ready for them, else drop them (see :mod:`.volatile`)."""
+        held = self._held_while_connecting.get(eio_sid)
+        if held is None:
+            self.eio.send_volatile(eio_sid, eio_pkts)
+        else:
+            held.append((self.eio.send_volatile, eio_pkts))

@@ -1,12 +1,12 @@
 """``socketio.run()``: the embedded gevent server, with the debugger and reloader.
 
-The server is gevent's ``pywsgi.WSGIServer`` with gevent-websocket's handler, so one
-process serves HTTP long-polling and WebSocket. gevent-websocket was chosen by
-measurement (faster broadcast and about a third of the memory per connection of
-simple-websocket, mostly because it does not do permessage-deflate); WebSocket
-compression is therefore off. Blocking libraries in your app need gevent's
-monkey-patching, done first thing in your program: ``from gevent import monkey;
-monkey.patch_all()``.
+The server is gevent's ``pywsgi.WSGIServer``, so one process serves HTTP long-polling
+and WebSocket: the native engine speaks WebSocket itself on the connection's socket
+(:mod:`flask_socketio.engine.websocket`); gevent-websocket's handler still upgrades
+every other request (python-engineio with ``engine='engineio'``, and the app's own
+routes that use ``environ['wsgi.websocket']``). Blocking libraries in your app need
+gevent's monkey-patching, done first thing in your program: ``from gevent import
+monkey; monkey.patch_all()``.
 """
 
 from __future__ import annotations
@@ -118,32 +118,37 @@ class EmbeddedServer:
 
 def _request_handler(socketio: SocketIO | None = None,
                      header_timeout: float | None = DEFAULT_HEADER_TIMEOUT) -> type:
-    """gevent-websocket's handler, also giving the engine the request's socket (so that
-    a client hanging up on a pending long-poll is noticed at once).
+    """gevent-websocket's handler, giving the engine the request's socket (on which
+    the native engine answers WebSocket upgrades itself, and notices a client hanging
+    up on a pending long-poll at once).
+
+    Upgrades to ``socketio``'s path are left to its native engine (all upgrades,
+    without ``socketio``); gevent-websocket upgrades the others before the app runs.
+    A WebSocket upgrade to its path from an origin its ``cors_allowed_origins`` does
+    not accept is answered 403 before any upgrade.
 
     A client that has not sent a request's line and headers ``header_timeout``
     seconds after the connection became ready for it (accepted, or its previous
     request answered) is disconnected; ``None`` waits forever.
-
-    With ``socketio``, a WebSocket upgrade to its path from an origin its
-    ``cors_allowed_origins`` does not accept is answered 403 before the upgrade:
-    gevent-websocket answers 101 before the app runs, so the engine's own origin
-    check would only close an already open WebSocket.
     """
     from geventwebsocket.handler import WebSocketHandler
 
-    from .engine import deflate
+    from .engine import deflate, gevent_websocket_deflate
     from .engine.cors import CorsPolicy
-    from .engine.native import SOCKET_KEY
+    from .engine.native import SOCKET_KEY, NativeEngine
 
     policy: CorsPolicy | None = None
     prefix = ""
+    is_native = True
     compression: dict[str, int] | None = None
     if socketio is not None:
         options = socketio.server_options
         policy = CorsPolicy(options.get("cors_allowed_origins"), credentials=False)
         prefix = "/" + socketio.path.strip("/")
-        if options.get("websocket_compression"):
+        server = socketio.server
+        is_native = isinstance(getattr(getattr(server, "eio", None), "network", None),
+                               NativeEngine)
+        if options.get("websocket_compression") and not is_native:
             compression = {"threshold": options.get("compression_threshold", 1024),
                            "max_message_size": options.get("max_http_buffer_size",
                                                            1_000_000)}
@@ -197,7 +202,16 @@ def _request_handler(socketio: SocketIO | None = None,
                     and not policy.allows(origin, environ)):
                 self.start_response("403 Forbidden", [("Content-Type", "text/plain")])
                 return [b"Not an accepted origin."]
+            if is_native and environ.get("PATH_INFO", "").startswith(prefix):
+                return None  # the native engine answers the upgrade (a plain WSGI call)
             return super().upgrade_websocket()
+
+        def run_application(self) -> None:
+            try:
+                super().run_application()
+            finally:
+                if self.code == 101:  # the app took the connection over
+                    self.close_connection = True
 
         def upgrade_connection(self) -> Any:
             if compression is None or not deflate.is_offered(self.environ):
@@ -217,10 +231,10 @@ def _request_handler(socketio: SocketIO | None = None,
                 del self.start_response
             plain = self.environ.get("wsgi.websocket")
             if failure is None and plain is not None:
-                self.websocket = deflate.DeflateWebSocket(self.environ, plain.stream, self,
-                                                          **compression)
+                self.websocket = gevent_websocket_deflate.DeflateWebSocket(
+                    self.environ, plain.stream, self, **compression)
                 self.environ["wsgi.websocket"] = self.websocket
-                deflate.retire(plain)
+                gevent_websocket_deflate.retire(plain)
             return failure
 
     return SocketIOHandler

@@ -20,9 +20,11 @@ full queue) closes run in greenlets of their own.
 
 The WebSocket seam
 ------------------
-A WebSocket transport is any object with these four methods; :func:`websocket_transport`
-makes one from a request's environ (today over gevent-websocket,
-:class:`GeventWebSocket`):
+A WebSocket transport is any object with these four methods: ours,
+:class:`flask_socketio.engine.websocket.WebSocket`, which the engine makes on the raw
+socket the embedded server hands over (``environ['flask_socketio.socket']``), and
+:class:`GeventWebSocket`, over the ``environ['wsgi.websocket']`` of other servers
+(gevent-websocket's gunicorn worker, simple-websocket under gunicorn's own):
 
 ``receive() -> str | bytes | None``
     The next message (``str`` for text, ``bytes`` for binary), ``None`` once the peer
@@ -38,9 +40,9 @@ makes one from a request's environ (today over gevent-websocket,
     End the connection now (shut the socket down), so that a blocked ``receive`` or
     ``send_batch`` returns or raises at once. May be called from any greenlet.
 
-Served by gevent's ``pywsgi`` with gevent-websocket's handler (``environ
-['wsgi.websocket']``); :mod:`flask_socketio.serving` also hands over the raw socket
-(``environ['flask_socketio.socket']``) so that a cancelled poll closes its session.
+Served by gevent's ``pywsgi``: :mod:`flask_socketio.serving` hands over the raw socket
+(``environ['flask_socketio.socket']``), on which the engine speaks WebSocket itself
+and notices a client hanging up on a pending poll.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ import gevent.event
 import gevent.hub
 import gevent.queue
 
+from . import websocket
 from .base import Cancellable
 from .cors import CorsPolicy, own_origin
 
@@ -158,7 +161,7 @@ class GeventWebSocket:
 
 
 def websocket_transport(environ: dict) -> Any:
-    """The WebSocket transport of a request, ``None`` if it is not a WebSocket one."""
+    """The transport over another server's WebSocket (``wsgi.websocket``), if any."""
     ws = environ.get("wsgi.websocket")
     return None if ws is None else GeventWebSocket(ws, environ.get(SOCKET_KEY))
 
@@ -320,9 +323,11 @@ class Session:
     def _make_room(self, size: int, volatile: bool) -> bool:
         engine = self.engine
         if volatile:
+            engine.volatile_dropped += 1
             engine.logger.debug("%s: queue full, a volatile message dropped", self.sid)
             return False
         if self.volatile_count:
+            engine.volatile_dropped += self.volatile_count
             kept, dropped = [], 0
             for message in self.queue:
                 if type(message) is _Volatile:
@@ -341,6 +346,16 @@ class Session:
             engine.max_queued_bytes)
         engine.close(self, Reason.QUEUE_FULL, notify=None, handlers_apart=True)
         return False
+
+    def is_writable(self) -> bool:
+        """Would a message queued now leave at once? On WebSocket: the writer is idle
+        (no write in flight); on long-polling: a poll waits, with nothing queued for
+        it yet. Never while upgrading or closed (the reference server's ``writable``)."""
+        if self.is_closed or self.is_upgrading:
+            return False
+        if self.ws is not None:
+            return self.writer_waiter is not None
+        return self.poll is not None and not self.queue
 
     def take_queue(self) -> list[str | bytes]:
         """Everything queued, for one write or one poll response."""
@@ -444,7 +459,8 @@ class NativeEngine:
                  logger: Any = False, json: Any = None, async_handlers: bool = True,
                  monitor_clients: bool | None = None, transports: Any = None,
                  max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
-                 max_packets_per_post: int = DEFAULT_MAX_PACKETS_PER_POST) -> None:
+                 max_packets_per_post: int = DEFAULT_MAX_PACKETS_PER_POST,
+                 websocket_compression: bool = False) -> None:
         if async_mode not in (None, "gevent"):
             raise ValueError(f"the native engine runs on gevent, not {async_mode!r}")
         for name, value in (("max_queued_bytes", max_queued_bytes),
@@ -462,6 +478,8 @@ class NativeEngine:
         self.allow_upgrades = allow_upgrades
         self.http_compression = http_compression
         self.compression_threshold = compression_threshold
+        #: Accept permessage-deflate (messages from ``compression_threshold`` bytes up).
+        self.websocket_compression = websocket_compression
         self.cookie = cookie
         self.cors_allowed_origins = cors_allowed_origins
         self.cors_credentials = cors_credentials
@@ -487,6 +505,9 @@ class NativeEngine:
         else:
             self.logger = globals()["logger"]
         self.sessions: dict[str, Session] = {}
+        #: Volatile messages dropped, not sent: the transport was not writable, or
+        #: the queue was full.
+        self.volatile_dropped = 0
         self.handlers: dict[str, Callable[..., Any]] = {}
         self._timers: list[tuple[float, int, str, str]] = []
         self._timer_sequence = itertools.count()
@@ -510,6 +531,20 @@ class NativeEngine:
             self.logger.warning("Cannot send to sid %s", sid)
             return
         session.send_message(data, volatile)
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """Queue the MESSAGE packets ``pkts`` (one volatile Socket.IO packet) for
+        session ``sid`` only if its transport is writable (:meth:`Session.is_writable`)
+        and its queue can take them all; else drop them (:attr:`volatile_dropped`)."""
+        session = self.sessions.get(sid)
+        messages = [MESSAGE + pkt.data if isinstance(pkt.data, str) else bytes(pkt.data)
+                    for pkt in pkts]
+        if (session is None or not session.is_writable()
+                or session.queued_bytes + sum(map(len, messages)) > self.max_queued_bytes):
+            self.volatile_dropped += 1
+            return
+        for message in messages:
+            session.enqueue(message)
 
     def send_packet(self, sid: str, pkt: Any, volatile: bool = False) -> None:
         if pkt.packet_type == engineio.packet.MESSAGE:
@@ -620,9 +655,13 @@ class NativeEngine:
 
     def _handshake(self, environ: dict, start_response: Callable[..., Any],
                    transport: str) -> Iterable[bytes]:
-        ws = websocket_transport(environ) if transport == "websocket" else None
-        if transport == "websocket" and ws is None:
-            return self._error(start_response, "request", environ)
+        ws = None
+        if transport == "websocket":
+            ws = self._open_websocket(environ, start_response)
+            if ws is None:
+                return self._error(start_response, "request", environ)
+            if isinstance(ws, list):  # a bad WebSocket handshake, answered
+                return ws
         origin = environ.get("HTTP_ORIGIN")
         if (self.strips_cross_origin_cookies and origin is not None
                 and "HTTP_COOKIE" in environ and origin != own_origin(environ)):
@@ -785,9 +824,11 @@ class NativeEngine:
 
     def _upgrade(self, session: Session, environ: dict,
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
-        ws = websocket_transport(environ)
+        ws = self._open_websocket(environ, start_response)
         if ws is None:
             return self._error(start_response, "request", environ)
+        if isinstance(ws, list):  # a bad WebSocket handshake, answered
+            return ws
         if (session.transport != "polling" or session.is_upgrading or session.ws is not None
                 or not self.allow_upgrades):
             ws.close()
@@ -817,6 +858,21 @@ class NativeEngine:
             session.poll.set(None)
         return self._read_websocket(session, ws)
 
+    def _open_websocket(self, environ: dict, start_response: Callable[..., Any]) -> Any:
+        """The request's WebSocket transport: over another server's ``wsgi.websocket``,
+        else ours on the raw socket (answering the handshake). A list is the response
+        refusing a bad handshake; ``None``: no WebSocket can be had."""
+        transport = websocket_transport(environ)
+        if transport is not None:
+            return transport
+        sock = environ.get(SOCKET_KEY)
+        if sock is None:
+            return None
+        threshold = self.compression_threshold if self.websocket_compression else None
+        return websocket.accept(environ, start_response, sock,
+                                max_message_size=self.max_http_buffer_size,
+                                compression_threshold=threshold)
+
     def _receive_frame(self, ws: Any) -> Any:
         with gevent.Timeout(self.ping_timeout + self.ping_interval):
             return ws.receive()
@@ -831,7 +887,7 @@ class NativeEngine:
                 if len(frame) > self.max_http_buffer_size:
                     raise ProtocolError("message too large")
                 self._receive(session, frame, polling=False)
-        except ProtocolError as exc:
+        except (ProtocolError, websocket.ProtocolViolation) as exc:
             self.logger.info("closing %s: %s", session.sid, exc)
             reason = Reason.TRANSPORT_ERROR
         except Exception:  # a broken socket

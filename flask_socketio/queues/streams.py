@@ -33,6 +33,9 @@ STREAMS_SCHEMES = {"redis+streams": "redis", "rediss+streams": "rediss",
 
 #: Entries the stream keeps, about (``MAXLEN ~``), unless the URL's ``maxlen`` says.
 DEFAULT_MAXLEN = 10_000
+#: Publishers whose last entry number a listener remembers (the most recent ones;
+#: each write-only emitter is a publisher).
+REMEMBERED_PUBLISHERS = 10_000
 
 
 def split_streams_url(url: str) -> tuple[str, int]:
@@ -185,11 +188,15 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
     @staticmethod
     def _first_time(fields: dict, seen: dict[bytes, int]) -> bytes | None:
         """The entry's message, or ``None`` if this publisher's entry with this
-        number was read already (a batch it sent twice)."""
+        number was read already (a batch it sent twice). ``seen`` keeps the
+        :data:`REMEMBERED_PUBLISHERS` most recent publishers."""
         publisher, sequence = fields.get(b"publisher"), fields.get(b"seq")
         if publisher is not None and sequence is not None:
             number = int(sequence)
             if number <= seen.get(publisher, -1):
                 return None
+            seen.pop(publisher, None)
             seen[publisher] = number
+            if len(seen) > REMEMBERED_PUBLISHERS:
+                del seen[next(iter(seen))]
         return fields.get(b"message")

@@ -229,3 +229,26 @@ def test_native_engine_refuses_other_async_modes_and_bad_transports():
         NativeEngine(async_mode="threading")
     with pytest.raises(ValueError, match="No valid transports"):
         NativeEngine(transports=["carrier-pigeon"])
+
+
+def test_a_later_post_does_not_overtake_the_events_of_an_earlier_one(serve):
+    """The events of one long-polling session run in the order they were posted,
+    even when the next POST comes while the first one's events are still running
+    (its response does not wait for them)."""
+    server = serve()
+    handled = []
+
+    def handle(data):
+        gevent.sleep(0.002)  # a handler that waits a little (I/O)
+        handled.append(int(data))
+
+    server.engine.on("message", lambda sid, data: server.engine.run_event(sid, handle, data))
+    _, opened = server.handshake()
+    url = f"{server.url}?EIO=4&transport=polling&sid={opened['sid']}"
+    for first in (0, 50):
+        body = "\x1e".join(f"4{number}" for number in range(first, first + 50))
+        assert requests.post(url, data=body, timeout=5).text == "ok"
+    deadline = time.monotonic() + 10
+    while len(handled) < 100 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert handled == list(range(100))

@@ -8,6 +8,11 @@ server process dies; the clients of node A get every message, in order (local
 delivery does not need the broker); node B's client misses the messages published
 while Redis was down and gets them again within 5 s of its return; both nodes
 report the outage (``queue_status``, ``on_queue_status``, a log line).
+
+``test_redis_blip_mid_stream`` runs a Redis of its own on a free port, paused
+(SIGSTOP) or restarted for 2 s in the middle of 300 broadcasts: ``redis+streams://``
+must deliver 300/300 on every node, in order, once; the pub/sub queue's loss is
+measured and printed. The RabbitMQ test has the broker close one node's connections.
 """
 
 from __future__ import annotations

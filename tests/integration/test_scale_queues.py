@@ -281,3 +281,40 @@ def test_per_sender_order_across_three_nodes(clients, three_nodes, capsys):
               f"senders, {len(members)} members on 3 nodes: {len(failures)} out of order "
               f"or incomplete, {took:.1f} s")
     assert not failures, "\n".join(failures)
+
+
+def test_python_socketio_write_only_managers_reach_the_nodes(processes, clients, queue_url,
+                                                              channel):
+    """python-socketio's own write-only managers (``RedisManager``, ``KombuManager``)
+    publish what our pub/sub nodes read; on ``redis+streams://`` the emitter is
+    ``RedisStreamsManager``, used the same way."""
+    import socketio as python_socketio
+
+    from flask_socketio.queues import RedisStreamsManager
+
+    node_a, node_b = processes.nodes(2, queue_url, channel)
+    a = Client(node_a.url, "websocket", "a")
+    b = Client(node_b.url, "polling", "b")
+    clients.extend([a, b])
+    for node in (node_a, node_b):
+        node.wait_for_queue("connected")
+    scheme = queue_url.split("://", 1)[0]
+    if scheme == "redis+streams":
+        emitter = RedisStreamsManager(queue_url, channel=channel, write_only=True)
+    elif scheme in ("redis", "valkey"):
+        emitter = python_socketio.RedisManager(queue_url, channel=channel, write_only=True)
+    else:
+        emitter = python_socketio.KombuManager(queue_url, channel=channel, write_only=True)
+    try:
+        for number in range(20):
+            emitter.emit("seq", number)
+        emitter.emit("message", "just for b", to=b.sid)
+    finally:
+        if getattr(emitter, "publisher_connection", None) is not None:
+            emitter.publisher_connection.release()
+        if getattr(emitter, "redis", None) is not None:
+            emitter.redis.close()
+    for client in (a, b):
+        assert [args[0] for args in client.collect("seq", 20)] == list(range(20))
+    assert b.receive("message") == ("just for b",)
+    a.assert_nothing("message", wait=0.2)

@@ -474,6 +474,18 @@ def test_a_batch_sent_twice_is_read_once():
     read = [RedisStreamsManager._first_time(fields, seen) for fields in entries]
     assert [m for m in read if m is not None] == [b"m0", b"m1", b"n0",
                                                    b"from another producer", b"m2"]
+    assert list(seen) == [b"b", b"a"]  # the most recent publisher last
+
+
+def test_a_listener_remembers_the_most_recent_publishers(monkeypatch):
+    from flask_socketio.queues import RedisStreamsManager, streams
+
+    monkeypatch.setattr(streams, "REMEMBERED_PUBLISHERS", 3)
+    seen = {}
+    for publisher, number in ((b"a", 1), (b"b", 1), (b"c", 1), (b"a", 2), (b"d", 1)):
+        RedisStreamsManager._first_time({b"publisher": publisher, b"seq": str(number),
+                                         b"message": b"m"}, seen)
+    assert seen == {b"c": 1, b"a": 2, b"d": 1}  # b, the least recent, forgotten
 
 
 def test_streams_queue_reaches_in_process_clients_and_python_socketio_emitters(redis_url):
