@@ -76,6 +76,8 @@ _REASONS = {
     engineio.Client.reason.CLIENT_DISCONNECT: CLIENT_DISCONNECT,
 }
 _STOP = object()
+#: ``auth`` for :meth:`LiveSocketIOClient._connect`: the namespace's last one.
+_LAST_AUTH: Any = object()
 
 
 class _InOrderEngineIOClient(engineio.Client):
@@ -331,9 +333,11 @@ class LiveSocketIOClient(ClientState):
         self._eio_sid: str | None = None
         for listener in creation_listeners:
             listener(self)
+        #: ``auth`` given with ``connect=False``, for the first :meth:`connect`.
+        self._deferred_auth: dict[str, Any] = {}
         if not connect:
             if auth is not None:
-                self._auth[check_namespace(namespace)] = auth
+                self._deferred_auth[check_namespace(namespace)] = auth
             return
         try:
             self.connect(namespace, auth=auth)
@@ -347,9 +351,14 @@ class LiveSocketIOClient(ClientState):
                 headers: dict[str, str] | None = None, auth: Any = None) -> None:
         """Connect ``namespace``, opening the connection first if there is none.
 
-        Without ``auth``, the namespace connects with the ``auth`` it last used;
-        ``query_string`` and ``headers`` replace the client's from now on.
+        ``auth`` is what the connect handler gets (``None``: no auth, as in-process;
+        :meth:`reconnect` reuses each namespace's last ``auth``); ``query_string``
+        and ``headers`` replace the client's from now on.
         """
+        self._connect(namespace, query_string, headers, auth)
+
+    def _connect(self, namespace: str | None, query_string: str | None,
+                 headers: dict[str, str] | None, auth: Any) -> None:
         if self._is_closed:
             raise RuntimeError("this live client was closed; make a new one")
         namespace = check_namespace(namespace)
@@ -357,8 +366,11 @@ class LiveSocketIOClient(ClientState):
             self._query_string = query_string
         if headers is not None:
             self._headers = headers
-        if auth is None:
+        deferred = self._deferred_auth.pop(namespace, None)
+        if auth is _LAST_AUTH:
             auth = self._auth.get(namespace)
+        elif auth is None and deferred is not None:
+            auth = self._auth[namespace] = deferred
         else:
             self._auth[namespace] = auth
         with self._condition:
@@ -392,7 +404,7 @@ class LiveSocketIOClient(ClientState):
         if self._client.eio.state != "disconnected" or self._namespaces:
             raise RuntimeError("the client is still connected: drop() or disconnect() first")
         for namespace in list(self._lost_namespaces) or ["/"]:
-            self.connect(namespace)
+            self._connect(namespace, None, None, _LAST_AUTH)
 
     def drop(self, reason: str = TRANSPORT_CLOSE, timeout: float | None = None) -> None:
         """The network fails under the client; the server sees ``reason``.

@@ -130,7 +130,9 @@ def test_drop_and_reconnect_with_the_same_auth(make_client, app, reason):
 def test_connect_again_after_a_drop(make_client):
     client = make_client(auth=AUTH)
     client.drop()
-    client.connect()
+    client.connect()  # no auth: refused, as with Flask-SocketIO's connect()
+    assert client.connect_error == {"message": "bad token"}
+    client.connect(auth=AUTH)
     assert client.call("echo", 1) == [1]
 
 
