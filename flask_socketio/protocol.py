@@ -10,7 +10,8 @@ This module is the one place that touches private hooks of python-socketio:
   the ``connect_timeout`` timer starts and ends;
 - ``_handle_connect``, ``_send_packet``, ``_send_eio_packet``: the CONNECT reply goes
   out before what the connect handler emits, and a CONNECT_ERROR carries the object
-  ``{"message": ...}`` that Socket.IO v5 specifies; what a volatile emit sends is
+  ``{"message": ...}`` that Socket.IO v5 specifies, with the reference server's text
+  for an unknown namespace (``"Invalid namespace"``); what a volatile emit sends is
   collected and sent, or dropped, as one group per client (:mod:`.volatile`);
 - ``_handle_event``: each event is run by the engine that owns the session
   (:meth:`EngineRouter.run_event`);
@@ -57,6 +58,10 @@ DEFAULT_MAX_PENDING_BYTES = 10_000_000
 
 #: Default of the ``connect_timeout`` option, in seconds (socket.io's ``connectTimeout``).
 DEFAULT_CONNECT_TIMEOUT = 45.0
+
+#: python-socketio's CONNECT_ERROR texts that the reference server (Node's socket.io)
+#: words otherwise: an unknown namespace is refused with "Invalid namespace".
+CONNECT_ERROR_TEXTS = {"Unable to connect": "Invalid namespace"}
 
 _BINARY_TYPES = (packet.BINARY_EVENT, packet.BINARY_ACK)
 _EVENT_TYPES = (packet.EVENT, packet.BINARY_EVENT)
@@ -372,7 +377,7 @@ class ProtocolServer(socketio.Server):
 
     def _send_packet(self, eio_sid: str, pkt: Any) -> None:
         if pkt.packet_type == packet.CONNECT_ERROR and isinstance(pkt.data, str):
-            pkt.data = {"message": pkt.data}
+            pkt.data = {"message": CONNECT_ERROR_TEXTS.get(pkt.data, pkt.data)}
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
             super()._send_packet(eio_sid, pkt)

@@ -59,6 +59,9 @@ CLIENT_DISCONNECT = "io client disconnect"
 #: ``socketio_receive_timeout`` changes it.
 DEFAULT_TIMEOUT = 1.0 if hooks.receive_timeout is None else hooks.receive_timeout
 
+#: ``auth`` for :meth:`SocketIOTestClient._connect`: the namespace's last one.
+_LAST_AUTH: Any = object()
+
 #: Callables told of each new client (the pytest plugin collects a test's clients
 #: here to print their transcripts when it fails). Nothing else keeps clients.
 creation_listeners: list[Callable[[SocketIOTestClient], None]] = hooks.test_clients
@@ -158,14 +161,16 @@ class SocketIOTestClient(ClientState):
         self._query_string = query_string
         self._headers = headers
         self._environ_overrides = dict(environ_overrides or {})
+        #: ``auth`` given with ``connect=False``, for the first :meth:`connect`.
+        self._deferred_auth: dict[str, Any] = {}
         if session is not None:
             self._seed_session(session)
         for listener in creation_listeners:
             listener(self)
         if connect:
             self.connect(namespace, auth=auth)
-        elif auth is not None:
-            self._auth[check_namespace(namespace)] = auth
+        elif auth is not None:  # the first connect() uses it
+            self._deferred_auth[check_namespace(namespace)] = auth
 
     def _seed_session(self, values: dict[str, Any]) -> None:
         http = self.flask_test_client
@@ -190,11 +195,15 @@ class SocketIOTestClient(ClientState):
 
         A refused connection is not an exception: :meth:`is_connected` is ``False``
         and :attr:`connect_error` holds what the server said. Connecting a namespace
-        that is already connected does nothing, as with socket.io-client. Without
-        ``auth``, the namespace connects with the ``auth`` it last used;
-        ``query_string`` and ``headers`` replace the client's for the sessions it
-        opens from now on.
+        that is already connected does nothing, as with socket.io-client. ``auth``
+        is what the connect handler gets (``None``: no auth, as in Flask-SocketIO;
+        :meth:`reconnect` reuses each namespace's last ``auth``); ``query_string``
+        and ``headers`` replace the client's for the sessions it opens from now on.
         """
+        self._connect(namespace, query_string, headers, auth)
+
+    def _connect(self, namespace: str | None, query_string: str | None,
+                 headers: dict[str, str] | None, auth: Any) -> None:
         if self._is_closed:
             raise RuntimeError("this test client was closed; make a new one")
         namespace = check_namespace(namespace)
@@ -204,8 +213,11 @@ class SocketIOTestClient(ClientState):
             self._query_string = query_string
         if headers is not None:
             self._headers = headers
-        if auth is None:
+        deferred = self._deferred_auth.pop(namespace, None)
+        if auth is _LAST_AUTH:
             auth = self._auth.get(namespace)
+        elif auth is None and deferred is not None:
+            auth = self._auth[namespace] = deferred
         else:
             self._auth[namespace] = auth
         if self._socket is None or self._socket.is_closed:
@@ -221,7 +233,7 @@ class SocketIOTestClient(ClientState):
         if self._socket is not None and not self._socket.is_closed:
             raise RuntimeError("the client is still connected: drop() or disconnect() first")
         for namespace in self._lost_namespaces or ["/"]:
-            self.connect(namespace)
+            self._connect(namespace, None, None, _LAST_AUTH)
 
     def drop(self, reason: str = TRANSPORT_CLOSE) -> None:
         """The network fails under the client: the server sees ``reason``.
