@@ -35,6 +35,13 @@ from typing import Any
 import socketio
 from socketio import packet
 
+from .dynamic_namespaces import (
+    INVALID_NAMESPACE,
+    NOT_FOUND,
+    DynamicNamespaces,
+    NamespaceNames,
+    split_namespaces,
+)
 from .engine.router import EngineRouter
 from .packet_rules import ProtocolViolation, check_packet
 from .volatile import collecting
@@ -121,7 +128,14 @@ class ProtocolServer(socketio.Server):
         #: (``connect`` included) that no handler takes, so that event hooks run;
         #: what it returns is the event's result.
         self.unhandled_event: Callable[..., Any] | None = None
+        names, patterns = split_namespaces(kwargs.get("namespaces"))
+        if patterns:
+            kwargs["namespaces"] = names
+        #: Namespaces named by patterns, and the handlers registered on them.
+        self.dynamic = DynamicNamespaces(patterns)
         super().__init__(*args, **kwargs)
+        if isinstance(self.namespaces, list):
+            self.namespaces = NamespaceNames(self.namespaces, self.dynamic)
 
     def _engineio_server_class(self) -> Any:
         return EngineRouter
@@ -275,12 +289,35 @@ class ProtocolServer(socketio.Server):
         super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
     def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        dynamic = self.dynamic
+        is_dynamic = dynamic.is_used and not self._has_own_handler(event, namespace)
+        if is_dynamic:  # a pattern's handlers before the '*' namespace's
+            result = dynamic.trigger(event, namespace, args)
+            if result is not NOT_FOUND:
+                return result
         result = super()._trigger_event(event, namespace, *args)
         if result is self.not_handled and self.unhandled_event is not None:
-            owner = (self.namespace_handlers.get(namespace)
-                     or self.namespace_handlers.get("*"))
+            owner = self.namespace_handlers.get(namespace)
+            if owner is None and is_dynamic:
+                owner = dynamic.namespace_handler_for(namespace)
+            if owner is None:
+                owner = self.namespace_handlers.get("*")
             return self.unhandled_event(event, namespace, args, owner)
         return result
+
+    def _has_own_handler(self, event: str, namespace: str) -> bool:
+        """Is ``event`` handled by a handler registered on the name ``namespace`` (or
+        by a class-based namespace of that name)?"""
+        if namespace in self.namespace_handlers:
+            return True
+        own = self.handlers.get(namespace)
+        return own is not None and (
+            event in own or (event not in self.reserved_events and "*" in own))
+
+    def _is_connectable(self, namespace: str) -> bool:
+        """python-socketio's rule: a namespace with handlers, or in ``namespaces``."""
+        return (namespace in self.handlers or namespace in self.namespace_handlers
+                or self.namespaces == "*" or namespace in self.namespaces)
 
     def _close_for_violation(self, eio_sid: str, reason: str) -> None:
         """Log once, stop acting on the connection, close it from a task of its own.
@@ -320,6 +357,11 @@ class ProtocolServer(socketio.Server):
         self.eio.disconnect(eio_sid)
 
     def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        if self.dynamic.is_used and not self._is_connectable(namespace or "/"):
+            self._send_packet(eio_sid, self.packet_class(
+                packet.CONNECT_ERROR, data={"message": INVALID_NAMESPACE},
+                namespace=namespace or "/"))
+            return
         if self.always_connect or eio_sid in self._held_while_connecting:
             super()._handle_connect(eio_sid, namespace, data)
             return
