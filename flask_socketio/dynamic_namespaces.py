@@ -16,10 +16,6 @@ from typing import Any
 
 logger = logging.getLogger("flask_socketio")
 
-#: What a client that asks for a namespace nothing accepts gets (Node's socket.io's
-#: words), once the server has dynamic namespaces.
-INVALID_NAMESPACE = "Invalid namespace"
-
 _RESERVED_EVENTS = ("connect", "disconnect")
 #: What :meth:`DynamicNamespaces.trigger` returns when no pattern handles the event.
 NOT_FOUND: Any = object()

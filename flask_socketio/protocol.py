@@ -36,7 +36,6 @@ import socketio
 from socketio import packet
 
 from .dynamic_namespaces import (
-    INVALID_NAMESPACE,
     NOT_FOUND,
     DynamicNamespaces,
     NamespaceNames,
@@ -314,11 +313,6 @@ class ProtocolServer(socketio.Server):
         return own is not None and (
             event in own or (event not in self.reserved_events and "*" in own))
 
-    def _is_connectable(self, namespace: str) -> bool:
-        """python-socketio's rule: a namespace with handlers, or in ``namespaces``."""
-        return (namespace in self.handlers or namespace in self.namespace_handlers
-                or self.namespaces == "*" or namespace in self.namespaces)
-
     def _close_for_violation(self, eio_sid: str, reason: str) -> None:
         """Log once, stop acting on the connection, close it from a task of its own.
 
@@ -357,11 +351,6 @@ class ProtocolServer(socketio.Server):
         self.eio.disconnect(eio_sid)
 
     def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
-        if self.dynamic.is_used and not self._is_connectable(namespace or "/"):
-            self._send_packet(eio_sid, self.packet_class(
-                packet.CONNECT_ERROR, data={"message": INVALID_NAMESPACE},
-                namespace=namespace or "/"))
-            return
         if self.always_connect or eio_sid in self._held_while_connecting:
             super()._handle_connect(eio_sid, namespace, data)
             return

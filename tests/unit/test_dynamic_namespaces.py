@@ -56,11 +56,11 @@ def test_namespaces_no_pattern_matches_get_invalid_namespace():
     assert client.is_connected("/")
 
 
-def test_without_patterns_the_reference_message_is_unchanged():
+def test_without_patterns_an_unknown_namespace_gets_the_same_refusal():
     app, socketio = make_app()
     socketio.on_event("ping", lambda: "pong", namespace="/known")
     client = socketio.test_client(app, namespace="/unknown")
-    assert client.get_connect_error("/unknown") == {"message": "Unable to connect"}
+    assert client.get_connect_error("/unknown") == INVALID
 
 
 def test_the_namespaces_option_takes_a_regex_a_predicate_or_a_list_with_names():
