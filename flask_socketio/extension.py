@@ -14,11 +14,14 @@ from .cluster.api import ClusterOperations
 from .cluster.messages import room_list
 from .cluster.node import ClusterMixin
 from .context import CONNECTION_KEY, FlaskBridge, current_sid
+from .dynamic_namespaces import is_pattern
+from .dynamic_namespaces import matches as namespace_matches
 from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
+from .volatile import volatile_emit
 
 if TYPE_CHECKING:
     from .namespace import Namespace
@@ -108,7 +111,7 @@ class SocketIO(ClusterOperations):
         self.default_exception_handler: Callable[[Exception], Any] | None = None
         self.manage_session = True
         #: The before- and after-event hooks (see :meth:`before_event`).
-        self.event_hooks = EventHooks(_namespace_matches)
+        self.event_hooks = EventHooks(namespace_matches)
         self.bridge = FlaskBridge(self)
         self.server_options.update(opts.check_options(options))
         #: ``channel`` and ``path``, taken out of :attr:`server_options` by init_app.
@@ -187,8 +190,7 @@ class SocketIO(ClusterOperations):
         for event, handler, namespace in self.handlers:
             self._register(event, handler, namespace)
         for namespace_handler in self.namespace_handlers:
-            self.server.register_namespace(namespace_handler)
-            self._accept_any_namespace_for(namespace_handler.namespace)
+            self._register_namespace(namespace_handler)
 
     @property
     def async_mode(self) -> str | None:
@@ -204,6 +206,13 @@ class SocketIO(ClusterOperations):
         ``unpublished`` and ``gaps`` counts); ``None`` without a broker queue."""
         manager = getattr(self.server, "manager", None)
         return getattr(manager, "status", None)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters of this server since it was made: ``volatile_dropped``, the
+        volatile emits not sent (one per client and message)."""
+        server = self._require_server()
+        return {"volatile_dropped": server.eio.volatile_dropped}
 
     def on_queue_status(self, listener: Callable[[QueueStatus], Any]) -> Callable[..., Any]:
         """Decorator registering ``listener(status)``, called at every change of the
@@ -227,9 +236,10 @@ class SocketIO(ClusterOperations):
         ``'connect'`` and ``'disconnect'`` are connection events; ``'message'`` and
         ``'json'`` receive what clients ``send``; ``'*'`` catches every other event
         (the handler gets the event name first); ``namespace='*'`` catches every
-        namespace (``request.namespace`` names it).
+        namespace (``request.namespace`` names it), and a pattern (a compiled regex
+        or a predicate) every namespace it matches (see :doc:`dynamic_namespaces`).
         """
-        namespace = opts.check_namespace(namespace)
+        namespace = _handler_namespace(namespace)
 
         def decorator(handler: F) -> F:
             self.handlers.append((message, handler, namespace))
@@ -331,18 +341,30 @@ class SocketIO(ClusterOperations):
 
         if not isinstance(namespace_handler, Namespace):
             raise ValueError("not a flask_socketio.Namespace instance")
-        opts.check_namespace(namespace_handler.namespace)
+        _handler_namespace(namespace_handler.namespace)
         namespace_handler._set_socketio(self)
         self.namespace_handlers.append(namespace_handler)
         if self.server is not None:
-            self.server.register_namespace(namespace_handler)
-            self._accept_any_namespace_for(namespace_handler.namespace)
+            self._register_namespace(namespace_handler)
 
-    def _register(self, event: str, handler: Callable[..., Any], namespace: str) -> None:
+    def _register(self, event: str, handler: Callable[..., Any], namespace: Any) -> None:
         spec = HandlerSpec(handler, event, namespace)
         dispatch = _Dispatcher(self.bridge, spec)
-        self._require_server().on(event, dispatch, namespace=namespace)
+        server = self._require_server()
+        if is_pattern(namespace):
+            server.dynamic.add_handler(namespace, event, dispatch)
+            return
+        server.on(event, dispatch, namespace=namespace)
         self._accept_any_namespace_for(namespace)
+
+    def _register_namespace(self, namespace_handler: Namespace) -> None:
+        server = self._require_server()
+        server.register_namespace(namespace_handler)
+        if is_pattern(namespace_handler.namespace):
+            server.dynamic.add_namespace_handler(namespace_handler.namespace,
+                                                 namespace_handler)
+        else:
+            self._accept_any_namespace_for(namespace_handler.namespace)
 
     def _accept_any_namespace_for(self, namespace: str) -> None:
         """A catch-all (``'*'``) namespace handler makes every namespace connectable,
@@ -355,7 +377,7 @@ class SocketIO(ClusterOperations):
     def emit(self, event: str, *args: Any, namespace: str | None = None, to: Any = None,
              room: Any = None, include_self: bool = True, skip_sid: Any = None,
              callback: Callable[..., Any] | None = None, ignore_queue: bool = False,
-             exclude: Any = None) -> None:
+             exclude: Any = None, volatile: bool = False) -> None:
         """Emit ``event`` with ``args``; without ``to`` (or ``room``) it is a broadcast.
 
         Usable from handlers, HTTP routes and background tasks. ``include_self=False``
@@ -364,8 +386,16 @@ class SocketIO(ClusterOperations):
         against its own rooms. ``callback`` is called with the client's
         acknowledgement, inside the app context: ``callback(*answer)`` for an emit
         to one client's sid, ``callback(sid, *answer)`` per client for an emit to a
-        room, a list or everyone.
+        room, a list or everyone. ``volatile=True`` drops the event, never queuing
+        it, for each client whose transport is not ready for it (counted in
+        :attr:`stats`; see :doc:`volatile`).
         """
+        if volatile:
+            with volatile_emit(self._require_server()):
+                self.emit(event, *args, namespace=namespace, to=to, room=room,
+                          include_self=include_self, skip_sid=skip_sid,
+                          callback=callback, ignore_queue=ignore_queue, exclude=exclude)
+            return
         server = self._require_server()
         namespace = opts.check_namespace(namespace)
         if to is None:
@@ -403,11 +433,12 @@ class SocketIO(ClusterOperations):
     def send(self, data: Any, json: bool = False, namespace: str | None = None,
              to: Any = None, room: Any = None, include_self: bool = True,
              skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-             ignore_queue: bool = False, exclude: Any = None) -> None:
+             ignore_queue: bool = False, exclude: Any = None,
+             volatile: bool = False) -> None:
         """Send a ``'message'`` (or, with ``json=True``, a ``'json'``) event."""
         self.emit("json" if json else "message", data, namespace=namespace, to=to, room=room,
                   include_self=include_self, skip_sid=skip_sid, callback=callback,
-                  ignore_queue=ignore_queue, exclude=exclude)
+                  ignore_queue=ignore_queue, exclude=exclude, volatile=volatile)
 
     def _is_local_client(self, to: Any, namespace: str) -> bool:
         """Is ``to`` the sid of a client of this process (an emit whose callback
@@ -513,15 +544,16 @@ class SocketIO(ClusterOperations):
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
 
 
-def _hook_namespace(namespace: str | None) -> str | None:
+def _handler_namespace(namespace: Any) -> Any:
+    """A handler's namespace: a name (``'/'`` for ``None``) or a pattern."""
+    return namespace if is_pattern(namespace) else opts.check_namespace(namespace)
+
+
+def _hook_namespace(namespace: Any) -> Any:
     """The namespace a hook serves: ``None`` (or ``'*'``) for every one."""
     if namespace is None or namespace == "*":
         return None
-    return opts.check_namespace(namespace)
-
-
-def _namespace_matches(served: Any, namespace: str) -> bool:
-    return served == namespace
+    return _handler_namespace(namespace)
 
 
 class _Dispatcher:

@@ -43,6 +43,10 @@ class InProcessSocket:
         self._on_close = on_close
         self._inbound: deque[Any] = deque()
         self._reading = False
+        #: While stalled the client reads nothing: what the server sends waits here
+        #: (volatile messages are dropped instead), until :meth:`resume`.
+        self.is_stalled = False
+        self._waiting: deque[Any] = deque()
 
     # client -> server ---------------------------------------------------------------
 
@@ -95,8 +99,26 @@ class InProcessSocket:
     # server -> client ---------------------------------------------------------------
 
     def deliver(self, payload: Any) -> None:
-        if not self.is_closed:
+        if self.is_closed:
+            return
+        if self.is_stalled:
+            self._waiting.append(payload)
+        else:
             self._on_payload(payload)
+
+    def is_writable(self) -> bool:
+        """Would what the server sends now reach the client at once?"""
+        return not self.is_closed and not self.is_stalled
+
+    def stall(self) -> None:
+        """The client stops reading, as over a congested network."""
+        self.is_stalled = True
+
+    def resume(self) -> None:
+        """The client reads again: what waited is delivered, in order."""
+        self.is_stalled = False
+        while self._waiting and not self.is_stalled:
+            self.deliver(self._waiting.popleft())
 
     def notify_closed(self, reason: str) -> None:
         self._on_close(reason)
@@ -126,6 +148,8 @@ class InProcessEngine:
         self.handlers: dict[str, Callable[..., Any]] = {}
         #: Per in-process session, told of its rooms joined and left.
         self.room_listeners: dict[str, Callable[[str, str, Any, bool], None]] = {}
+        #: Volatile messages dropped: their client was stalled.
+        self.volatile_dropped = 0
         self._generate_id = id_factory
 
     @property
@@ -202,6 +226,16 @@ class InProcessEngine:
 
     def send_packet(self, sid: str, pkt: Any) -> None:
         self.send(sid, pkt.data)
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """Deliver ``pkts`` (one volatile message) unless the client is stalled or
+        gone; then they are dropped and counted in :attr:`volatile_dropped`."""
+        socket = self.sockets.get(sid)
+        if socket is None or not socket.is_writable():
+            self.volatile_dropped += 1
+            return
+        for pkt in pkts:
+            socket.deliver(pkt.data)
 
     def disconnect(self, sid: str | None = None) -> None:
         sids = list(self.sockets) if sid is None else [sid]

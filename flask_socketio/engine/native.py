@@ -323,9 +323,11 @@ class Session:
     def _make_room(self, size: int, volatile: bool) -> bool:
         engine = self.engine
         if volatile:
+            engine.volatile_dropped += 1
             engine.logger.debug("%s: queue full, a volatile message dropped", self.sid)
             return False
         if self.volatile_count:
+            engine.volatile_dropped += self.volatile_count
             kept, dropped = [], 0
             for message in self.queue:
                 if type(message) is _Volatile:
@@ -344,6 +346,16 @@ class Session:
             engine.max_queued_bytes)
         engine.close(self, Reason.QUEUE_FULL, notify=None, handlers_apart=True)
         return False
+
+    def is_writable(self) -> bool:
+        """Would a message queued now leave at once? On WebSocket: the writer is idle
+        (no write in flight); on long-polling: a poll waits, with nothing queued for
+        it yet. Never while upgrading or closed (the reference server's ``writable``)."""
+        if self.is_closed or self.is_upgrading:
+            return False
+        if self.ws is not None:
+            return self.writer_waiter is not None
+        return self.poll is not None and not self.queue
 
     def take_queue(self) -> list[str | bytes]:
         """Everything queued, for one write or one poll response."""
@@ -493,11 +505,17 @@ class NativeEngine:
         else:
             self.logger = globals()["logger"]
         self.sessions: dict[str, Session] = {}
+        #: Volatile messages dropped, not sent: the transport was not writable, or
+        #: the queue was full.
+        self.volatile_dropped = 0
         self.handlers: dict[str, Callable[..., Any]] = {}
         self._timers: list[tuple[float, int, str, str]] = []
         self._timer_sequence = itertools.count()
         self._heartbeat: gevent.Greenlet | None = None
         self._heartbeat_wakeup = gevent.event.Event()
+        #: Polling sessions the server closed while no poll was pending: kept until
+        #: their next poll, which gets the CLOSE packet (or for a poll interval).
+        self._closing: dict[str, Session] = {}
 
     # -- the engine interface python-socketio uses --------------------------------------
 
@@ -516,6 +534,20 @@ class NativeEngine:
             self.logger.warning("Cannot send to sid %s", sid)
             return
         session.send_message(data, volatile)
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """Queue the MESSAGE packets ``pkts`` (one volatile Socket.IO packet) for
+        session ``sid`` only if its transport is writable (:meth:`Session.is_writable`)
+        and its queue can take them all; else drop them (:attr:`volatile_dropped`)."""
+        session = self.sessions.get(sid)
+        messages = [MESSAGE + pkt.data if isinstance(pkt.data, str) else bytes(pkt.data)
+                    for pkt in pkts]
+        if (session is None or not session.is_writable()
+                or session.queued_bytes + sum(map(len, messages)) > self.max_queued_bytes):
+            self.volatile_dropped += 1
+            return
+        for message in messages:
+            session.enqueue(message)
 
     def send_packet(self, sid: str, pkt: Any, volatile: bool = False) -> None:
         if pkt.packet_type == engineio.packet.MESSAGE:
@@ -601,11 +633,11 @@ class NativeEngine:
             return self._respond(start_response, "200 OK", b"", environ,
                                  self.cors.preflight_headers(environ))
         query = parse_qs(environ.get("QUERY_STRING", ""))
+        transport = query.get("transport", [None])[0]
+        if transport not in self.transports:  # checked first, as the reference server does
+            return self._error(start_response, "transport", environ)
         if query.get("EIO", [None])[0] != "4":
             return self._error(start_response, "version", environ)
-        transport = query.get("transport", [None])[0]
-        if transport not in self.transports:
-            return self._error(start_response, "transport", environ)
         sid = query.get("sid", [None])[0]
         if sid is None:
             if method != "GET":
@@ -613,7 +645,11 @@ class NativeEngine:
             return self._handshake(environ, start_response, transport)
         session = self.sessions.get(sid)
         if session is None:
-            return self._error(start_response, "sid", environ)
+            session = self._closing.get(sid)
+            if session is None or transport != "polling":
+                return self._error(start_response, "sid", environ)
+            if method == "GET":  # its last poll: the CLOSE packet, then it is gone
+                del self._closing[sid]
         if transport == "websocket":
             return self._upgrade(session, environ, start_response)
         if session.transport != "polling" or session.ws is not None:
@@ -887,7 +923,9 @@ class NativeEngine:
             except ValueError:
                 raise ProtocolError("bad base64 packet") from None
         elif kind == PONG:
-            session.awaiting_pong = False
+            if session.awaiting_pong:  # the next ping a ping interval after this pong
+                session.awaiting_pong = False
+                self._schedule(self.ping_interval, session.sid, PING)
         elif kind == PING:  # v3 clients ping; answering is harmless
             session.send_text(PONG + data)
         elif kind == CLOSE:
@@ -910,7 +948,9 @@ class NativeEngine:
         ``handlers_apart`` (for the heartbeat and for senders, which must not wait)."""
         if session.is_closed:
             return
-        if notify is not None:
+        if notify is not None and session.ws is None:  # a WebSocket just closes
+            if reason == Reason.SERVER_DISCONNECT and session.poll is None:
+                self._keep_for_last_poll(session)
             session.enqueue(notify, force=True)
         session.is_closed = True
         self.sessions.pop(session.sid, None)
@@ -928,6 +968,23 @@ class NativeEngine:
             self._trigger("disconnect", sid, reason)
         except Exception:
             self.logger.exception("disconnect handler error")
+
+    def _keep_for_last_poll(self, session: Session) -> None:
+        """Keep a polling session the server closes until its next poll (at most a
+        ping interval and timeout), which gets a NOOP, if nothing else is due, and the
+        CLOSE packet, as from the reference server; meanwhile a POST is answered and
+        ignored."""
+        if not session.queue:
+            session.enqueue(NOOP, force=True)
+        sid = session.sid
+        self._closing[sid] = session
+        timer = gevent.get_hub().loop.timer(self.ping_interval + self.ping_timeout)
+
+        def forget() -> None:
+            timer.close()
+            self._closing.pop(sid, None)
+
+        timer.start(forget)
 
     def _trigger(self, event: str, *args: Any) -> Any:
         handler = self.handlers.get(event)
@@ -961,11 +1018,11 @@ class NativeEngine:
                     session.send_text(PING)
                     heapq.heappush(timers, (now + self.ping_timeout + self.ping_grace,
                                             next(self._timer_sequence), sid, PONG))
-                elif session.awaiting_pong or session.is_stalled(now):
+                elif session.is_stalled(now) or (
+                        session.awaiting_pong
+                        and now >= session.ping_sent_at + self.ping_timeout + self.ping_grace):
+                    # (the PONG itself schedules the next ping, a ping interval later)
                     self.close(session, Reason.PING_TIMEOUT, notify=None, handlers_apart=True)
-                else:
-                    due = max(now, session.ping_sent_at + self.ping_interval)
-                    heapq.heappush(timers, (due, next(self._timer_sequence), sid, PING))
             self._heartbeat_wakeup.clear()
             wait = timers[0][0] - time.monotonic() if timers else None
             self._heartbeat_wakeup.wait(wait if wait is None or wait > 0 else 0)
@@ -1016,8 +1073,12 @@ class NativeEngine:
     def _error(self, start_response: Callable[..., Any], kind: str,
                environ: dict) -> list[bytes]:
         code, message = ERRORS[kind]
-        body = json.dumps({"code": code, "message": message}).encode()
         # 400 for a refused origin too, as python-engineio answers (Node says 403)
+        if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            # a refused upgrade: the bare message, as the reference server answers
+            return self._respond(start_response, "400 BAD REQUEST", message.encode(),
+                                 environ, content_type="text/html")
+        body = json.dumps({"code": code, "message": message}, separators=(",", ":")).encode()
         return self._respond(start_response, "400 BAD REQUEST", body, environ,
                              content_type="application/json")
 

@@ -77,6 +77,7 @@ class EngineRouter(EngineSurface):
         #: Set when a message queue listener delivers from a thread of its own, so
         #: in-process clients know to wait for deliveries from other threads.
         self.external_listeners = False
+        self._volatile_dropped = 0
         self._handlers: dict[str, Callable[..., Any]] = {}
         #: The (real) thread serving network requests and its gevent hub: network
         #: sessions are written to there, since gevent queues serve one thread only.
@@ -85,6 +86,7 @@ class EngineRouter(EngineSurface):
         #: ``(greenlet, target, args, kwargs)`` of gevent tasks started before the
         #: server was served or adopted; ``None`` once it is either.
         self._early_tasks: list[tuple[Any, Callable[..., Any], tuple, dict]] | None = []
+        self._served = False
         if adoption.in_test is not None and adoption.in_test():
             self.adopt()  # made by a test's own code: under test from the start
 
@@ -134,6 +136,10 @@ class EngineRouter(EngineSurface):
                 listener(self)
         return self.inprocess
 
+    def serves_network(self) -> bool:
+        """Has this server handled a network request (a live server shares it)?"""
+        return self._served
+
     def is_inprocess(self, sid: str) -> bool:
         return self.inprocess is not None and sid in self.inprocess.sockets
 
@@ -177,6 +183,37 @@ class EngineRouter(EngineSurface):
             self._in_network_thread(owner.send_packet, sid, pkt)
         else:
             owner.send_packet(sid, pkt)
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """Send the Engine.IO packets of one volatile message to session ``sid`` if
+        its transport is ready for them, else drop them (counted in
+        :attr:`volatile_dropped`). python-engineio, which has no such notion, gets
+        them when the session is connected, not upgrading, and has nothing queued."""
+        owner = self._owner(sid)
+        if owner is not self.network:
+            owner.send_volatile(sid, pkts)
+        elif hasattr(owner, "send_volatile"):
+            self._in_network_thread(owner.send_volatile, sid, pkts)
+        else:
+            self._in_network_thread(self._send_volatile_engineio, sid, pkts)
+
+    def _send_volatile_engineio(self, sid: str, pkts: list[Any]) -> None:
+        socket = self.network.sockets.get(sid)
+        if (socket is None or not socket.connected or socket.closing or socket.closed
+                or socket.upgrading or not socket.queue.empty()):
+            self._volatile_dropped += 1
+            return
+        for pkt in pkts:
+            self.network.send_packet(sid, pkt)
+
+    @property
+    def volatile_dropped(self) -> int:
+        """Volatile messages dropped (not sent) since the server was made, by every
+        engine."""
+        count = self._volatile_dropped + getattr(self.network, "volatile_dropped", 0)
+        if self.inprocess is not None:
+            count += self.inprocess.volatile_dropped
+        return count
 
     def disconnect(self, sid: str | None = None) -> None:
         if sid is None:
@@ -250,6 +287,7 @@ class EngineRouter(EngineSurface):
 
     def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         self._early_tasks = None  # served: its tasks are the network's
+        self._served = True
         if self.network.async_mode == "gevent":
             thread = _real_thread_id()
             if thread != self._network_thread:  # the first request, or a new server thread

@@ -14,6 +14,7 @@ import itertools
 import logging
 import queue
 import sys
+import threading
 import time
 from collections.abc import Callable
 from io import BytesIO
@@ -41,6 +42,7 @@ from .state import (
     resolve_namespace,
 )
 from .transcript import Transcript
+from .waiting import check_count, has_arrived, take_arrived, wanted_args
 
 if TYPE_CHECKING:
     from ..engine.inprocess import InProcessSocket
@@ -56,6 +58,9 @@ CLIENT_DISCONNECT = "io client disconnect"
 #: Receive timeout (seconds) when a test does not give one; the pytest ini option
 #: ``socketio_receive_timeout`` changes it.
 DEFAULT_TIMEOUT = 1.0 if hooks.receive_timeout is None else hooks.receive_timeout
+
+#: ``auth`` for :meth:`SocketIOTestClient._connect`: the namespace's last one.
+_LAST_AUTH: Any = object()
 
 #: Callables told of each new client (the pytest plugin collects a test's clients
 #: here to print their transcripts when it fails). Nothing else keeps clients.
@@ -156,14 +161,16 @@ class SocketIOTestClient(ClientState):
         self._query_string = query_string
         self._headers = headers
         self._environ_overrides = dict(environ_overrides or {})
+        #: ``auth`` given with ``connect=False``, for the first :meth:`connect`.
+        self._deferred_auth: dict[str, Any] = {}
         if session is not None:
             self._seed_session(session)
         for listener in creation_listeners:
             listener(self)
         if connect:
             self.connect(namespace, auth=auth)
-        elif auth is not None:
-            self._auth[check_namespace(namespace)] = auth
+        elif auth is not None:  # the first connect() uses it
+            self._deferred_auth[check_namespace(namespace)] = auth
 
     def _seed_session(self, values: dict[str, Any]) -> None:
         http = self.flask_test_client
@@ -188,11 +195,15 @@ class SocketIOTestClient(ClientState):
 
         A refused connection is not an exception: :meth:`is_connected` is ``False``
         and :attr:`connect_error` holds what the server said. Connecting a namespace
-        that is already connected does nothing, as with socket.io-client. Without
-        ``auth``, the namespace connects with the ``auth`` it last used;
-        ``query_string`` and ``headers`` replace the client's for the sessions it
-        opens from now on.
+        that is already connected does nothing, as with socket.io-client. ``auth``
+        is what the connect handler gets (``None``: no auth, as in Flask-SocketIO;
+        :meth:`reconnect` reuses each namespace's last ``auth``); ``query_string``
+        and ``headers`` replace the client's for the sessions it opens from now on.
         """
+        self._connect(namespace, query_string, headers, auth)
+
+    def _connect(self, namespace: str | None, query_string: str | None,
+                 headers: dict[str, str] | None, auth: Any) -> None:
         if self._is_closed:
             raise RuntimeError("this test client was closed; make a new one")
         namespace = check_namespace(namespace)
@@ -202,8 +213,11 @@ class SocketIOTestClient(ClientState):
             self._query_string = query_string
         if headers is not None:
             self._headers = headers
-        if auth is None:
+        deferred = self._deferred_auth.pop(namespace, None)
+        if auth is _LAST_AUTH:
             auth = self._auth.get(namespace)
+        elif auth is None and deferred is not None:
+            auth = self._auth[namespace] = deferred
         else:
             self._auth[namespace] = auth
         if self._socket is None or self._socket.is_closed:
@@ -219,7 +233,7 @@ class SocketIOTestClient(ClientState):
         if self._socket is not None and not self._socket.is_closed:
             raise RuntimeError("the client is still connected: drop() or disconnect() first")
         for namespace in self._lost_namespaces or ["/"]:
-            self.connect(namespace)
+            self._connect(namespace, None, None, _LAST_AUTH)
 
     def drop(self, reason: str = TRANSPORT_CLOSE) -> None:
         """The network fails under the client: the server sees ``reason``.
@@ -235,6 +249,28 @@ class SocketIOTestClient(ClientState):
             raise RuntimeError("cannot drop: the client has no open connection")
         self.transcript.add("sent", "drop", "*", args=reason)
         self._socket.drop(reason)
+        self._sync()
+
+    def stall(self) -> _Stall:
+        """Stop reading, as a client on a congested network would, until
+        :meth:`resume` (or the end of ``with client.stall():``).
+
+        Meanwhile the server sees the client's transport as not ready: volatile
+        emits to it are dropped (and counted in ``socketio.stats``); everything else
+        waits and arrives, in order, when it resumes. The client can still send.
+        """
+        if self._socket is None or self._socket.is_closed:
+            raise RuntimeError("cannot stall: the client has no open connection")
+        if self._socket.is_stalled:
+            raise RuntimeError("the client is already stalled")
+        self._socket.stall()
+        return _Stall(self)
+
+    def resume(self) -> None:
+        """Read again after :meth:`stall`: what the server sent meanwhile arrives."""
+        if self._socket is None or not self._socket.is_stalled:
+            raise RuntimeError("the client is not stalled")
+        self._socket.resume()
         self._sync()
 
     def send_raw(self, payload: str | bytes) -> None:
@@ -426,6 +462,33 @@ class SocketIOTestClient(ClientState):
         self._sync()
         self._fail_if_any(self._matching(None, resolve_namespace(namespace)))
 
+    def wait_for(self, event: str, *args: Any, count: int = 1, within: float | None = None,
+                 namespace: Any = None) -> list[ReceivedEvent]:
+        """Wait until ``count`` ``event`` events (with ``args``, if given; matchers
+        allowed) have arrived on ``namespace``; return them, and forget them.
+
+        In-process the wait moves the virtual clock, up to ``within`` seconds (the
+        client's timeout by default), and stops as soon as they are there; live it
+        waits in real time. So one test body runs both ways. ``TimeoutError`` says
+        how many arrived.
+        """
+        __tracebackhide__ = True
+        check_count(count)
+        namespace = resolve_namespace(namespace)
+        expected = wanted_args(event, args)
+        wait = self.timeout if within is None else within
+
+        def arrived() -> bool:
+            self._sync()
+            return has_arrived(self, event, namespace, expected, count)
+
+        if not arrived():
+            self.scheduler.run_until(arrived, wait)
+            if not arrived() and self._may_get_foreign(wait):
+                self._drain_foreign(wait, until=arrived)
+        return take_arrived(self, event, namespace, expected, count, wait,
+                            "in-process clock")
+
     def _receive(self, event: str | None, namespace: Any, expected: Any,
                  timeout: float | None) -> ReceivedEvent | None:
         self._sync()
@@ -435,11 +498,37 @@ class SocketIOTestClient(ClientState):
                                f"{self._connection_state(namespace)}\n"
                                + self._nothing_matched(event, namespace, expected,
                                                        with_state=False))
-        if record is None and (timeout is not None or self._has_foreign_producers
-                               or self.server.eio.external_listeners):
+        if record is None and timeout:
+            # A wait on the in-process clock: the events that the server's timers
+            # and sleeping tasks bring within ``timeout`` virtual seconds.
+            found: list[ReceivedEvent] = []
+
+            def arrived() -> bool:
+                self._sync()
+                taken = self._take(event, namespace, expected)
+                if taken is not None:
+                    found.append(taken)
+                return bool(found)
+
+            self.scheduler.run_until(arrived, timeout)
+            record = found[0] if found else None
+        if record is None and self._may_get_foreign(timeout):
             record = self._wait_foreign(event, namespace, expected,
                                         self.timeout if timeout is None else timeout)
         return record
+
+    def _may_get_foreign(self, timeout: float | None) -> bool:
+        """Can events still come from other threads (a queue listener, a live server
+        sharing this server, a thread of the test that emits), so that a wait must be
+        in real time too? Without an explicit ``timeout``, only once some did."""
+        router = self.server.eio
+        if self._has_foreign_producers or router.external_listeners:
+            return True
+        if not timeout:
+            return False
+        current = threading.current_thread()
+        return router.serves_network() or any(
+            thread is not current and not thread.daemon for thread in threading.enumerate())
 
     def _wait_foreign(self, event: str | None, namespace: Any, expected: Any,
                       timeout: float) -> ReceivedEvent | None:
@@ -456,8 +545,9 @@ class SocketIOTestClient(ClientState):
                 return record
         return None
 
-    def _drain_foreign(self, timeout: float) -> None:
-        """Take deliveries from other threads for ``timeout`` seconds."""
+    def _drain_foreign(self, timeout: float, until: Callable[[], bool] | None = None) -> None:
+        """Take deliveries from other threads for ``timeout`` seconds (or until
+        ``until()`` holds)."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -466,6 +556,8 @@ class SocketIOTestClient(ClientState):
                 break
             self._on_payload(payload)
             self._sync()
+            if until is not None and until():
+                return
 
     # -- the protocol --------------------------------------------------------------------
 
@@ -619,3 +711,20 @@ _KINDS = {
     sio_packet.BINARY_EVENT: "event",
     sio_packet.BINARY_ACK: "ack",
 }
+
+
+class _Stall:
+    """What :meth:`SocketIOTestClient.stall` returns: ``with`` resumes at the end."""
+
+    __slots__ = ("client",)
+
+    def __init__(self, client: SocketIOTestClient) -> None:
+        self.client = client
+
+    def __enter__(self) -> SocketIOTestClient:
+        return self.client
+
+    def __exit__(self, *exc_info: Any) -> None:
+        socket = self.client._socket
+        if socket is not None and socket.is_stalled:
+            self.client.resume()

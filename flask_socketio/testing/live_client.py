@@ -46,6 +46,7 @@ from .matchers import ANY
 from .records import ReceivedEvent
 from .state import NO_CHECK, ClientState, expected_args, ignore_keywords, resolve_namespace
 from .transcript import Transcript
+from .waiting import check_count, has_arrived, take_arrived, wanted_args
 
 if TYPE_CHECKING:
     from ..extension import SocketIO
@@ -428,6 +429,24 @@ class LiveSocketIOClient(ClientState):
             with self._condition:
                 raise AssertionError(self._nothing_matched(event, namespace, expected, wait))
         return record
+
+    def wait_for(self, event: str, *args: Any, count: int = 1, within: float | None = None,
+                 namespace: Any = None) -> list[ReceivedEvent]:
+        """Wait until ``count`` ``event`` events (with ``args``, if given; matchers
+        allowed) have arrived on ``namespace``; return them, and forget them.
+
+        Live it waits in real time, up to ``within`` seconds (the client's timeout by
+        default); in-process the same call moves the virtual clock. ``TimeoutError``
+        says how many arrived.
+        """
+        __tracebackhide__ = True
+        check_count(count)
+        namespace = resolve_namespace(namespace)
+        expected = wanted_args(event, args)
+        wait = self.timeout if within is None else within
+        self._wait(lambda: has_arrived(self, event, namespace, expected, count), wait)
+        with self._condition:
+            return take_arrived(self, event, namespace, expected, count, wait, "real time")
 
     def refute_received(self, event: str, *args: Any, namespace: Any = None,
                         timeout: float | None = None) -> None:

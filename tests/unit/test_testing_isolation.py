@@ -220,3 +220,35 @@ def create_app():
                                  "*left Socket.IO work running: task *doomed*"])
     pytester.makeini("[pytest]\nsocketio_leak_guard = false\n")
     pytester.runpytest(*QUIET).assert_outcomes(passed=2)
+
+
+def test_a_memory_queue_of_module_level_servers_keeps_delivering_in_later_tests(pytester,
+                                                                                monkeypatch):
+    from flask_socketio.testing import client as client_module
+
+    monkeypatch.setattr(client_module, "DEFAULT_TIMEOUT", client_module.DEFAULT_TIMEOUT)
+    pytester.makepyfile('''
+import uuid
+import pytest
+from flask import Flask
+from flask_socketio import SocketIO, join_room
+
+URL = "memory://" + uuid.uuid4().hex
+apps = []
+for _ in range(2):
+    app = Flask(__name__)
+    node = SocketIO(app, message_queue=URL)
+    node.on("join")(lambda room: join_room(room))
+    apps.append((app, node))
+
+
+@pytest.mark.parametrize("round", [1, 2, 3])
+def test_delivery_through_the_queue(round):
+    (app1, node1), (app2, node2) = apps
+    bob = node2.test_client(app2)
+    bob.emit("join", "lobby")
+    node1.emit("news", round, to="lobby")
+    bob.assert_received("news", round)
+    bob.disconnect()
+''')
+    pytester.runpytest(*QUIET).assert_outcomes(passed=3)
