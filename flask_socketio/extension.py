@@ -11,6 +11,8 @@ import socketio
 from . import options as opts
 from . import packets
 from .context import CONNECTION_KEY, FlaskBridge, current_sid
+from .dynamic_namespaces import is_pattern
+from .dynamic_namespaces import matches as namespace_matches
 from .emit_observer import EmitObserverMixin
 from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
@@ -128,7 +130,7 @@ class SocketIO:
         self.default_exception_handler: Callable[[Exception], Any] | None = None
         self.manage_session = True
         #: The before- and after-event hooks (see :meth:`before_event`).
-        self.event_hooks = EventHooks(_namespace_matches)
+        self.event_hooks = EventHooks(namespace_matches)
         self.bridge = FlaskBridge(self)
         self.server_options.update(opts.check_options(options))
         #: ``channel`` and ``path``, taken out of :attr:`server_options` by init_app.
@@ -203,8 +205,7 @@ class SocketIO:
         for event, handler, namespace in self.handlers:
             self._register(event, handler, namespace)
         for namespace_handler in self.namespace_handlers:
-            self.server.register_namespace(namespace_handler)
-            self._accept_any_namespace_for(namespace_handler.namespace)
+            self._register_namespace(namespace_handler)
 
     @property
     def async_mode(self) -> str | None:
@@ -250,9 +251,10 @@ class SocketIO:
         ``'connect'`` and ``'disconnect'`` are connection events; ``'message'`` and
         ``'json'`` receive what clients ``send``; ``'*'`` catches every other event
         (the handler gets the event name first); ``namespace='*'`` catches every
-        namespace (``request.namespace`` names it).
+        namespace (``request.namespace`` names it), and a pattern (a compiled regex
+        or a predicate) every namespace it matches (see :doc:`dynamic_namespaces`).
         """
-        namespace = opts.check_namespace(namespace)
+        namespace = _handler_namespace(namespace)
 
         def decorator(handler: F) -> F:
             self.handlers.append((message, handler, namespace))
@@ -354,18 +356,30 @@ class SocketIO:
 
         if not isinstance(namespace_handler, Namespace):
             raise ValueError("not a flask_socketio.Namespace instance")
-        opts.check_namespace(namespace_handler.namespace)
+        _handler_namespace(namespace_handler.namespace)
         namespace_handler._set_socketio(self)
         self.namespace_handlers.append(namespace_handler)
         if self.server is not None:
-            self.server.register_namespace(namespace_handler)
-            self._accept_any_namespace_for(namespace_handler.namespace)
+            self._register_namespace(namespace_handler)
 
-    def _register(self, event: str, handler: Callable[..., Any], namespace: str) -> None:
+    def _register(self, event: str, handler: Callable[..., Any], namespace: Any) -> None:
         spec = HandlerSpec(handler, event, namespace)
         dispatch = _Dispatcher(self.bridge, spec)
-        self._require_server().on(event, dispatch, namespace=namespace)
+        server = self._require_server()
+        if is_pattern(namespace):
+            server.dynamic.add_handler(namespace, event, dispatch)
+            return
+        server.on(event, dispatch, namespace=namespace)
         self._accept_any_namespace_for(namespace)
+
+    def _register_namespace(self, namespace_handler: Namespace) -> None:
+        server = self._require_server()
+        server.register_namespace(namespace_handler)
+        if is_pattern(namespace_handler.namespace):
+            server.dynamic.add_namespace_handler(namespace_handler.namespace,
+                                                 namespace_handler)
+        else:
+            self._accept_any_namespace_for(namespace_handler.namespace)
 
     def _accept_any_namespace_for(self, namespace: str) -> None:
         """A catch-all (``'*'``) namespace handler makes every namespace connectable,
@@ -524,15 +538,16 @@ class SocketIO:
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
 
 
-def _hook_namespace(namespace: str | None) -> str | None:
+def _handler_namespace(namespace: Any) -> Any:
+    """A handler's namespace: a name (``'/'`` for ``None``) or a pattern."""
+    return namespace if is_pattern(namespace) else opts.check_namespace(namespace)
+
+
+def _hook_namespace(namespace: Any) -> Any:
     """The namespace a hook serves: ``None`` (or ``'*'``) for every one."""
     if namespace is None or namespace == "*":
         return None
-    return opts.check_namespace(namespace)
-
-
-def _namespace_matches(served: Any, namespace: str) -> bool:
-    return served == namespace
+    return _handler_namespace(namespace)
 
 
 class _Dispatcher:

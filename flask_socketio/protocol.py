@@ -10,7 +10,8 @@ This module is the one place that touches private hooks of python-socketio:
   the ``connect_timeout`` timer starts and ends;
 - ``_handle_connect``, ``_send_packet``, ``_send_eio_packet``: the CONNECT reply goes
   out before what the connect handler emits, and a CONNECT_ERROR carries the object
-  ``{"message": ...}`` that Socket.IO v5 specifies; what a volatile emit sends is
+  ``{"message": ...}`` that Socket.IO v5 specifies, with the reference server's text
+  for an unknown namespace (``"Invalid namespace"``); what a volatile emit sends is
   collected and sent, or dropped, as one group per client (:mod:`.volatile`);
 - ``_handle_event``: each event is run by the engine that owns the session
   (:meth:`EngineRouter.run_event`);
@@ -34,6 +35,12 @@ from typing import Any
 import socketio
 from socketio import packet
 
+from .dynamic_namespaces import (
+    NOT_FOUND,
+    DynamicNamespaces,
+    NamespaceNames,
+    split_namespaces,
+)
 from .engine.router import EngineRouter
 from .packet_rules import ProtocolViolation, check_packet
 from .volatile import collecting
@@ -50,6 +57,10 @@ DEFAULT_MAX_PENDING_BYTES = 10_000_000
 
 #: Default of the ``connect_timeout`` option, in seconds (socket.io's ``connectTimeout``).
 DEFAULT_CONNECT_TIMEOUT = 45.0
+
+#: python-socketio's CONNECT_ERROR texts that the reference server (Node's socket.io)
+#: words otherwise: an unknown namespace is refused with "Invalid namespace".
+CONNECT_ERROR_TEXTS = {"Unable to connect": "Invalid namespace"}
 
 _BINARY_TYPES = (packet.BINARY_EVENT, packet.BINARY_ACK)
 _EVENT_TYPES = (packet.EVENT, packet.BINARY_EVENT)
@@ -116,7 +127,14 @@ class ProtocolServer(socketio.Server):
         #: (``connect`` included) that no handler takes, so that event hooks run;
         #: what it returns is the event's result.
         self.unhandled_event: Callable[..., Any] | None = None
+        names, patterns = split_namespaces(kwargs.get("namespaces"))
+        if patterns:
+            kwargs["namespaces"] = names
+        #: Namespaces named by patterns, and the handlers registered on them.
+        self.dynamic = DynamicNamespaces(patterns)
         super().__init__(*args, **kwargs)
+        if isinstance(self.namespaces, list):
+            self.namespaces = NamespaceNames(self.namespaces, self.dynamic)
 
     def _engineio_server_class(self) -> Any:
         return EngineRouter
@@ -270,12 +288,30 @@ class ProtocolServer(socketio.Server):
         super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
     def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        dynamic = self.dynamic
+        is_dynamic = dynamic.is_used and not self._has_own_handler(event, namespace)
+        if is_dynamic:  # a pattern's handlers before the '*' namespace's
+            result = dynamic.trigger(event, namespace, args)
+            if result is not NOT_FOUND:
+                return result
         result = super()._trigger_event(event, namespace, *args)
         if result is self.not_handled and self.unhandled_event is not None:
-            owner = (self.namespace_handlers.get(namespace)
-                     or self.namespace_handlers.get("*"))
+            owner = self.namespace_handlers.get(namespace)
+            if owner is None and is_dynamic:
+                owner = dynamic.namespace_handler_for(namespace)
+            if owner is None:
+                owner = self.namespace_handlers.get("*")
             return self.unhandled_event(event, namespace, args, owner)
         return result
+
+    def _has_own_handler(self, event: str, namespace: str) -> bool:
+        """Is ``event`` handled by a handler registered on the name ``namespace`` (or
+        by a class-based namespace of that name)?"""
+        if namespace in self.namespace_handlers:
+            return True
+        own = self.handlers.get(namespace)
+        return own is not None and (
+            event in own or (event not in self.reserved_events and "*" in own))
 
     def _close_for_violation(self, eio_sid: str, reason: str) -> None:
         """Log once, stop acting on the connection, close it from a task of its own.
@@ -330,7 +366,7 @@ class ProtocolServer(socketio.Server):
 
     def _send_packet(self, eio_sid: str, pkt: Any) -> None:
         if pkt.packet_type == packet.CONNECT_ERROR and isinstance(pkt.data, str):
-            pkt.data = {"message": pkt.data}
+            pkt.data = {"message": CONNECT_ERROR_TEXTS.get(pkt.data, pkt.data)}
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
             super()._send_packet(eio_sid, pkt)

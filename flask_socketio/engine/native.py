@@ -513,6 +513,9 @@ class NativeEngine:
         self._timer_sequence = itertools.count()
         self._heartbeat: gevent.Greenlet | None = None
         self._heartbeat_wakeup = gevent.event.Event()
+        #: Polling sessions the server closed while no poll was pending: kept until
+        #: their next poll, which gets the CLOSE packet (or for a poll interval).
+        self._closing: dict[str, Session] = {}
 
     # -- the engine interface python-socketio uses --------------------------------------
 
@@ -630,11 +633,11 @@ class NativeEngine:
             return self._respond(start_response, "200 OK", b"", environ,
                                  self.cors.preflight_headers(environ))
         query = parse_qs(environ.get("QUERY_STRING", ""))
+        transport = query.get("transport", [None])[0]
+        if transport not in self.transports:  # checked first, as the reference server does
+            return self._error(start_response, "transport", environ)
         if query.get("EIO", [None])[0] != "4":
             return self._error(start_response, "version", environ)
-        transport = query.get("transport", [None])[0]
-        if transport not in self.transports:
-            return self._error(start_response, "transport", environ)
         sid = query.get("sid", [None])[0]
         if sid is None:
             if method != "GET":
@@ -642,7 +645,11 @@ class NativeEngine:
             return self._handshake(environ, start_response, transport)
         session = self.sessions.get(sid)
         if session is None:
-            return self._error(start_response, "sid", environ)
+            session = self._closing.get(sid)
+            if session is None or transport != "polling":
+                return self._error(start_response, "sid", environ)
+            if method == "GET":  # its last poll: the CLOSE packet, then it is gone
+                del self._closing[sid]
         if transport == "websocket":
             return self._upgrade(session, environ, start_response)
         if session.transport != "polling" or session.ws is not None:
@@ -916,7 +923,9 @@ class NativeEngine:
             except ValueError:
                 raise ProtocolError("bad base64 packet") from None
         elif kind == PONG:
-            session.awaiting_pong = False
+            if session.awaiting_pong:  # the next ping a ping interval after this pong
+                session.awaiting_pong = False
+                self._schedule(self.ping_interval, session.sid, PING)
         elif kind == PING:  # v3 clients ping; answering is harmless
             session.send_text(PONG + data)
         elif kind == CLOSE:
@@ -939,7 +948,9 @@ class NativeEngine:
         ``handlers_apart`` (for the heartbeat and for senders, which must not wait)."""
         if session.is_closed:
             return
-        if notify is not None:
+        if notify is not None and session.ws is None:  # a WebSocket just closes
+            if reason == Reason.SERVER_DISCONNECT and session.poll is None:
+                self._keep_for_last_poll(session)
             session.enqueue(notify, force=True)
         session.is_closed = True
         self.sessions.pop(session.sid, None)
@@ -957,6 +968,23 @@ class NativeEngine:
             self._trigger("disconnect", sid, reason)
         except Exception:
             self.logger.exception("disconnect handler error")
+
+    def _keep_for_last_poll(self, session: Session) -> None:
+        """Keep a polling session the server closes until its next poll (at most a
+        ping interval and timeout), which gets a NOOP, if nothing else is due, and the
+        CLOSE packet, as from the reference server; meanwhile a POST is answered and
+        ignored."""
+        if not session.queue:
+            session.enqueue(NOOP, force=True)
+        sid = session.sid
+        self._closing[sid] = session
+        timer = gevent.get_hub().loop.timer(self.ping_interval + self.ping_timeout)
+
+        def forget() -> None:
+            timer.close()
+            self._closing.pop(sid, None)
+
+        timer.start(forget)
 
     def _trigger(self, event: str, *args: Any) -> Any:
         handler = self.handlers.get(event)
@@ -990,11 +1018,11 @@ class NativeEngine:
                     session.send_text(PING)
                     heapq.heappush(timers, (now + self.ping_timeout + self.ping_grace,
                                             next(self._timer_sequence), sid, PONG))
-                elif session.awaiting_pong or session.is_stalled(now):
+                elif session.is_stalled(now) or (
+                        session.awaiting_pong
+                        and now >= session.ping_sent_at + self.ping_timeout + self.ping_grace):
+                    # (the PONG itself schedules the next ping, a ping interval later)
                     self.close(session, Reason.PING_TIMEOUT, notify=None, handlers_apart=True)
-                else:
-                    due = max(now, session.ping_sent_at + self.ping_interval)
-                    heapq.heappush(timers, (due, next(self._timer_sequence), sid, PING))
             self._heartbeat_wakeup.clear()
             wait = timers[0][0] - time.monotonic() if timers else None
             self._heartbeat_wakeup.wait(wait if wait is None or wait > 0 else 0)
@@ -1045,8 +1073,12 @@ class NativeEngine:
     def _error(self, start_response: Callable[..., Any], kind: str,
                environ: dict) -> list[bytes]:
         code, message = ERRORS[kind]
-        body = json.dumps({"code": code, "message": message}).encode()
         # 400 for a refused origin too, as python-engineio answers (Node says 403)
+        if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            # a refused upgrade: the bare message, as the reference server answers
+            return self._respond(start_response, "400 BAD REQUEST", message.encode(),
+                                 environ, content_type="text/html")
+        body = json.dumps({"code": code, "message": message}, separators=(",", ":")).encode()
         return self._respond(start_response, "400 BAD REQUEST", body, environ,
                              content_type="application/json")
 
