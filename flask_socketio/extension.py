@@ -10,6 +10,9 @@ import socketio
 
 from . import options as opts
 from . import packets
+from .cluster.api import ClusterOperations
+from .cluster.messages import room_list
+from .cluster.node import ClusterMixin
 from .context import CONNECTION_KEY, FlaskBridge, current_sid
 from .dynamic_namespaces import is_pattern
 from .dynamic_namespaces import matches as namespace_matches
@@ -76,7 +79,7 @@ def _emits_as_stock(manager: Any) -> bool:
 _observed_stock: dict[type, bool] = {}
 
 
-class SocketIO:
+class SocketIO(ClusterOperations):
     """Socket.IO for a Flask application.
 
     :param app: the Flask application, or ``None`` to call :meth:`init_app` later.
@@ -139,6 +142,8 @@ class SocketIO:
         self._server_key: dict[str, Any] | None = None
         self._runner: Any = None
         self._queue_status_listeners: list[Callable[[Any], None]] = []
+        #: Handlers of server-to-server events (see :meth:`on_server_event`).
+        self.server_event_handlers: dict[str, Callable[..., Any]] = {}
         if app is not None or "message_queue" in options:
             self.init_app(app)
 
@@ -202,6 +207,8 @@ class SocketIO:
         self._server_key = key
         if hasattr(manager, "status_listeners"):
             manager.status_listeners.extend(self._queue_status_listeners)
+        if isinstance(manager, ClusterMixin):
+            manager.server_event_runner = self._run_server_event
         for event, handler, namespace in self.handlers:
             self._register(event, handler, namespace)
         for namespace_handler in self.namespace_handlers:
@@ -392,20 +399,24 @@ class SocketIO:
     def emit(self, event: str, *args: Any, namespace: str | None = None, to: Any = None,
              room: Any = None, include_self: bool = True, skip_sid: Any = None,
              callback: Callable[..., Any] | None = None, ignore_queue: bool = False,
-             volatile: bool = False) -> None:
+             exclude: Any = None, volatile: bool = False) -> None:
         """Emit ``event`` with ``args``; without ``to`` (or ``room``) it is a broadcast.
 
         Usable from handlers, HTTP routes and background tasks. ``include_self=False``
-        inside a handler skips the sender. ``callback`` is called with the client's
-        acknowledgement, inside the app context. ``volatile=True`` drops the event,
-        never queuing it, for each client whose transport is not ready for it
-        (counted in :attr:`stats`; see :doc:`volatile`).
+        inside a handler skips the sender. ``exclude`` (a room, a sid or a list)
+        skips the clients in those rooms, each node of a message queue resolving them
+        against its own rooms. ``callback`` is called with the client's
+        acknowledgement, inside the app context: ``callback(*answer)`` for an emit
+        to one client's sid, ``callback(sid, *answer)`` per client for an emit to a
+        room, a list or everyone. ``volatile=True`` drops the event, never queuing
+        it, for each client whose transport is not ready for it (counted in
+        :attr:`stats`; see :doc:`volatile`).
         """
         if volatile:
             with volatile_emit(self._require_server()):
                 self.emit(event, *args, namespace=namespace, to=to, room=room,
                           include_self=include_self, skip_sid=skip_sid,
-                          callback=callback, ignore_queue=ignore_queue)
+                          callback=callback, ignore_queue=ignore_queue, exclude=exclude)
             return
         server = self._require_server()
         namespace = opts.check_namespace(namespace)
@@ -415,6 +426,16 @@ class SocketIO:
         if not include_self and skip_sid is None:
             skip_sid = sender
         data = payload(args)
+        if exclude is not None or (callback is not None
+                                   and isinstance(server.manager, ClusterMixin)
+                                   and not self._is_local_client(to, namespace)):
+            self._check_serializable(event, data, namespace)
+            excluded = room_list(exclude, "emit(exclude=...)") or []
+            if skip_sid is not None:
+                excluded += room_list(skip_sid, "emit(skip_sid=...)") or []
+            self._cluster_emit(event, args, namespace, to, excluded or None, callback,
+                               sender, ignore_queue)
+            return
         if callback is None and _encodes_before_sending(server, namespace):
             # python-socketio encodes the packet once, before sending anything: an
             # unserializable payload fails there, and is named here.
@@ -434,11 +455,18 @@ class SocketIO:
     def send(self, data: Any, json: bool = False, namespace: str | None = None,
              to: Any = None, room: Any = None, include_self: bool = True,
              skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-             ignore_queue: bool = False, volatile: bool = False) -> None:
+             ignore_queue: bool = False, exclude: Any = None,
+             volatile: bool = False) -> None:
         """Send a ``'message'`` (or, with ``json=True``, a ``'json'``) event."""
         self.emit("json" if json else "message", data, namespace=namespace, to=to, room=room,
                   include_self=include_self, skip_sid=skip_sid, callback=callback,
-                  ignore_queue=ignore_queue, volatile=volatile)
+                  ignore_queue=ignore_queue, exclude=exclude, volatile=volatile)
+
+    def _is_local_client(self, to: Any, namespace: str) -> bool:
+        """Is ``to`` the sid of a client of this process (an emit whose callback
+        python-socketio answers as before)?"""
+        manager = self._require_server().manager
+        return isinstance(to, str) and manager.eio_sid_from_sid(to, namespace) is not None
 
     def call(self, event: str, *args: Any, to: Any = None, sid: Any = None,
              namespace: str | None = None, timeout: float = 60,

@@ -70,24 +70,25 @@ class Namespace(socketio.Namespace):
     def emit(self, event: str, data: Any = None, room: Any = None, include_self: bool = True,
              namespace: str | None = None, callback: Callable[..., Any] | None = None,
              to: Any = None, skip_sid: Any = None, ignore_queue: bool = False,
-             volatile: bool = False) -> None:
+             exclude: Any = None, volatile: bool = False) -> None:
         """:meth:`SocketIO.emit` defaulting to this namespace."""
         assert self.socketio is not None, "register the namespace with on_namespace() first"
         args = () if data is None else (data,)
         self.socketio.emit(event, *args, to=to if to is not None else room,
                            include_self=include_self, skip_sid=skip_sid,
                            namespace=self._namespace_for(namespace), callback=callback,
-                           ignore_queue=ignore_queue, volatile=volatile)
+                           ignore_queue=ignore_queue, exclude=exclude, volatile=volatile)
 
     def send(self, data: Any, room: Any = None, include_self: bool = True,
              namespace: str | None = None, callback: Callable[..., Any] | None = None,
              to: Any = None, skip_sid: Any = None, ignore_queue: bool = False,
-             volatile: bool = False) -> None:
+             exclude: Any = None, volatile: bool = False) -> None:
         """:meth:`SocketIO.send` defaulting to this namespace."""
         assert self.socketio is not None, "register the namespace with on_namespace() first"
         self.socketio.send(data, to=to if to is not None else room, include_self=include_self,
                            skip_sid=skip_sid, namespace=self._namespace_for(namespace),
-                           callback=callback, ignore_queue=ignore_queue, volatile=volatile)
+                           callback=callback, ignore_queue=ignore_queue, exclude=exclude,
+                           volatile=volatile)
 
     def call(self, event: str, data: Any = None, to: Any = None, sid: Any = None,
              namespace: str | None = None, timeout: float = 60,
