@@ -133,6 +133,8 @@ class ProtocolServer(socketio.Server):
         #: Namespaces named by patterns, and the handlers registered on them.
         self.dynamic = DynamicNamespaces(patterns)
         super().__init__(*args, **kwargs)
+        #: python-socketio's accepted namespaces: ``'*'``, or names (and patterns).
+        self.namespaces: Any
         if isinstance(self.namespaces, list):
             self.namespaces = NamespaceNames(self.namespaces, self.dynamic)
 
