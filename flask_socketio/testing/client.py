@@ -678,14 +678,16 @@ class SocketIOTestClient(ClientState):
 
     def _sync(self) -> None:
         """Run pending in-process work, take deliveries from other threads, raise errors."""
-        while True:
+        while self._has_foreign_producers:  # set before any is put
             try:
                 payload = self._foreign.get_nowait()
             except queue.Empty:
                 break
             self._on_payload(payload)
-        self.scheduler.run_pending()
-        self._raise_failures()
+        scheduler = self.engine.scheduler
+        scheduler.run_pending()
+        if scheduler.failures:
+            self._raise_failures()
 
     def _raise_failures(self) -> None:
         failures = self.scheduler.pop_failures()
