@@ -15,6 +15,7 @@ from .install_check import warn_if_peer_installed
 if TYPE_CHECKING:
     from socketio.exceptions import ConnectionRefusedError as ConnectionRefusedError
 
+    from .cluster.api import ClusterTimeoutError as ClusterTimeoutError
     from .event_hooks import EventRefused as EventRefused
     from .extension import SocketIO as SocketIO
     from .namespace import Namespace as Namespace
@@ -37,6 +38,7 @@ warn_if_peer_installed()  # light: no Flask, no python-socketio
 _EXPORTS = {
     "ConnectionRefusedError": "socketio.exceptions",
     "SocketIO": "flask_socketio.extension",
+    "ClusterTimeoutError": "flask_socketio.cluster.api",
     "EventRefused": "flask_socketio.event_hooks",
     "Namespace": "flask_socketio.namespace",
     "RateLimit": "flask_socketio.rate_limit",

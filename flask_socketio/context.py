@@ -275,7 +275,7 @@ class FlaskBridge:
             try:
                 if hooks is not None:
                     for hook in hooks.before:
-                        hook(event, hook_args)
+                        hook(event or "", hook_args or ())
                 result = function(*args)
             except EventRefused as exc:
                 error, result = exc, exc.ack

@@ -10,7 +10,13 @@ import socketio
 
 from . import options as opts
 from . import packets
+from .cluster.api import ClusterOperations
+from .cluster.messages import room_list
+from .cluster.node import ClusterMixin
 from .context import CONNECTION_KEY, FlaskBridge, current_sid
+from .dynamic_namespaces import is_pattern
+from .dynamic_namespaces import matches as namespace_matches
+from .emit_observer import EmitObserverMixin
 from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
@@ -48,11 +54,32 @@ def _encodes_before_sending(server: Any, namespace: str) -> bool:
     """
     manager = server.manager
     return (type(server).emit is _STOCK_SERVER_EMIT
-            and type(manager).emit is _STOCK_MANAGER_EMIT
+            and _emits_as_stock(manager)
             and namespace in manager.rooms)
 
 
-class SocketIO:
+def _emits_as_stock(manager: Any) -> bool:
+    """Is ``manager.emit`` python-socketio's ``Manager.emit``, possibly behind our
+    emit observer with no listener (which then only passes the call on)?"""
+    emit = type(manager).emit
+    if emit is _STOCK_MANAGER_EMIT:
+        return True
+    if emit is not EmitObserverMixin.emit or manager.emit_listeners:
+        return False
+    stock = _observed_stock.get(type(manager))
+    if stock is None:
+        after = type(manager).__mro__
+        following = after[after.index(EmitObserverMixin) + 1:]
+        owner = next((cls for cls in following if "emit" in cls.__dict__), None)
+        stock = _observed_stock[type(manager)] = owner is socketio.Manager
+    return stock
+
+
+#: Per observed manager class: is the emit behind the observer the stock one?
+_observed_stock: dict[type, bool] = {}
+
+
+class SocketIO(ClusterOperations):
     """Socket.IO for a Flask application.
 
     :param app: the Flask application, or ``None`` to call :meth:`init_app` later.
@@ -106,7 +133,7 @@ class SocketIO:
         self.default_exception_handler: Callable[[Exception], Any] | None = None
         self.manage_session = True
         #: The before- and after-event hooks (see :meth:`before_event`).
-        self.event_hooks = EventHooks(_namespace_matches)
+        self.event_hooks = EventHooks(namespace_matches)
         self.bridge = FlaskBridge(self)
         self.server_options.update(opts.check_options(options))
         #: ``channel`` and ``path``, taken out of :attr:`server_options` by init_app.
@@ -115,6 +142,8 @@ class SocketIO:
         self._server_key: dict[str, Any] | None = None
         self._runner: Any = None
         self._queue_status_listeners: list[Callable[[Any], None]] = []
+        #: Handlers of server-to-server events (see :meth:`on_server_event`).
+        self.server_event_handlers: dict[str, Callable[..., Any]] = {}
         if app is not None or "message_queue" in options:
             self.init_app(app)
 
@@ -178,11 +207,12 @@ class SocketIO:
         self._server_key = key
         if hasattr(manager, "status_listeners"):
             manager.status_listeners.extend(self._queue_status_listeners)
+        if isinstance(manager, ClusterMixin):
+            manager.server_event_runner = self._run_server_event
         for event, handler, namespace in self.handlers:
             self._register(event, handler, namespace)
         for namespace_handler in self.namespace_handlers:
-            self.server.register_namespace(namespace_handler)
-            self._accept_any_namespace_for(namespace_handler.namespace)
+            self._register_namespace(namespace_handler)
 
     @property
     def async_mode(self) -> str | None:
@@ -228,9 +258,10 @@ class SocketIO:
         ``'connect'`` and ``'disconnect'`` are connection events; ``'message'`` and
         ``'json'`` receive what clients ``send``; ``'*'`` catches every other event
         (the handler gets the event name first); ``namespace='*'`` catches every
-        namespace (``request.namespace`` names it).
+        namespace (``request.namespace`` names it), and a pattern (a compiled regex
+        or a predicate) every namespace it matches (see :doc:`dynamic_namespaces`).
         """
-        namespace = opts.check_namespace(namespace)
+        namespace = _handler_namespace(namespace)
 
         def decorator(handler: F) -> F:
             self.handlers.append((message, handler, namespace))
@@ -332,18 +363,30 @@ class SocketIO:
 
         if not isinstance(namespace_handler, Namespace):
             raise ValueError("not a flask_socketio.Namespace instance")
-        opts.check_namespace(namespace_handler.namespace)
+        _handler_namespace(namespace_handler.namespace)
         namespace_handler._set_socketio(self)
         self.namespace_handlers.append(namespace_handler)
         if self.server is not None:
-            self.server.register_namespace(namespace_handler)
-            self._accept_any_namespace_for(namespace_handler.namespace)
+            self._register_namespace(namespace_handler)
 
-    def _register(self, event: str, handler: Callable[..., Any], namespace: str) -> None:
+    def _register(self, event: str, handler: Callable[..., Any], namespace: Any) -> None:
         spec = HandlerSpec(handler, event, namespace)
         dispatch = _Dispatcher(self.bridge, spec)
-        self._require_server().on(event, dispatch, namespace=namespace)
+        server = self._require_server()
+        if is_pattern(namespace):
+            server.dynamic.add_handler(namespace, event, dispatch)
+            return
+        server.on(event, dispatch, namespace=namespace)
         self._accept_any_namespace_for(namespace)
+
+    def _register_namespace(self, namespace_handler: Namespace) -> None:
+        server = self._require_server()
+        server.register_namespace(namespace_handler)
+        if is_pattern(namespace_handler.namespace):
+            server.dynamic.add_namespace_handler(namespace_handler.namespace,
+                                                 namespace_handler)
+        else:
+            self._accept_any_namespace_for(namespace_handler.namespace)
 
     def _accept_any_namespace_for(self, namespace: str) -> None:
         """A catch-all (``'*'``) namespace handler makes every namespace connectable,
@@ -356,20 +399,24 @@ class SocketIO:
     def emit(self, event: str, *args: Any, namespace: str | None = None, to: Any = None,
              room: Any = None, include_self: bool = True, skip_sid: Any = None,
              callback: Callable[..., Any] | None = None, ignore_queue: bool = False,
-             volatile: bool = False) -> None:
+             exclude: Any = None, volatile: bool = False) -> None:
         """Emit ``event`` with ``args``; without ``to`` (or ``room``) it is a broadcast.
 
         Usable from handlers, HTTP routes and background tasks. ``include_self=False``
-        inside a handler skips the sender. ``callback`` is called with the client's
-        acknowledgement, inside the app context. ``volatile=True`` drops the event,
-        never queuing it, for each client whose transport is not ready for it
-        (counted in :attr:`stats`; see :doc:`volatile`).
+        inside a handler skips the sender. ``exclude`` (a room, a sid or a list)
+        skips the clients in those rooms, each node of a message queue resolving them
+        against its own rooms. ``callback`` is called with the client's
+        acknowledgement, inside the app context: ``callback(*answer)`` for an emit
+        to one client's sid, ``callback(sid, *answer)`` per client for an emit to a
+        room, a list or everyone. ``volatile=True`` drops the event, never queuing
+        it, for each client whose transport is not ready for it (counted in
+        :attr:`stats`; see :doc:`volatile`).
         """
         if volatile:
             with volatile_emit(self._require_server()):
                 self.emit(event, *args, namespace=namespace, to=to, room=room,
                           include_self=include_self, skip_sid=skip_sid,
-                          callback=callback, ignore_queue=ignore_queue)
+                          callback=callback, ignore_queue=ignore_queue, exclude=exclude)
             return
         server = self._require_server()
         namespace = opts.check_namespace(namespace)
@@ -379,6 +426,16 @@ class SocketIO:
         if not include_self and skip_sid is None:
             skip_sid = sender
         data = payload(args)
+        if exclude is not None or (callback is not None
+                                   and isinstance(server.manager, ClusterMixin)
+                                   and not self._is_local_client(to, namespace)):
+            self._check_serializable(event, data, namespace)
+            excluded = room_list(exclude, "emit(exclude=...)") or []
+            if skip_sid is not None:
+                excluded += room_list(skip_sid, "emit(skip_sid=...)") or []
+            self._cluster_emit(event, args, namespace, to, excluded or None, callback,
+                               sender, ignore_queue)
+            return
         if callback is None and _encodes_before_sending(server, namespace):
             # python-socketio encodes the packet once, before sending anything: an
             # unserializable payload fails there, and is named here.
@@ -398,11 +455,18 @@ class SocketIO:
     def send(self, data: Any, json: bool = False, namespace: str | None = None,
              to: Any = None, room: Any = None, include_self: bool = True,
              skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-             ignore_queue: bool = False, volatile: bool = False) -> None:
+             ignore_queue: bool = False, exclude: Any = None,
+             volatile: bool = False) -> None:
         """Send a ``'message'`` (or, with ``json=True``, a ``'json'``) event."""
         self.emit("json" if json else "message", data, namespace=namespace, to=to, room=room,
                   include_self=include_self, skip_sid=skip_sid, callback=callback,
-                  ignore_queue=ignore_queue, volatile=volatile)
+                  ignore_queue=ignore_queue, exclude=exclude, volatile=volatile)
+
+    def _is_local_client(self, to: Any, namespace: str) -> bool:
+        """Is ``to`` the sid of a client of this process (an emit whose callback
+        python-socketio answers as before)?"""
+        manager = self._require_server().manager
+        return isinstance(to, str) and manager.eio_sid_from_sid(to, namespace) is not None
 
     def call(self, event: str, *args: Any, to: Any = None, sid: Any = None,
              namespace: str | None = None, timeout: float = 60,
@@ -502,15 +566,16 @@ class SocketIO:
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
 
 
-def _hook_namespace(namespace: str | None) -> str | None:
+def _handler_namespace(namespace: Any) -> Any:
+    """A handler's namespace: a name (``'/'`` for ``None``) or a pattern."""
+    return namespace if is_pattern(namespace) else opts.check_namespace(namespace)
+
+
+def _hook_namespace(namespace: Any) -> Any:
     """The namespace a hook serves: ``None`` (or ``'*'``) for every one."""
     if namespace is None or namespace == "*":
         return None
-    return opts.check_namespace(namespace)
-
-
-def _namespace_matches(served: Any, namespace: str) -> bool:
-    return served == namespace
+    return _handler_namespace(namespace)
 
 
 class _Dispatcher:

@@ -35,6 +35,12 @@ from typing import Any
 import socketio
 from socketio import packet
 
+from .dynamic_namespaces import (
+    NOT_FOUND,
+    DynamicNamespaces,
+    NamespaceNames,
+    split_namespaces,
+)
 from .engine.router import EngineRouter
 from .packet_rules import ProtocolViolation, check_packet
 from .volatile import collecting
@@ -121,7 +127,16 @@ class ProtocolServer(socketio.Server):
         #: (``connect`` included) that no handler takes, so that event hooks run;
         #: what it returns is the event's result.
         self.unhandled_event: Callable[..., Any] | None = None
+        names, patterns = split_namespaces(kwargs.get("namespaces"))
+        if patterns:
+            kwargs["namespaces"] = names
+        #: Namespaces named by patterns, and the handlers registered on them.
+        self.dynamic = DynamicNamespaces(patterns)
         super().__init__(*args, **kwargs)
+        #: python-socketio's accepted namespaces: ``'*'``, or names (and patterns).
+        self.namespaces: Any
+        if isinstance(self.namespaces, list):
+            self.namespaces = NamespaceNames(self.namespaces, self.dynamic)
 
     def _engineio_server_class(self) -> Any:
         return EngineRouter
@@ -275,12 +290,30 @@ class ProtocolServer(socketio.Server):
         super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
     def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        dynamic = self.dynamic
+        is_dynamic = dynamic.is_used and not self._has_own_handler(event, namespace)
+        if is_dynamic:  # a pattern's handlers before the '*' namespace's
+            result = dynamic.trigger(event, namespace, args)
+            if result is not NOT_FOUND:
+                return result
         result = super()._trigger_event(event, namespace, *args)
         if result is self.not_handled and self.unhandled_event is not None:
-            owner = (self.namespace_handlers.get(namespace)
-                     or self.namespace_handlers.get("*"))
+            owner = self.namespace_handlers.get(namespace)
+            if owner is None and is_dynamic:
+                owner = dynamic.namespace_handler_for(namespace)
+            if owner is None:
+                owner = self.namespace_handlers.get("*")
             return self.unhandled_event(event, namespace, args, owner)
         return result
+
+    def _has_own_handler(self, event: str, namespace: str) -> bool:
+        """Is ``event`` handled by a handler registered on the name ``namespace`` (or
+        by a class-based namespace of that name)?"""
+        if namespace in self.namespace_handlers:
+            return True
+        own = self.handlers.get(namespace)
+        return own is not None and (
+            event in own or (event not in self.reserved_events and "*" in own))
 
     def _close_for_violation(self, eio_sid: str, reason: str) -> None:
         """Log once, stop acting on the connection, close it from a task of its own.

@@ -15,6 +15,7 @@ from typing import Any
 
 import socketio
 
+from .cluster.node import ClusterMixin
 from .emit_observer import EmitObserverMixin
 
 #: ``listener(eio_sid, sid, namespace, room, joined)``
@@ -53,15 +54,16 @@ class RoomObserverMixin:
 
 def observable(manager_class: type) -> type:
     """``manager_class`` with :class:`RoomObserverMixin` and
-    :class:`~flask_socketio.emit_observer.EmitObserverMixin` mixed in (made once per
-    class)."""
+    :class:`~flask_socketio.emit_observer.EmitObserverMixin` mixed in, and the
+    cluster operations (:class:`~flask_socketio.cluster.node.ClusterMixin`); made once
+    per class."""
     if issubclass(manager_class, RoomObserverMixin):
         return manager_class
     cls = _classes.get(manager_class)
     if cls is None:
         cls = _classes[manager_class] = type(
             "Observable" + manager_class.__name__,
-            (RoomObserverMixin, EmitObserverMixin, manager_class), {})
+            (RoomObserverMixin, EmitObserverMixin, ClusterMixin, manager_class), {})
     return cls
 
 

@@ -40,10 +40,11 @@ def _handler_request(what: str) -> Any:
 def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
          room: Any = None, broadcast: bool = False, include_self: bool = True,
          skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-         ignore_queue: bool = False, volatile: bool = False) -> None:
+         ignore_queue: bool = False, exclude: Any = None,
+         volatile: bool = False) -> None:
     """Emit ``event`` from a handler: to the sender, unless ``to``/``room`` or
     ``broadcast=True`` say otherwise. ``namespace`` defaults to the handler's.
-    ``volatile=True``: see :meth:`SocketIO.emit`."""
+    ``exclude`` and ``volatile=True``: see :meth:`SocketIO.emit`."""
     request = _handler_request("emit") if namespace is None or (
         to is None and room is None and not broadcast) else None
     if namespace is None:
@@ -55,17 +56,18 @@ def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
         to = current_sid(socketio._require_server(), namespace) or request.sid
     socketio.emit(event, *args, namespace=namespace, to=to, include_self=include_self,
                   skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue,
-                  volatile=volatile)
+                  exclude=exclude, volatile=volatile)
 
 
 def send(message: Any, json: bool = False, namespace: str | None = None, to: Any = None,
          room: Any = None, broadcast: bool = False, include_self: bool = True,
          skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-         ignore_queue: bool = False, volatile: bool = False) -> None:
+         ignore_queue: bool = False, exclude: Any = None,
+         volatile: bool = False) -> None:
     """Send a ``'message'`` (``'json'`` with ``json=True``) event from a handler."""
     emit("json" if json else "message", message, namespace=namespace, to=to, room=room,
          broadcast=broadcast, include_self=include_self, skip_sid=skip_sid,
-         callback=callback, ignore_queue=ignore_queue, volatile=volatile)
+         callback=callback, ignore_queue=ignore_queue, exclude=exclude, volatile=volatile)
 
 
 def call(event: str, *args: Any, namespace: str | None = None, to: Any = None,
