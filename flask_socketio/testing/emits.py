@@ -12,7 +12,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..emit_observer import EmitNotice
+from ..emit_observer import EmittedEvent
 from .matchers import ANY, differences
 from .state import resolve_namespace
 
@@ -20,11 +20,6 @@ if TYPE_CHECKING:
     from ..extension import SocketIO
 
 __all__ = ["EmitRecorder", "EmittedEvent", "capture_emits"]
-
-#: One recorded emit: ``event``, ``args`` (a list), ``namespace``, ``to`` (``None``:
-#: everyone in the namespace), ``skip_sid``, ``callback`` (an acknowledgement was
-#: asked for), ``sids`` (the sids of this process it reached) and ``from_queue``.
-EmittedEvent = EmitNotice
 
 _UNSET: Any = type("Unset", (), {"__repr__": lambda self: "<any>"})()
 
@@ -131,7 +126,7 @@ class EmitRecorder:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _record(self, notice: EmitNotice) -> None:
+    def _record(self, notice: EmittedEvent) -> None:
         with self._condition:
             self.emits.append(notice)
             self._condition.notify_all()
