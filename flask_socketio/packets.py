@@ -12,6 +12,8 @@ from typing import Any
 
 from socketio import packet
 
+from .textcodec import DEFAULT_JSON, encode_text
+
 _STOCK_DATA_IS_BINARY = packet.Packet.data_is_binary.__func__  # type: ignore[attr-defined]
 
 
@@ -42,8 +44,16 @@ def has_binary(data: Any) -> bool:
 class Packet(packet.Packet):
     """``socketio.packet.Packet`` with :func:`has_binary` as its ``data_is_binary``.
 
-    The server uses it for the default serializer; nothing else differs.
+    The server uses it for the default serializer. A text EVENT or ACK with the
+    default JSON module is encoded by :func:`flask_socketio.textcodec.encode_text`
+    (the same string, without a ``JSONEncoder`` made per packet).
     """
+
+    def encode(self) -> Any:
+        kind = self.packet_type
+        if (kind == packet.EVENT or kind == packet.ACK) and self.json is DEFAULT_JSON:
+            return encode_text(kind, self.namespace, self.id, self.data)
+        return super().encode()
 
     @classmethod
     def data_is_binary(cls, data: Any) -> bool:

@@ -42,7 +42,9 @@ from .dynamic_namespaces import (
     split_namespaces,
 )
 from .engine.router import EngineRouter
+from .packets import Packet as FastPacket
 from .packet_rules import ProtocolViolation, check_packet
+from .textcodec import DEFAULT_JSON, decode_text
 from .volatile import collecting
 
 logger = logging.getLogger("flask_socketio")
@@ -207,6 +209,13 @@ class ProtocolServer(socketio.Server):
 
     def _decode(self, eio_sid: str, data: Any) -> Any:
         """The packet ``data`` encodes, checked; ``None`` while attachments are due."""
+        packet_class = self.packet_class
+        if (type(data) is str and packet_class is FastPacket
+                and packet_class.json is DEFAULT_JSON):
+            text_packet = decode_text(data)  # a plain text EVENT or ACK, decoded fast
+            if text_packet is not None:
+                check_packet(text_packet, self.max_attachments)
+                return text_packet
         if self.packet_class.uses_binary_events and not isinstance(data, str):
             raise ProtocolViolation("a binary message arrived where a packet was expected")
         try:
