@@ -42,8 +42,8 @@ from .dynamic_namespaces import (
     split_namespaces,
 )
 from .engine.router import EngineRouter
-from .packets import Packet as FastPacket
 from .packet_rules import ProtocolViolation, check_packet
+from .packets import Packet as FastPacket
 from .textcodec import DEFAULT_JSON, decode_text
 from .volatile import collecting
 
