@@ -394,7 +394,7 @@ class ProtocolServer(socketio.Server):
             return
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
-            super()._send_eio_packet(eio_sid, eio_pkt)
+            self.eio.send_packet(eio_sid, eio_pkt)  # what python-socketio's does
         else:
             held.append((super()._send_eio_packet, eio_pkt))
 
