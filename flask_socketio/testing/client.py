@@ -418,6 +418,7 @@ class SocketIOTestClient(ClientState):
         disconnect are still returned; once they are read, waiting on a disconnected
         namespace is a ``RuntimeError``, at once.
         """
+        __tracebackhide__ = True
         namespace = resolve_namespace(namespace)
         record = self._receive(event, namespace, NO_CHECK, timeout)
         if record is None:
