@@ -134,6 +134,8 @@ class ProtocolServer(socketio.Server):
         #: included) since the server was made.
         self.violation_count = 0
         self._condemned: set[str] = set()
+        #: Engine.IO sessions whose namespaces are being disconnected as they end.
+        self._closing_transports: set[str] = set()
         self._pending_bytes: dict[str, int] = {}
         self._connect_deadlines: dict[str, Any] = {}
         #: Packets sent to a connection while its connect handler runs, held until the
@@ -174,9 +176,11 @@ class ProtocolServer(socketio.Server):
         return result
 
     def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._closing_transports.add(eio_sid)
         try:
             super()._handle_eio_disconnect(eio_sid, reason)
         finally:
+            self._closing_transports.discard(eio_sid)
             self._condemned.discard(eio_sid)
             self._pending_bytes.pop(eio_sid, None)
             deadline = self._connect_deadlines.pop(eio_sid, None)
@@ -471,8 +475,13 @@ class ProtocolServer(socketio.Server):
             return
         namespace = namespace or "/"
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        keep = self._keep_state(eio_sid, namespace) if reason in RECOVERABLE_REASONS \
-            else None
+        keep = None
+        if reason in RECOVERABLE_REASONS or (
+                # an Engine.IO CLOSE with no Socket.IO DISCONNECT before it: socket.io
+                # calls that a "transport close" too
+                reason == self.reason.CLIENT_DISCONNECT
+                and eio_sid in self._closing_transports):
+            keep = self._keep_state(eio_sid, namespace)
         try:
             super()._handle_disconnect(eio_sid, namespace, reason)
         finally:
