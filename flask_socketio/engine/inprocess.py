@@ -225,6 +225,7 @@ class InProcessEngine:
         return register if handler is None else register(handler)
 
     def send(self, sid: str, data: Any) -> None:
+        self._scheduler.note_progress()
         socket = self.sockets.get(sid)
         if socket is None:
             logger.warning("Cannot send to in-process sid %s", sid)
