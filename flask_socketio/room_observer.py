@@ -20,6 +20,7 @@ import socketio
 from .cluster.node import ClusterMixin
 from .emit_observer import EmitObserverMixin
 from .recovery import RecoveringManagerMixin
+from .volatile import VolatileQueueMixin
 
 #: ``listener(eio_sid, sid, namespace, room, joined)``
 RoomListener = Callable[[str, str, str, Any, bool], None]
@@ -57,8 +58,9 @@ class RoomObserverMixin:
 
 def observable(manager_class: type) -> type:
     """``manager_class`` with :class:`RoomObserverMixin` and
-    :class:`~flask_socketio.emit_observer.EmitObserverMixin` mixed in, and the
-    cluster operations (:class:`~flask_socketio.cluster.node.ClusterMixin`); made once
+    :class:`~flask_socketio.emit_observer.EmitObserverMixin` and
+    :class:`~flask_socketio.volatile.VolatileQueueMixin` mixed in, and the cluster
+    operations (:class:`~flask_socketio.cluster.node.ClusterMixin`); made once
     per class."""
     if issubclass(manager_class, RoomObserverMixin):
         return manager_class
@@ -70,7 +72,8 @@ def observable(manager_class: type) -> type:
             else (manager_class, RecoveringManager)
         cls = _classes[manager_class] = type(
             "Observable" + manager_class.__name__,
-            (RoomObserverMixin, EmitObserverMixin, ClusterMixin, *local), {})
+            (RoomObserverMixin, EmitObserverMixin, VolatileQueueMixin, ClusterMixin,
+             *local), {})
     return cls
 
 

@@ -440,6 +440,7 @@ class SocketIOTestClient(ClientState):
         disconnect are still returned; once they are read, waiting on a disconnected
         namespace is a ``RuntimeError``, at once.
         """
+        __tracebackhide__ = True
         namespace = resolve_namespace(namespace)
         record = self._receive(event, namespace, NO_CHECK, timeout)
         if record is None:
@@ -712,14 +713,16 @@ class SocketIOTestClient(ClientState):
 
     def _sync(self) -> None:
         """Run pending in-process work, take deliveries from other threads, raise errors."""
-        while True:
+        while self._has_foreign_producers:  # set before any is put
             try:
                 payload = self._foreign.get_nowait()
             except queue.Empty:
                 break
             self._on_payload(payload)
-        self.scheduler.run_pending()
-        self._raise_failures()
+        scheduler = self.engine.scheduler
+        scheduler.run_pending()
+        if scheduler.failures:
+            self._raise_failures()
 
     def _raise_failures(self) -> None:
         failures = self.scheduler.pop_failures()
