@@ -21,7 +21,7 @@ from socketio.packet import Packet
 
 
 @dataclass(frozen=True)
-class EmitNotice:
+class EmittedEvent:
     """One emit a client manager handled."""
 
     event: str
@@ -40,7 +40,7 @@ class EmitNotice:
 
 
 #: ``listener(notice)``, called in the emitting task or thread.
-EmitListener = Callable[[EmitNotice], None]
+EmitListener = Callable[[EmittedEvent], None]
 
 
 def _as_args(data: Any) -> list:
@@ -90,6 +90,6 @@ class EmitObserverMixin:
         skipped = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         participants = self.get_participants(namespace, to)  # type: ignore[attr-defined]
         sids = tuple(sid for sid, _ in participants if sid not in skipped)
-        notice = EmitNotice(event, args, namespace, to, skip_sid, callback, sids, from_queue)
+        notice = EmittedEvent(event, args, namespace, to, skip_sid, callback, sids, from_queue)
         for listener in self.emit_listeners:
             listener(notice)

@@ -16,6 +16,7 @@ from .cluster.node import ClusterMixin
 from .context import CONNECTION_KEY, FlaskBridge, current_sid
 from .dynamic_namespaces import is_pattern
 from .dynamic_namespaces import matches as namespace_matches
+from .emit_observer import EmitObserverMixin
 from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
@@ -53,8 +54,29 @@ def _encodes_before_sending(server: Any, namespace: str) -> bool:
     """
     manager = server.manager
     return (type(server).emit is _STOCK_SERVER_EMIT
-            and type(manager).emit is _STOCK_MANAGER_EMIT
+            and _emits_as_stock(manager)
             and namespace in manager.rooms)
+
+
+def _emits_as_stock(manager: Any) -> bool:
+    """Is ``manager.emit`` python-socketio's ``Manager.emit``, possibly behind our
+    emit observer with no listener (which then only passes the call on)?"""
+    emit = type(manager).emit
+    if emit is _STOCK_MANAGER_EMIT:
+        return True
+    if emit is not EmitObserverMixin.emit or manager.emit_listeners:
+        return False
+    stock = _observed_stock.get(type(manager))
+    if stock is None:
+        after = type(manager).__mro__
+        following = after[after.index(EmitObserverMixin) + 1:]
+        owner = next((cls for cls in following if "emit" in cls.__dict__), None)
+        stock = _observed_stock[type(manager)] = owner is socketio.Manager
+    return stock
+
+
+#: Per observed manager class: is the emit behind the observer the stock one?
+_observed_stock: dict[type, bool] = {}
 
 
 class SocketIO(ClusterOperations):

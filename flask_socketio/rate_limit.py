@@ -52,7 +52,7 @@ class RateLimit:
         request = flask.request
         now = flask.current_app.extensions["socketio"].monotonic()
         buckets = request.environ.setdefault(BUCKETS_KEY, {})
-        key = (id(self), request.namespace)
+        key = (id(self), request.namespace)  # type: ignore[attr-defined]
         tokens, last = buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) * self.refill_per_second)
         if tokens < 1:

@@ -6,7 +6,8 @@ collected instead of sent, then handed to the engine as one group per client
 (``send_volatile``), which sends the whole group or drops it and counts the drop.
 Never queued: a client whose transport has a write in flight (on long-polling: no
 poll waiting), that is upgrading or closed, or whose queue could not take the group
-without passing its bound, loses it.
+without passing its bound, loses it. Through a message queue the flag travels with
+the emit (:class:`VolatileQueueMixin`), so other processes honour it too.
 """
 
 from __future__ import annotations
@@ -38,3 +39,22 @@ def volatile_emit(server: Any) -> Iterator[None]:
         _collecting.reset(token)
     for eio_sid, packets in groups.items():
         server.send_volatile(eio_sid, packets)
+
+
+class VolatileQueueMixin:
+    """For client managers with a message queue: a volatile emit is published with
+    ``"volatile": True``, and such an emit arriving from another process is delivered
+    as a volatile one. (python-socketio's managers ignore the extra key.)"""
+
+    server: Any
+
+    def _publish(self, data: Any) -> Any:
+        if collecting() is not None and isinstance(data, dict) and data.get("method") == "emit":
+            data = {**data, "volatile": True}
+        return super()._publish(data)  # type: ignore[misc]
+
+    def _handle_emit(self, message: dict) -> Any:
+        if message.get("volatile") and collecting() is None:
+            with volatile_emit(self.server):
+                return super()._handle_emit(message)  # type: ignore[misc]
+        return super()._handle_emit(message)  # type: ignore[misc]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -47,6 +48,8 @@ class InProcessSocket:
         #: (volatile messages are dropped instead), until :meth:`resume`.
         self.is_stalled = False
         self._waiting: deque[Any] = deque()
+        #: Deliveries may come from a message queue's listener thread too.
+        self._stall_lock = threading.RLock()
 
     # client -> server ---------------------------------------------------------------
 
@@ -101,10 +104,12 @@ class InProcessSocket:
     def deliver(self, payload: Any) -> None:
         if self.is_closed:
             return
-        if self.is_stalled:
-            self._waiting.append(payload)
-        else:
-            self._on_payload(payload)
+        if self.is_stalled or self._waiting:
+            with self._stall_lock:
+                if self.is_stalled:
+                    self._waiting.append(payload)
+                    return
+        self._on_payload(payload)
 
     def is_writable(self) -> bool:
         """Would what the server sends now reach the client at once?"""
@@ -115,10 +120,12 @@ class InProcessSocket:
         self.is_stalled = True
 
     def resume(self) -> None:
-        """The client reads again: what waited is delivered, in order."""
-        self.is_stalled = False
-        while self._waiting and not self.is_stalled:
-            self.deliver(self._waiting.popleft())
+        """The client reads again: what waited is delivered, in order (before what
+        another thread delivers meanwhile)."""
+        with self._stall_lock:
+            self.is_stalled = False
+            while self._waiting and not self.is_closed:
+                self._on_payload(self._waiting.popleft())
 
     def notify_closed(self, reason: str) -> None:
         self._on_close(reason)
@@ -218,6 +225,7 @@ class InProcessEngine:
         return register if handler is None else register(handler)
 
     def send(self, sid: str, data: Any) -> None:
+        self._scheduler.note_progress()
         socket = self.sockets.get(sid)
         if socket is None:
             logger.warning("Cannot send to in-process sid %s", sid)

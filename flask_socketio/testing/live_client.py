@@ -637,6 +637,7 @@ class LiveSocketIOClient(ClientState):
         Waits up to ``timeout`` seconds (the client's default); ``TimeoutError``
         says nothing matched.
         """
+        __tracebackhide__ = True
         namespace = resolve_namespace(namespace)
         wait = self.timeout if timeout is None else timeout
         record = self._receive(event, namespace, NO_CHECK, wait)

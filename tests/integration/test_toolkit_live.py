@@ -69,6 +69,16 @@ def create_app():
         emit("echo", *args)
         return list(args)
 
+    @socketio.on("ticks")
+    def ticks(count):
+        def tick():
+            for number in range(count):
+                socketio.sleep(0.01)
+                socketio.emit("tick", number, to="nobody")
+
+        socketio.start_background_task(tick)
+        return True
+
     @socketio.on("whoami")
     def whoami():
         return {"sid": request.sid, "addr": request.remote_addr, "user": session.get("user")}
@@ -111,6 +121,14 @@ def test_the_recorder_sees_emits_to_a_room_with_no_member(make_client, socketio_
     assert record.sids == ()
     socketio_emits.assert_emitted("welcome", Partial({"user": None}), to=client.sid)
     socketio_emits.assert_not_emitted("score")
+
+
+def test_the_recorder_waits_for_background_task_emits(make_client, socketio_emits):
+    client = make_client(auth=AUTH)
+    assert client.call("ticks", 3) is True
+    # in-process the wait moves the virtual clock, live it is real
+    records = socketio_emits.assert_emitted("tick", ANY, to="nobody", count=3, timeout=5)
+    assert [record.args for record in records] == [[0], [1], [2]]
 
 
 @pytest.mark.parametrize("reason", ["transport close", "transport error", "ping timeout"])

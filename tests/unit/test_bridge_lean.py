@@ -107,3 +107,23 @@ def test_an_unserializable_emit_names_the_event_and_sends_nothing(serializer):
     assert other.get_received() == []
     socketio.emit("good", [1, 2])
     assert [r["name"] for r in client.get_received()] == ["good"]
+
+
+def test_an_emit_is_encoded_once_even_behind_the_emit_observer(monkeypatch):
+    # The emit observer (the recorder's hook) sits on every client manager; with no
+    # recorder listening it must not cost a second, validating, encode per emit.
+    from flask_socketio import packets
+
+    app, socketio = make_app()
+    client = socketio.test_client(app)
+    encodes = []
+    original = packets.Packet.encode
+
+    def counting_encode(self):
+        encodes.append(self.data)
+        return original(self)
+
+    monkeypatch.setattr(packets.Packet, "encode", counting_encode)
+    socketio.emit("news", {"n": 1})
+    assert encodes == [["news", {"n": 1}]]
+    client.assert_received("news", {"n": 1})

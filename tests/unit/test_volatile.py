@@ -3,6 +3,8 @@ stalled one, never queued; every way to emit takes ``volatile=True``."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from flask import Flask
 
@@ -100,3 +102,29 @@ def test_stall_misuse_is_an_error():
     client.close()
     with pytest.raises(RuntimeError, match="no open connection"):
         client.stall()
+
+
+def test_the_volatile_flag_travels_through_the_message_queue():
+    queue_url = "memory://" + uuid.uuid4().hex
+    app1 = Flask(__name__)
+    node1 = SocketIO(app1, message_queue=queue_url)
+    app2 = Flask(__name__)
+    node2 = SocketIO(app2, message_queue=queue_url)
+    alice = node1.test_client(app1)
+    bob = node2.test_client(app2)
+    with bob.stall():
+        node1.emit("position", 1, volatile=True)
+        node1.emit("saved", 1)
+        alice.assert_received("position", 1)
+        alice.assert_received("saved", 1)
+    bob.assert_received("saved", 1)
+    bob.assert_nothing_received()
+    assert node2.stats == {"volatile_dropped": 1}
+    assert node1.stats == {"volatile_dropped": 0}
+    emitter = SocketIO(message_queue=queue_url)  # write-only, through the queue alone
+    with bob.stall():
+        emitter.emit("position", 2, volatile=True)
+        alice.assert_received("position", 2)
+    bob.assert_nothing_received()
+    emitter.emit("position", 3, volatile=True)
+    bob.assert_received("position", 3)
