@@ -268,6 +268,12 @@ class FlaskBridge:
             if request_event is None:
                 request_event = {"message": event, "args": args}
             request.event = request_event  # type: ignore[attr-defined]
+            recovery = self.extension.server.recovery if self.extension.server else None
+            recovered = recovery is not None and recovery.was_recovered(sid, namespace)
+            request.recovered = recovered  # type: ignore[attr-defined]
+            if recovered and is_connect and hooks is not None \
+                    and recovery.options.skip_middlewares:  # type: ignore[union-attr]
+                hooks = HookChain((), hooks.after)
             observer = connection.session_observer
             before = copy.deepcopy(dict(ctx.session)) if observer is not None else None
             error: BaseException | None = None
