@@ -313,7 +313,12 @@ class ClusterMixin:
             if message.get("request") is not None:
                 self._reply(message, "server_ack", handled=handled, **pack(answer))
 
-        self.server.start_background_task(run)
+        if getattr(self.server.eio, "external_listeners", False):
+            # in-process tests on a real broker: this is the listener's own thread,
+            # where no task of the server's async mode would run
+            threading.Thread(target=run, daemon=True, name="flask_socketio server event").start()
+        else:
+            self.server.start_background_task(run)
 
     # -- answers -----------------------------------------------------------------------
 
