@@ -549,3 +549,18 @@ def test_redis_nodes_with_in_process_clients(redis_url):
     assert alice.receive("news", timeout=5).args == [2]
     bob.refute_received("news")
     assert node1.server_side_call("whoami") == {node2.node_id: "node1"}
+
+
+def test_the_emit_recorder_sees_emits_that_exclude_rooms():
+    from flask_socketio.testing import capture_emits
+
+    nodes, (a, b) = cluster(2)
+    b.emit("join", "muted")
+    with capture_emits(nodes[0]) as sent, capture_emits(nodes[1]) as arrived:
+        nodes[0].emit("news", 1, exclude="muted")
+        b.refute_received("news")
+        a.assert_received("news", 1)
+    [here] = sent.assert_emitted("news", 1, to=None)
+    assert here.sids == (a.sid,) and not here.from_queue
+    [there] = arrived.assert_emitted("news", 1, to=None)
+    assert there.sids == () and there.skip_sid == [b.sid] and there.from_queue
