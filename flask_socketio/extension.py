@@ -236,6 +236,16 @@ class SocketIO(ClusterOperations):
         server = self._require_server()
         return {"volatile_dropped": server.eio.volatile_dropped}
 
+    def instrument(self, auth: Any = None, **options: Any) -> Any:
+        """Serve the `Socket.IO Admin UI <https://socket.io/docs/v4/admin-ui/>`_'s
+        ``/admin`` namespace: python-socketio's ``Server.instrument()`` (``auth``: the
+        credentials dict the UI must send, a list of them, a callable, or ``False``
+        for none; ``mode``, ``read_only``, ``server_id``, ``namespace``,
+        ``server_stats_interval``). Returns its ``InstrumentedServer``
+        (``shutdown()``, ``uninstrument()``). The UI's page can be served by the app:
+        see :func:`flask_socketio.admin_ui.admin_ui_blueprint`."""
+        return self._require_server().instrument(auth=auth, **options)
+
     def on_queue_status(self, listener: Callable[[QueueStatus], Any]) -> Callable[..., Any]:
         """Decorator registering ``listener(status)``, called at every change of the
         message queue's state (it runs in the queue's listener task: keep it short)."""
