@@ -21,6 +21,7 @@ from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .packets import binary_hint
+from .recovery import RecoveringManagerMixin
 from .protocol import ProtocolServer
 from .volatile import volatile_emit
 
@@ -60,7 +61,8 @@ def _encodes_before_sending(server: Any, namespace: str) -> bool:
 
 def _emits_as_stock(manager: Any) -> bool:
     """Is ``manager.emit`` python-socketio's ``Manager.emit``, possibly behind our
-    emit observer with no listener (which then only passes the call on)?"""
+    emit observer with no listener (which then only passes the call on) and the
+    recovery mixin?"""
     emit = type(manager).emit
     if emit is _STOCK_MANAGER_EMIT:
         return True
@@ -70,7 +72,10 @@ def _emits_as_stock(manager: Any) -> bool:
     if stock is None:
         after = type(manager).__mro__
         following = after[after.index(EmitObserverMixin) + 1:]
-        owner = next((cls for cls in following if "emit" in cls.__dict__), None)
+        # the recovery mixin keeps Manager.emit's encode-first behaviour (an emit
+        # that fails to encode is taken off its log)
+        owner = next((cls for cls in following if "emit" in cls.__dict__
+                      and cls is not RecoveringManagerMixin), None)
         stock = _observed_stock[type(manager)] = owner is socketio.Manager
     return stock
 
