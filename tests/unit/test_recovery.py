@@ -405,6 +405,8 @@ def test_an_emit_that_cannot_be_encoded_is_not_kept():
     other = socketio.test_client(app)  # the namespace has a connection: encoded first
     with pytest.raises(TypeError):
         socketio.emit("news", object())
+    with pytest.raises(TypeError):  # python-socketio's own emit, unchecked
+        socketio.server.emit("news", object())
     socketio.emit("news", 2)
     assert socketio.server.recovery.logged_events == 2
     client.reconnect()
