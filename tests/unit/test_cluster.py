@@ -549,3 +549,35 @@ def test_redis_nodes_with_in_process_clients(redis_url):
     assert alice.receive("news", timeout=5).args == [2]
     bob.refute_received("news")
     assert node1.server_side_call("whoami") == {node2.node_id: "node1"}
+
+
+def test_the_emit_recorder_sees_emits_that_exclude_rooms():
+    from flask_socketio.testing import capture_emits
+
+    nodes, (a, b) = cluster(2)
+    b.emit("join", "muted")
+    with capture_emits(nodes[0]) as sent, capture_emits(nodes[1]) as arrived:
+        nodes[0].emit("news", 1, exclude="muted")
+        b.refute_received("news")
+        a.assert_received("news", 1)
+    [here] = sent.assert_emitted("news", 1, to=None)
+    assert here.sids == (a.sid,) and not here.from_queue
+    [there] = arrived.assert_emitted("news", 1, to=None)
+    assert there.sids == () and there.skip_sid == [b.sid] and there.from_queue
+
+
+def test_a_client_that_leaves_before_answering_counts_as_not_answering():
+    nodes, (a, b) = cluster(2)
+    a.on("q", lambda: "here")  # b never answers, and leaves after a second
+    b_sid = b.sid
+
+    def kick_b():
+        nodes[1].sleep(1)
+        nodes[1].disconnect_sockets(to=b_sid)
+
+    nodes[1].start_background_task(kick_b)
+    with pytest.raises(ClusterTimeoutError) as caught:
+        nodes[0].call_all("q", timeout=4)
+    assert caught.value.answers == {a.sid: "here"}
+    assert caught.value.missing == (b_sid,)
+    assert not b.is_connected()
