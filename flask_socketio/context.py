@@ -108,7 +108,8 @@ class Connection:
         #: Called as ``observer(event, namespace, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
-        #: The in-process scheduler for test connections, ``None`` on the network.
+        #: For test connections, what reports handler failures to the test (the
+        #: in-process engine: to its current scheduler); ``None`` on the network.
         self.scheduler = scheduler
 
 
@@ -214,7 +215,7 @@ class FlaskBridge:
                 raise RuntimeError("a Socket.IO connection arrived for no Flask app")
             inprocess = environ.get(INPROCESS_KEY)
             state = environ[CONNECTION_KEY] = Connection(
-                app, inprocess.scheduler if inprocess is not None else None)
+                app, inprocess)  # the in-process engine reports to the current test
         return state
 
     def dispatch(self, spec: HandlerSpec, args: tuple) -> Any:
@@ -309,6 +310,12 @@ class FlaskBridge:
             if request_event is None:
                 request_event = {"message": event, "args": args}
             request.event = request_event  # type: ignore[attr-defined]
+            recovery = self.extension.server.recovery if self.extension.server else None
+            recovered = recovery is not None and recovery.was_recovered(sid, namespace)
+            request.recovered = recovered  # type: ignore[attr-defined]
+            if recovered and is_connect and hooks is not None \
+                    and recovery.options.skip_middlewares:  # type: ignore[union-attr]
+                hooks = HookChain((), hooks.after)
             observer = connection.session_observer
             before = copy.deepcopy(dict(ctx.session)) if observer is not None else None
             error: BaseException | None = None

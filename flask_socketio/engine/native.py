@@ -887,7 +887,7 @@ class NativeEngine:
         transport = websocket_transport(environ)
         if transport is not None:
             return transport
-        sock = environ.get(SOCKET_KEY)
+        sock = environ.get(SOCKET_KEY) or environ.get("gunicorn.socket")
         if sock is None:
             return None
         threshold = self.compression_threshold if self.websocket_compression else None

@@ -24,6 +24,7 @@ from typing import Any
 import engineio
 import greenlet
 
+from ..recovery import take_reused_sid
 from . import adoption
 from .inprocess import InProcessEngine
 from .surface import EngineSurface
@@ -240,7 +241,10 @@ class EngineRouter(EngineSurface):
         self._owner(sid).save_session(sid, session)
 
     def generate_id(self) -> str:
-        return self.network.generate_id()
+        # python-socketio's managers make a connection's sid here: a recovered
+        # connection gets its old one back (flask_socketio.recovery.reusing_sid).
+        reused = take_reused_sid()
+        return reused if reused is not None else self.network.generate_id()
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> Any:

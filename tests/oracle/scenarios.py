@@ -319,6 +319,23 @@ def scenario_upgrade_with_a_pending_poll(wire: Wire) -> None:
 
 
 @scenario(transports=("polling",))
+def scenario_events_during_the_upgrade(wire: Wire) -> None:
+    connect_main(wire)
+    ws = WebSocketWire(wire.base_url)
+    ws.connect(f"EIO=4&transport=websocket&sid={wire.sid}")
+    ws.send("2probe")
+    ws.expect(1)
+    wire.send('42["burst",3]')  # produced between the probe and the upgrade
+    time.sleep(0.2)
+    ws.send("5")
+    ws.expect(3)  # on the WebSocket, in order
+    ws.send('42["message","after"]')
+    ws.expect(1)
+    wire.transcript.extend(ws.transcript)
+    ws.close()
+
+
+@scenario(transports=("polling",))
 def scenario_upgrade_probe_twice(wire: Wire) -> None:
     connect_main(wire)
     first = WebSocketWire(wire.base_url)
