@@ -79,7 +79,8 @@ class Connection:
         #: Called as ``observer(event, namespace, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
-        #: The in-process scheduler for test connections, ``None`` on the network.
+        #: For test connections, what reports handler failures to the test (the
+        #: in-process engine: to its current scheduler); ``None`` on the network.
         self.scheduler = scheduler
 
 
@@ -175,7 +176,7 @@ class FlaskBridge:
                 raise RuntimeError("a Socket.IO connection arrived for no Flask app")
             inprocess = environ.get(INPROCESS_KEY)
             state = environ[CONNECTION_KEY] = Connection(
-                app, inprocess.scheduler if inprocess is not None else None)
+                app, inprocess)  # the in-process engine reports to the current test
         return state
 
     def dispatch(self, spec: HandlerSpec, args: tuple) -> Any:

@@ -22,6 +22,7 @@ from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
+from .recovery import RecoveringManagerMixin
 from .volatile import volatile_emit
 
 if TYPE_CHECKING:
@@ -60,23 +61,28 @@ def _encodes_before_sending(server: Any, namespace: str) -> bool:
 
 def _emits_as_stock(manager: Any) -> bool:
     """Is ``manager.emit`` python-socketio's ``Manager.emit``, possibly behind our
-    emit observer with no listener (which then only passes the call on)?"""
-    emit = type(manager).emit
-    if emit is _STOCK_MANAGER_EMIT:
-        return True
-    if emit is not EmitObserverMixin.emit or manager.emit_listeners:
-        return False
-    stock = _observed_stock.get(type(manager))
-    if stock is None:
-        after = type(manager).__mro__
-        following = after[after.index(EmitObserverMixin) + 1:]
-        owner = next((cls for cls in following if "emit" in cls.__dict__), None)
-        stock = _observed_stock[type(manager)] = owner is socketio.Manager
-    return stock
+    mixins that then only pass the call on (the emit observer with no listener,
+    connection-state recovery when it is off)?"""
+    owners = _emit_owners.get(type(manager))
+    if owners is None:
+        owners = _emit_owners[type(manager)] = tuple(
+            cls for cls in type(manager).__mro__ if "emit" in cls.__dict__)
+    for owner in owners:
+        if owner is socketio.Manager:
+            return True
+        if owner is EmitObserverMixin:
+            if manager.emit_listeners:
+                return False
+        elif owner is RecoveringManagerMixin:
+            if getattr(manager.server, "recovery", None) is not None:
+                return False
+        else:
+            return False
+    return False
 
 
-#: Per observed manager class: is the emit behind the observer the stock one?
-_observed_stock: dict[type, bool] = {}
+#: Per manager class: the classes that define ``emit``, in the order they run.
+_emit_owners: dict[type, tuple[type, ...]] = {}
 
 
 class SocketIO(ClusterOperations):

@@ -517,8 +517,12 @@ class ProtocolServer(socketio.Server):
     def _replay(self, eio_sid: str, namespace: str | None, missed: list | None) -> None:
         """Send a recovered connection the events it missed, in order."""
         for data in missed or ():
-            super()._send_packet(eio_sid, self.packet_class(
-                packet.EVENT, data=list(data), namespace=namespace))
+            try:
+                super()._send_packet(eio_sid, self.packet_class(
+                    packet.EVENT, data=list(data), namespace=namespace))
+            except (TypeError, ValueError, OverflowError) as exc:  # emitted unchecked
+                logger.warning("Not replaying event %r to %s: it cannot be encoded (%s)",
+                               data[0], eio_sid, exc)
 
     def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
         volatile = collecting()

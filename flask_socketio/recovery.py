@@ -160,6 +160,15 @@ class RecoveryStore:
             self._trim(now)
         return offset
 
+    def unlog(self, offset: str) -> None:
+        """Take the event logged under ``offset`` off the log (it was not sent)."""
+        seq = self._seq_of(offset)
+        with self._lock:
+            for index in range(len(self._log) - 1, -1, -1):
+                if self._log[index].seq == seq:
+                    del self._log[index]
+                    return
+
     def is_offset(self, value: Any) -> bool:
         """Is ``value`` an offset this store gave?"""
         seq = self._seq_of(value)
@@ -319,9 +328,15 @@ class RecoveringManagerMixin:
             else:
                 args = []
             packet_data = [event, *args]
-            recovery.log(namespace or "/", to if to is not None else room, skip_sid,
-                         packet_data)
-            data = tuple(packet_data[1:])
+            offset = recovery.log(namespace or "/", to if to is not None else room,
+                                  skip_sid, packet_data)
+            try:
+                return super().emit(event, tuple(packet_data[1:]), namespace,  # type: ignore[misc]
+                                    room=room, skip_sid=skip_sid, callback=callback, to=to,
+                                    **kwargs)
+            except BaseException:
+                recovery.unlog(offset)  # not sent (not serializable, say): not replayed
+                raise
         return super().emit(event, data, namespace, room=room,  # type: ignore[misc]
                             skip_sid=skip_sid, callback=callback, to=to, **kwargs)
 

@@ -168,6 +168,10 @@ class InProcessEngine:
             scheduler = self._scheduler = current_scheduler()
         return scheduler
 
+    def report_failure(self, source: str, exc: BaseException) -> None:
+        """Keep a server exception for the current test to see (its scheduler's)."""
+        self.scheduler.report_failure(source, exc)
+
     def scheduler_for_caller(self) -> Scheduler | None:
         """This engine's scheduler if the calling greenlet runs on it (the test's code
         or one of its tasks), else ``None`` (a live server's thread, a gevent greenlet)."""

@@ -363,3 +363,53 @@ def test_split_auth():
     assert split_auth({"token": 1}) == ({"token": 1}, None, None)
     assert split_auth({"pid": "p", "offset": "o"}) == (None, "p", "o")
     assert split_auth({"pid": "p", "token": 1}) == ({"token": 1}, "p", None)
+
+
+def test_with_always_connect_the_missed_events_follow_the_reply_too():
+    app, socketio, seen = make_app(always_connect=True)
+    client = socketio.test_client(app)
+    socketio.emit("news", 1)
+    client.get_received()
+    sid = client.sid
+    client.drop()
+    socketio.emit("news", 2)
+    client.reconnect()
+    assert client.is_recovered() and client.sid == sid
+    assert seen[-1] == ("connect", sid, True, None)
+    assert names_and_args(client.get_received()) == [("news", [2])]
+
+
+def test_what_the_connect_handler_emits_comes_after_the_missed_events():
+    app, socketio, _ = make_app()
+
+    @socketio.on("connect", namespace="/greet")
+    def greet():
+        emit("hello", request.recovered)
+
+    client = socketio.test_client(app, namespace="/greet")
+    client.get_received("/greet")
+    socketio.emit("news", 1, namespace="/greet")
+    client.get_received("/greet")
+    client.drop()
+    socketio.emit("news", 2, namespace="/greet")
+    client.reconnect()
+    assert names_and_args(client.get_received("/greet")) == [("news", [2]), ("hello", [True])]
+
+
+def test_an_emit_that_cannot_be_encoded_is_not_kept():
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app)
+    socketio.emit("news", 1)
+    client.get_received()
+    client.drop()
+    other = socketio.test_client(app)  # the namespace has a connection: encoded first
+    with pytest.raises(TypeError):
+        socketio.emit("news", object())
+    with pytest.raises(TypeError):  # python-socketio's own emit, unchecked
+        socketio.server.emit("news", object())
+    socketio.emit("news", 2)
+    assert socketio.server.recovery.logged_events == 2
+    client.reconnect()
+    assert client.is_recovered()
+    assert names_and_args(client.get_received()) == [("news", [2])]
+    assert names_and_args(other.get_received()) == [("news", [2])]

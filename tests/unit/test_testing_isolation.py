@@ -214,6 +214,13 @@ def test_b_starts_clean(socketio_clock):
     client.emit("ping")
     socketio.sleep(1)
     assert socketio_clock.now == 11
+
+    @socketio.on("crash")
+    def crash():
+        raise KeyError("seen by test B")
+
+    with pytest.raises(KeyError, match="seen by test B"):
+        client.emit("crash")  # A's client: its handler errors reach test B
 '''
 
 
