@@ -121,6 +121,8 @@ def accept(environ: dict, start_response: Callable[..., Any], sock: Any, *,
         compression_threshold = None
     write = start_response("101 Switching Protocols", headers)
     write(b"")  # the server sends the response's head now
+    with contextlib.suppress(OSError):  # writes are batched already: no Nagle delays
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buffered = environ.get("wsgi.input")
     return WebSocket(sock, max_message_size=max_message_size,
                      compression_threshold=compression_threshold,
