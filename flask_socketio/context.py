@@ -9,6 +9,7 @@ keeps a :class:`Connection` in the environ.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import logging
 from collections.abc import Callable
@@ -42,19 +43,47 @@ _UNHANDLED: Any = object()
 SessionObserver = Callable[[str, str, dict, dict], None]
 
 
+class RunningHandler:
+    """The handler the bridge runs in this context: its connection's ``sid`` and
+    ``namespace`` (``request.sid`` and ``request.namespace``) and the ``SocketIO`` of
+    its app (``None`` if the app has none), handed down to ``emit`` and friends
+    instead of being found again through Flask's context-local proxies."""
+
+    __slots__ = ("sid", "namespace", "socketio")
+
+    def __init__(self, sid: str | None, namespace: str, socketio: Any) -> None:
+        self.sid = sid
+        self.namespace = namespace
+        self.socketio = socketio
+
+
+_RUNNING: contextvars.ContextVar[RunningHandler | None] = contextvars.ContextVar(
+    "flask_socketio.running_handler", default=None)
+
+
+def running_handler() -> RunningHandler | None:
+    """The handler the bridge runs in the current context, if any."""
+    return _RUNNING.get()
+
+
 def current_sid(server: Any, namespace: str) -> str | None:
     """The sid in ``namespace`` of the connection whose handler is running, if any.
 
     A client has one sid per namespace, so a handler of ``'/'`` addressing
     ``'/chat'`` means the same client's ``'/chat'`` sid (``None`` if it has none).
     """
-    if not flask.has_request_context():
-        return None
-    request = flask.request
-    sid = getattr(request, "sid", None)
-    if sid is None or getattr(request, "namespace", None) == namespace:
+    running = _RUNNING.get()
+    if running is not None:
+        sid, own_namespace = running.sid, running.namespace
+    else:  # e.g. a request context copied into a task (copy_current_request_context)
+        if not flask.has_request_context():
+            return None
+        request = flask.request
+        sid = getattr(request, "sid", None)
+        own_namespace = getattr(request, "namespace", None)
+    if sid is None or own_namespace == namespace:
         return sid
-    eio_sid = server.manager.eio_sid_from_sid(sid, request.namespace)
+    eio_sid = server.manager.eio_sid_from_sid(sid, own_namespace)
     return None if eio_sid is None else server.manager.sid_from_eio_sid(eio_sid, namespace)
 
 
@@ -79,7 +108,8 @@ class Connection:
         #: Called as ``observer(event, namespace, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
-        #: The in-process scheduler for test connections, ``None`` on the network.
+        #: For test connections, what reports handler failures to the test (the
+        #: in-process engine: to its current scheduler); ``None`` on the network.
         self.scheduler = scheduler
 
 
@@ -134,7 +164,7 @@ class _EventContext(RequestContext):
         self.request = request
         self.url_adapter = route.url_adapter
         if route.url_adapter is None and route.exception is not None:
-            request.routing_exception = copy.copy(route.exception)
+            request.routing_exception = _clone(route.exception)
         self.flashes = None
         self._session = session
         self._after_request_functions = []
@@ -148,10 +178,20 @@ class _EventContext(RequestContext):
             return
         request = self.request
         if route.exception is not None:
-            request.routing_exception = copy.copy(route.exception)
+            request.routing_exception = _clone(route.exception)
         else:
             request.url_rule = route.url_rule
             request.view_args = None if route.view_args is None else dict(route.view_args)
+
+
+def _clone(exception: BaseException) -> BaseException:
+    """A copy of a routing exception (a fresh one per event: raising one changes it),
+    as ``copy.copy`` makes, without its ``__reduce_ex__`` round trip and ``__init__``."""
+    kind = type(exception)
+    clone = kind.__new__(kind)
+    clone.args = exception.args
+    clone.__dict__.update(exception.__dict__)
+    return clone
 
 
 def _connect_refusal(refused: EventRefused) -> Exception:
@@ -175,7 +215,7 @@ class FlaskBridge:
                 raise RuntimeError("a Socket.IO connection arrived for no Flask app")
             inprocess = environ.get(INPROCESS_KEY)
             state = environ[CONNECTION_KEY] = Connection(
-                app, inprocess.scheduler if inprocess is not None else None)
+                app, inprocess)  # the in-process engine reports to the current test
         return state
 
     def dispatch(self, spec: HandlerSpec, args: tuple) -> Any:
@@ -261,6 +301,8 @@ class FlaskBridge:
         ctx.push()
         if route is None:
             connection.route = _Route.of(ctx)
+        running = _RUNNING.set(RunningHandler(sid, namespace,
+                                              app.extensions.get("socketio")))
         try:
             request = ctx.request
             request.sid = sid  # type: ignore[attr-defined]
@@ -268,6 +310,12 @@ class FlaskBridge:
             if request_event is None:
                 request_event = {"message": event, "args": args}
             request.event = request_event  # type: ignore[attr-defined]
+            recovery = self.extension.server.recovery if self.extension.server else None
+            recovered = recovery is not None and recovery.was_recovered(sid, namespace)
+            request.recovered = recovered  # type: ignore[attr-defined]
+            if recovered and is_connect and hooks is not None \
+                    and recovery.options.skip_middlewares:  # type: ignore[union-attr]
+                hooks = HookChain((), hooks.after)
             observer = connection.session_observer
             before = copy.deepcopy(dict(ctx.session)) if observer is not None else None
             error: BaseException | None = None
@@ -309,6 +357,7 @@ class FlaskBridge:
                     observer(event or "", namespace, before, copy.deepcopy(after))
             return result
         finally:
+            _RUNNING.reset(running)
             ctx.pop()
 
     def _run_after_hooks(self, hooks: HookChain, event: str, args: tuple, result: Any,

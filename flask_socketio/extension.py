@@ -22,6 +22,7 @@ from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
+from .recovery import RecoveringManagerMixin
 from .volatile import volatile_emit
 
 if TYPE_CHECKING:
@@ -60,23 +61,28 @@ def _encodes_before_sending(server: Any, namespace: str) -> bool:
 
 def _emits_as_stock(manager: Any) -> bool:
     """Is ``manager.emit`` python-socketio's ``Manager.emit``, possibly behind our
-    emit observer with no listener (which then only passes the call on)?"""
-    emit = type(manager).emit
-    if emit is _STOCK_MANAGER_EMIT:
-        return True
-    if emit is not EmitObserverMixin.emit or manager.emit_listeners:
-        return False
-    stock = _observed_stock.get(type(manager))
-    if stock is None:
-        after = type(manager).__mro__
-        following = after[after.index(EmitObserverMixin) + 1:]
-        owner = next((cls for cls in following if "emit" in cls.__dict__), None)
-        stock = _observed_stock[type(manager)] = owner is socketio.Manager
-    return stock
+    mixins that then only pass the call on (the emit observer with no listener,
+    connection-state recovery when it is off)?"""
+    owners = _emit_owners.get(type(manager))
+    if owners is None:
+        owners = _emit_owners[type(manager)] = tuple(
+            cls for cls in type(manager).__mro__ if "emit" in cls.__dict__)
+    for owner in owners:
+        if owner is socketio.Manager:
+            return True
+        if owner is EmitObserverMixin:
+            if manager.emit_listeners:
+                return False
+        elif owner is RecoveringManagerMixin:
+            if getattr(manager.server, "recovery", None) is not None:
+                return False
+        else:
+            return False
+    return False
 
 
-#: Per observed manager class: is the emit behind the observer the stock one?
-_observed_stock: dict[type, bool] = {}
+#: Per manager class: the classes that define ``emit``, in the order they run.
+_emit_owners: dict[type, tuple[type, ...]] = {}
 
 
 class SocketIO(ClusterOperations):
@@ -235,6 +241,16 @@ class SocketIO(ClusterOperations):
         volatile emits not sent (one per client and message)."""
         server = self._require_server()
         return {"volatile_dropped": server.eio.volatile_dropped}
+
+    def instrument(self, auth: Any = None, **options: Any) -> Any:
+        """Serve the `Socket.IO Admin UI <https://socket.io/docs/v4/admin-ui/>`_'s
+        ``/admin`` namespace: python-socketio's ``Server.instrument()`` (``auth``: the
+        credentials dict the UI must send, a list of them, a callable, or ``False``
+        for none; ``mode``, ``read_only``, ``server_id``, ``namespace``,
+        ``server_stats_interval``). Returns its ``InstrumentedServer``
+        (``shutdown()``, ``uninstrument()``). The UI's page can be served by the app:
+        see :func:`flask_socketio.admin_ui.admin_ui_blueprint`."""
+        return self._require_server().instrument(auth=auth, **options)
 
     def on_queue_status(self, listener: Callable[[QueueStatus], Any]) -> Callable[..., Any]:
         """Decorator registering ``listener(status)``, called at every change of the

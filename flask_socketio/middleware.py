@@ -35,7 +35,7 @@ class SocketIOMiddleware:
             environ["flask.app"] = self.flask_app
             server = self.socketio.server
             assert server is not None
-            if _needs_websocket_adapter(environ):
+            if _needs_websocket_adapter(environ) and not _upgrades_itself(server, environ):
                 environ["wsgi.websocket"] = SimpleWebSocketAdapter(environ)
                 try:
                     server.handle_request(environ, start_response)
@@ -50,10 +50,22 @@ class SocketIOMiddleware:
 
 def _needs_websocket_adapter(environ: dict) -> bool:
     """A WebSocket request under gunicorn without gevent-websocket's worker
-    (``-k gevent``, ``-k gthread``): there is no ``wsgi.websocket`` to use."""
+    (``-k gevent``, ``-k gthread``): there is no ``wsgi.websocket`` to use, unless
+    the engine speaks WebSocket itself (see :func:`_upgrades_itself`)."""
     return ("wsgi.websocket" not in environ and "gunicorn.socket" in environ
             and environ.get("HTTP_UPGRADE", "").lower() == "websocket"
             and "transport=websocket" in environ.get("QUERY_STRING", ""))
+
+
+def _upgrades_itself(server: Any, environ: dict) -> bool:
+    """Does the native engine answer this upgrade itself, on gunicorn's gevent socket
+    (``-k gevent``)? Then it speaks WebSocket with its own layer, limits included."""
+    from gevent.socket import socket as gevent_socket
+
+    from .engine.native import NativeEngine
+
+    return (isinstance(getattr(server.eio, "network", None), NativeEngine)
+            and isinstance(environ["gunicorn.socket"], gevent_socket))
 
 
 class SimpleWebSocketAdapter:

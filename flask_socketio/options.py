@@ -22,7 +22,8 @@ ENGINEIO_OPTIONS = frozenset({
 })
 
 #: Options of our protocol server (:class:`~flask_socketio.protocol.ProtocolServer`).
-PROTOCOL_OPTIONS = frozenset({"max_attachments", "max_pending_bytes", "connect_timeout"})
+PROTOCOL_OPTIONS = frozenset({"max_attachments", "max_pending_bytes", "connect_timeout",
+                              "connection_state_recovery"})
 
 #: Options of this extension.
 EXTENSION_OPTIONS = frozenset({

@@ -19,6 +19,10 @@ This module is the one place that touches private hooks of python-socketio:
   is dropped;
 - ``_trigger_event``: an event no handler takes still runs the event hooks
   (:mod:`flask_socketio.event_hooks`);
+- ``_handle_connect``, ``_handle_disconnect``, ``_trigger_event``, ``_send_packet``
+  also carry connection state recovery (:mod:`flask_socketio.recovery`): the pid in
+  the CONNECT reply, a kept session restored before the connect handler runs and its
+  missed events replayed after the reply, a session kept at a network disconnect;
 - ``PubSubManager._handle_emit`` (in :mod:`flask_socketio.emit_observer`): emits
   arriving from other processes through a message queue are reported to the test
   toolkit's recorder.
@@ -43,6 +47,16 @@ from .dynamic_namespaces import (
 )
 from .engine.router import EngineRouter
 from .packet_rules import ProtocolViolation, check_packet
+from .packets import Packet as FastPacket
+from .recovery import (
+    RECOVERABLE_REASONS,
+    KeptSession,
+    RecoveryOptions,
+    RecoveryStore,
+    reusing_sid,
+    split_auth,
+)
+from .textcodec import DEFAULT_JSON, decode_text
 from .volatile import collecting
 
 logger = logging.getLogger("flask_socketio")
@@ -86,6 +100,9 @@ class ProtocolServer(socketio.Server):
         while its attachments arrive (10 MB).
     :param connect_timeout: seconds an Engine.IO session may stay open without
         connecting a namespace (45); ``None`` waits forever.
+    :param connection_state_recovery: ``True`` or a dict of
+        :class:`~flask_socketio.recovery.RecoveryOptions` turns connection state
+        recovery on (:mod:`flask_socketio.recovery`).
 
     ``cors_allowed_origins='*'`` (every origin) implies ``cors_credentials=False``
     unless ``cors_credentials`` is given too.
@@ -96,7 +113,7 @@ class ProtocolServer(socketio.Server):
     def __init__(self, *args: Any, max_attachments: int = DEFAULT_MAX_ATTACHMENTS,
                  max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
                  connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
-                 **kwargs: Any) -> None:
+                 connection_state_recovery: Any = None, **kwargs: Any) -> None:
         if type(max_attachments) is not int or max_attachments < 0:
             raise ValueError(f"max_attachments must be an int >= 0, not {max_attachments!r}")
         if type(max_pending_bytes) is not int or max_pending_bytes < 1:
@@ -114,10 +131,13 @@ class ProtocolServer(socketio.Server):
         self.max_attachments = max_attachments
         self.max_pending_bytes = max_pending_bytes
         self.connect_timeout = connect_timeout
+        recovery_options = RecoveryOptions.from_option(connection_state_recovery)
         #: Engine.IO connections closed for a protocol violation (a connect timeout
         #: included) since the server was made.
         self.violation_count = 0
         self._condemned: set[str] = set()
+        #: Engine.IO sessions whose namespaces are being disconnected as they end.
+        self._closing_transports: set[str] = set()
         self._pending_bytes: dict[str, int] = {}
         self._connect_deadlines: dict[str, Any] = {}
         #: Packets sent to a connection while its connect handler runs, held until the
@@ -137,6 +157,11 @@ class ProtocolServer(socketio.Server):
         self.namespaces: Any
         if isinstance(self.namespaces, list):
             self.namespaces = NamespaceNames(self.namespaces, self.dynamic)
+        #: The event log and kept sessions of connection state recovery; ``None`` when
+        #: the option is off.
+        self.recovery: RecoveryStore | None = None
+        if recovery_options is not None:
+            self.recovery = RecoveryStore(recovery_options, self.eio.monotonic)
 
     def _engineio_server_class(self) -> Any:
         return EngineRouter
@@ -153,9 +178,11 @@ class ProtocolServer(socketio.Server):
         return result
 
     def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._closing_transports.add(eio_sid)
         try:
             super()._handle_eio_disconnect(eio_sid, reason)
         finally:
+            self._closing_transports.discard(eio_sid)
             self._condemned.discard(eio_sid)
             self._pending_bytes.pop(eio_sid, None)
             deadline = self._connect_deadlines.pop(eio_sid, None)
@@ -207,6 +234,13 @@ class ProtocolServer(socketio.Server):
 
     def _decode(self, eio_sid: str, data: Any) -> Any:
         """The packet ``data`` encodes, checked; ``None`` while attachments are due."""
+        packet_class = self.packet_class
+        if (type(data) is str and packet_class is FastPacket
+                and packet_class.json is DEFAULT_JSON):
+            text_packet = decode_text(data)  # a plain text EVENT or ACK, decoded fast
+            if text_packet is not None:
+                check_packet(text_packet, self.max_attachments)
+                return text_packet
         if self.packet_class.uses_binary_events and not isinstance(data, str):
             raise ProtocolViolation("a binary message arrived where a packet was expected")
         try:
@@ -290,6 +324,8 @@ class ProtocolServer(socketio.Server):
         super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
     def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        if event == "connect" and self.recovery is not None and self.recovery.restoring:
+            self._restore_state(args[0], namespace)
         dynamic = self.dynamic
         is_dynamic = dynamic.is_used and not self._has_own_handler(event, namespace)
         if is_dynamic:  # a pattern's handlers before the '*' namespace's
@@ -353,6 +389,12 @@ class ProtocolServer(socketio.Server):
         self.eio.disconnect(eio_sid)
 
     def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        if self.recovery is not None:
+            self._connect_recovering(eio_sid, namespace or "/", data)
+            return
+        self._connect_holding(eio_sid, namespace, data)
+
+    def _connect_holding(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         if self.always_connect or eio_sid in self._held_while_connecting:
             super()._handle_connect(eio_sid, namespace, data)
             return
@@ -362,6 +404,101 @@ class ProtocolServer(socketio.Server):
         finally:
             self._release_held(eio_sid)
 
+    # -- connection state recovery (see flask_socketio.recovery) ------------------------
+
+    def _connect_recovering(self, eio_sid: str, namespace: str, data: Any) -> None:
+        """A CONNECT with recovery on: the auth's ``pid`` and ``offset`` taken out (the
+        connect handler gets the auth the client was given), the kept session, if
+        any, restored under its old sid."""
+        recovery = self.recovery
+        assert recovery is not None
+        auth, pid, offset = split_auth(data)
+        kept = None
+        if pid is not None and self.manager.sid_from_eio_sid(eio_sid, namespace) is None:
+            kept = recovery.restore(namespace, pid, offset)
+            if kept is not None and self.manager.eio_sid_from_sid(kept.sid, namespace):
+                recovery.forget(kept.sid, namespace)  # that sid is connected again
+                kept = None
+        if kept is None:
+            self._connect_holding(eio_sid, namespace, auth)
+            return
+        key = (eio_sid, namespace)
+        recovery.restoring[key] = kept
+        try:
+            with reusing_sid(kept.sid):
+                self._connect_holding(eio_sid, namespace, auth)
+        finally:
+            recovery.restoring.pop(key, None)
+            recovery.replays.pop(key, None)
+            if self.manager.eio_sid_from_sid(kept.sid, namespace) != eio_sid:
+                recovery.forget(kept.sid, namespace)  # refused
+
+    def _restore_state(self, sid: str, namespace: str) -> None:
+        """Before the connect handler of a recovered connection: its rooms and data
+        back, its missed events ready to follow the CONNECT reply."""
+        recovery = self.recovery
+        assert recovery is not None
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        kept: KeptSession | None = recovery.restoring.get((eio_sid, namespace))
+        if kept is None or kept.sid != sid:
+            return
+        for room in kept.rooms:
+            if room != sid:
+                self.manager.enter_room(sid, namespace, room, eio_sid=eio_sid)
+        if kept.data is not None:
+            self.eio.get_session(eio_sid)[namespace] = kept.data
+        environ = self.environ.get(eio_sid)
+        if kept.flask_session is not None and environ is not None:
+            from .context import SAVED_SESSION_KEY
+
+            environ[SAVED_SESSION_KEY] = kept.flask_session
+        if self.always_connect:  # the CONNECT reply is out already
+            self._replay(eio_sid, namespace, kept.missed)
+        else:
+            recovery.replays[(eio_sid, namespace)] = kept.missed
+
+    def _keep_state(self, eio_sid: str, namespace: str) -> Callable[[], None] | None:
+        """What keeps connection ``eio_sid``'s state on ``namespace`` once its
+        disconnect handler has run (rooms as they were before it)."""
+        recovery = self.recovery
+        assert recovery is not None
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or not self.manager.is_connected(sid, namespace):
+            return None
+        rooms = self.manager.get_rooms(sid, namespace)
+        try:
+            data = self.eio.get_session(eio_sid).get(namespace)
+        except KeyError:
+            data = None
+        environ = self.environ.get(eio_sid) or {}
+        from .context import SAVED_SESSION_KEY
+
+        flask_session = environ.get(SAVED_SESSION_KEY)
+        return lambda: recovery.keep(sid, namespace, rooms, data, flask_session)
+
+    def _handle_disconnect(self, eio_sid: str, namespace: str | None,
+                           reason: Any = None) -> None:
+        recovery = self.recovery
+        if recovery is None:
+            super()._handle_disconnect(eio_sid, namespace, reason)
+            return
+        namespace = namespace or "/"
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        keep = None
+        if reason in RECOVERABLE_REASONS or (
+                # an Engine.IO CLOSE with no Socket.IO DISCONNECT before it: socket.io
+                # calls that a "transport close" too
+                reason == self.reason.CLIENT_DISCONNECT
+                and eio_sid in self._closing_transports):
+            keep = self._keep_state(eio_sid, namespace)
+        try:
+            super()._handle_disconnect(eio_sid, namespace, reason)
+        finally:
+            if keep is not None:
+                keep()
+            if sid is not None:
+                recovery.forget(sid, namespace)
+
     def _release_held(self, eio_sid: str) -> None:
         for send, item in self._held_while_connecting.pop(eio_sid, ()):
             send(eio_sid, item)
@@ -369,14 +506,32 @@ class ProtocolServer(socketio.Server):
     def _send_packet(self, eio_sid: str, pkt: Any) -> None:
         if pkt.packet_type == packet.CONNECT_ERROR and isinstance(pkt.data, str):
             pkt.data = {"message": CONNECT_ERROR_TEXTS.get(pkt.data, pkt.data)}
+        replay = None
+        if pkt.packet_type == packet.CONNECT and self.recovery is not None:
+            namespace = pkt.namespace or "/"
+            sid = pkt.data["sid"]
+            pkt.data = {"sid": sid, "pid": self.recovery.pid_for(sid, namespace)}
+            replay = self.recovery.replays.pop((eio_sid, namespace), None)
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
             super()._send_packet(eio_sid, pkt)
+            self._replay(eio_sid, pkt.namespace, replay)
         elif pkt.packet_type in (packet.CONNECT, packet.CONNECT_ERROR):
             super()._send_packet(eio_sid, pkt)  # the reply goes first, then what was held
+            self._replay(eio_sid, pkt.namespace, replay)
             self._release_held(eio_sid)
         else:
             held.append((super()._send_packet, pkt))
+
+    def _replay(self, eio_sid: str, namespace: str | None, missed: list | None) -> None:
+        """Send a recovered connection the events it missed, in order."""
+        for data in missed or ():
+            try:
+                super()._send_packet(eio_sid, self.packet_class(
+                    packet.EVENT, data=list(data), namespace=namespace))
+            except (TypeError, ValueError, OverflowError) as exc:  # emitted unchecked
+                logger.warning("Not replaying event %r to %s: it cannot be encoded (%s)",
+                               data[0], eio_sid, exc)
 
     def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
         volatile = collecting()
@@ -385,7 +540,7 @@ class ProtocolServer(socketio.Server):
             return
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
-            super()._send_eio_packet(eio_sid, eio_pkt)
+            self.eio.send_packet(eio_sid, eio_pkt)  # what python-socketio's does
         else:
             held.append((super()._send_eio_packet, eio_pkt))
 

@@ -5,7 +5,9 @@ of ``close_room`` and of a disconnect, passes through ``basic_enter_room`` and
 ``basic_leave_room``. :func:`observable` makes a manager class that reports them
 to an optional listener (the test client's transcript); with no listener it costs
 one attribute check. It mixes in
-:class:`~flask_socketio.emit_observer.EmitObserverMixin` too, which reports emits.
+:class:`~flask_socketio.emit_observer.EmitObserverMixin` too, which reports emits,
+and :class:`~flask_socketio.recovery.RecoveringManagerMixin` (just above
+python-socketio's ``Manager``), which logs deliveries for connection state recovery.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import socketio
 
 from .cluster.node import ClusterMixin
 from .emit_observer import EmitObserverMixin
+from .recovery import RecoveringManagerMixin
 from .volatile import VolatileQueueMixin
 
 #: ``listener(eio_sid, sid, namespace, room, joined)``
@@ -63,11 +66,20 @@ def observable(manager_class: type) -> type:
         return manager_class
     cls = _classes.get(manager_class)
     if cls is None:
+        # RecoveringManager goes just above python-socketio's Manager: every local
+        # delivery (a pub/sub manager's too) passes through it.
+        local = (RecoveringManager,) if manager_class is socketio.Manager \
+            else (manager_class, RecoveringManager)
         cls = _classes[manager_class] = type(
             "Observable" + manager_class.__name__,
             (RoomObserverMixin, EmitObserverMixin, VolatileQueueMixin, ClusterMixin,
-             manager_class), {})
+             *local), {})
     return cls
+
+
+class RecoveringManager(RecoveringManagerMixin, socketio.Manager):
+    """python-socketio's in-memory manager, logging deliveries for connection state
+    recovery (see :mod:`flask_socketio.recovery`)."""
 
 
 #: The default in-memory manager, observable.

@@ -168,6 +168,10 @@ class InProcessEngine:
             scheduler = self._scheduler = current_scheduler()
         return scheduler
 
+    def report_failure(self, source: str, exc: BaseException) -> None:
+        """Keep a server exception for the current test to see (its scheduler's)."""
+        self.scheduler.report_failure(source, exc)
+
     def scheduler_for_caller(self) -> Scheduler | None:
         """This engine's scheduler if the calling greenlet runs on it (the test's code
         or one of its tasks), else ``None`` (a live server's thread, a gevent greenlet)."""
@@ -225,6 +229,7 @@ class InProcessEngine:
         return register if handler is None else register(handler)
 
     def send(self, sid: str, data: Any) -> None:
+        self._scheduler.note_progress()
         socket = self.sockets.get(sid)
         if socket is None:
             logger.warning("Cannot send to in-process sid %s", sid)

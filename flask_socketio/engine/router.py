@@ -24,6 +24,7 @@ from typing import Any
 import engineio
 import greenlet
 
+from ..recovery import take_reused_sid
 from . import adoption
 from .inprocess import InProcessEngine
 from .surface import EngineSurface
@@ -178,11 +179,16 @@ class EngineRouter(EngineSurface):
             owner.send(sid, data)
 
     def send_packet(self, sid: str, pkt: Any) -> None:
-        owner = self._owner(sid)
-        if owner is self.network:
-            self._in_network_thread(owner.send_packet, sid, pkt)
+        # once per recipient of a broadcast: _owner and _in_network_thread inlined
+        inprocess = self.inprocess
+        if inprocess is not None and sid in inprocess.sockets:
+            inprocess.send_packet(sid, pkt)
+            return
+        hub = self._network_hub
+        if hub is None or hub.loop is None or _real_thread_id() == self._network_thread:
+            self.network.send_packet(sid, pkt)
         else:
-            owner.send_packet(sid, pkt)
+            self._in_network_thread(self.network.send_packet, sid, pkt)
 
     def send_volatile(self, sid: str, pkts: list[Any]) -> None:
         """Send the Engine.IO packets of one volatile message to session ``sid`` if
@@ -235,7 +241,10 @@ class EngineRouter(EngineSurface):
         self._owner(sid).save_session(sid, session)
 
     def generate_id(self) -> str:
-        return self.network.generate_id()
+        # python-socketio's managers make a connection's sid here: a recovered
+        # connection gets its old one back (flask_socketio.recovery.reusing_sid).
+        reused = take_reused_sid()
+        return reused if reused is not None else self.network.generate_id()
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> Any:

@@ -36,8 +36,8 @@ logger = logging.getLogger("flask_socketio.testing")
 #: (its own Python stack) than switching into a parked one.
 MAX_IDLE_WORKERS = 8
 
-#: Yields with ``sleep(0)`` in a row, while nothing else became runnable, blocked or
-#: finished, after which a task is taken to be busy-waiting (see :class:`BusyLoopError`).
+#: Yields with ``sleep(0)`` in a row, while nothing was woken, started, finished or
+#: sent, after which a task is taken to be busy-waiting (see :class:`BusyLoopError`).
 SPIN_LIMIT = 100_000
 
 
@@ -342,6 +342,10 @@ class Scheduler:
                 self._block(wakeup, seconds)
         else:
             self.clock.advance(max(seconds, 0))
+
+    def note_progress(self) -> None:
+        """Something observable happened (a packet was sent): not a busy loop."""
+        self._spins = 0
 
     def _spin_check(self, current: greenlet.greenlet) -> None:
         """Count a bare ``sleep(0)``; too many in a row, with no other progress, is a

@@ -163,6 +163,11 @@ class SocketIOTestClient(ClientState):
         self._environ_overrides = dict(environ_overrides or {})
         #: ``auth`` given with ``connect=False``, for the first :meth:`connect`.
         self._deferred_auth: dict[str, Any] = {}
+        #: Connection state recovery, per namespace: the server's pid, the offset of
+        #: the last event received, and whether the last connect was a recovery.
+        self._pids: dict[str, str] = {}
+        self._offsets: dict[str, str] = {}
+        self._recovered: dict[str, bool] = {}
         if session is not None:
             self._seed_session(session)
         for listener in creation_listeners:
@@ -224,8 +229,25 @@ class SocketIOTestClient(ClientState):
             self._open(self._query_string, self._headers)
         self._connect_errors.pop(namespace, None)
         self._disconnect_reasons.pop(namespace, None)
-        self._send(sio_packet.CONNECT, namespace, data=auth)
+        self._send(sio_packet.CONNECT, namespace, data=self._with_recovery(namespace, auth))
         self._sync()
+
+    def _with_recovery(self, namespace: str, auth: Any) -> Any:
+        """``auth`` with the namespace's pid and last offset, as socket.io-client
+        sends them once the server gave a pid (connection state recovery)."""
+        pid = self._pids.get(namespace)
+        if pid is None or not (auth is None or isinstance(auth, dict)):
+            return auth
+        state = {"pid": pid}
+        if namespace in self._offsets:
+            state["offset"] = self._offsets[namespace]
+        return {**state, **(auth or {})}
+
+    def is_recovered(self, namespace: str | None = None) -> bool:
+        """Did the server recover ``namespace``'s connection state at its last connect
+        (the same pid again: its sid, rooms and data back, missed events replayed)?
+        As socket.io-client's ``socket.recovered``."""
+        return self._recovered.get(check_namespace(namespace), False)
 
     def reconnect(self) -> None:
         """Open a new Engine.IO session and connect the namespaces the last one had,
@@ -446,12 +468,20 @@ class SocketIOTestClient(ClientState):
                         timeout: float | None = None) -> None:
         """Assert no ``event`` (with ``args``, if given: none means any arguments) is
         waiting to be read on ``namespace``. Pending server work runs first;
-        ``timeout`` also watches that long for deliveries from other threads."""
+        ``timeout`` also lets the virtual clock move that far (stopping at the first
+        such event), and watches that long for deliveries from other threads."""
         __tracebackhide__ = True
         namespace = resolve_namespace(namespace)
         self._sync()
         if timeout:
-            self._drain_foreign(timeout)
+            def arrived() -> bool:
+                self._sync()
+                return self._refuted(event, args, namespace) is not None
+
+            if not arrived():
+                self.scheduler.run_until(arrived, timeout)
+            if not arrived() and self._may_get_foreign(timeout):
+                self._drain_foreign(timeout, until=arrived)
         failure = self._refuted(event, args, namespace)
         if failure is not None:
             raise AssertionError(failure)
@@ -611,6 +641,12 @@ class SocketIOTestClient(ClientState):
         kind = pkt.packet_type
         if kind == sio_packet.CONNECT:
             self._namespaces[namespace] = pkt.data["sid"]
+            pid = pkt.data.get("pid")
+            self._recovered[namespace] = pid is not None and self._pids.get(namespace) == pid
+            if pid is None:
+                self._pids.pop(namespace, None)
+            else:
+                self._pids[namespace] = pid
             self.transcript.add("received", "connect", namespace, args=pkt.data)
         elif kind == sio_packet.CONNECT_ERROR:
             self._namespaces.pop(namespace, None)
@@ -632,6 +668,13 @@ class SocketIOTestClient(ClientState):
             self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
 
     def _received_event(self, namespace: str, event: str, args: list, ack_id: int | None) -> None:
+        recovery = self.server.recovery
+        if (recovery is not None and args and namespace in self._pids
+                and recovery.is_offset(args[-1])):
+            # the offset of connection state recovery: kept for the reconnect, not
+            # shown (a real client's handler gets it as a last argument)
+            self._offsets[namespace] = args[-1]
+            args = args[:-1]
         self.transcript.add("received", "event", namespace, event, args, ack_id)
         shown: Any = args[0] if event in ("message", "json") and len(args) == 1 else args
         record = ReceivedEvent(event, shown, namespace, ack_id, self._respond)

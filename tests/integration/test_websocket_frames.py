@@ -17,8 +17,11 @@ import zlib
 
 import pytest
 
-from .processes import APPS, SERVING, ProcessGroup
+from tests.oracle.servers import oracle_servers
+
+from .processes import APPS, SERVING, ProcessGroup, listening_socket
 from .support import run_node
+from .test_deploy_servers import EXAMPLE, gunicorn_options, require_program, wait_for_http
 
 TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
 MB = 1_000_000
@@ -332,6 +335,24 @@ def test_the_handshake_answers_the_key_and_ignores_subprotocols(server):
     assert b"Sec-WebSocket-Protocol" not in response
 
 
+def test_frames_sent_with_the_request_are_not_lost(server):
+    """A client that sends its first frames right behind the upgrade request (before
+    the 101) has them read: they wait in the server's request buffer."""
+    port, _ = server
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request + frame(TEXT, b"40") + frame(TEXT, echo_event("early")))
+        received = b""
+        while b'42["echo","early"]' not in received:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed; received {received!r}"
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 101") and b"40{" in received
+
+
 # -- permessage-deflate -----------------------------------------------------------------
 
 
@@ -418,3 +439,70 @@ def test_nodes_ws_client_round_trips_and_sees_1009_over_the_limit(server):
         "extensions": "", "opening": "0{", "connected": "40{", "echoed": True,
         "pong": "are you there", "close": 1000}
     assert run_node("ws_frames.js", url, "too-big")["close"] == 1009
+
+
+def test_gunicorns_gevent_worker_is_served_by_the_same_layer(processes, open_client):
+    """Under ``gunicorn -k gevent`` (the deployment example's worker), the engine
+    answers the upgrade itself: the limit is checked at the header there too."""
+    gunicorn = require_program("gunicorn")
+    listener = listening_socket()
+    try:
+        process = processes.start("gunicorn -k gevent", [
+            gunicorn, "-c", str(EXAMPLE / "gunicorn.conf.py"), *gunicorn_options(gunicorn),
+            "--bind", f"fd://{listener.fileno()}", "-k", "gevent", "--chdir", str(EXAMPLE),
+            "app:app"], pass_fds=(listener.fileno(),))
+        port = listener.getsockname()[1]
+        wait_for_http(process, f"http://127.0.0.1:{port}")
+    finally:
+        listener.close()
+    client = open_client(port)
+    client.connect_namespace()
+    client.send(PING, b"are you there")
+    assert client.read()[1:] == (PONG, b"are you there")
+    client.sock.sendall(frame(BINARY, b"", length=8 * 2**30))
+    assert client.read_close() == 1009
+    assert client.is_at_end()
+
+
+def next_control_frame(client: FrameClient) -> tuple[int, bytes]:
+    """The next control frame (Engine.IO pings on the way are answered, other
+    packets, such as the apps' greeting events, skipped)."""
+    while True:
+        _, opcode, payload = client.read()
+        if opcode < CLOSE:
+            if payload == b"2":
+                client.send(TEXT, b"3")
+            continue
+        return opcode, payload
+
+
+ORACLE_CASES = {
+    "over-the-limit": frame(BINARY, b"", length=8 * 2**30),
+    "fragments-over-the-limit": frame(TEXT, b"4" * 600_000, fin=False)
+    + frame(0x0, b"", length=600_000),
+    "continuation-without-message": frame(0x0, b"x"),
+    "rsv1-not-negotiated": frame(TEXT, b"42", rsv1=True),
+    "unmasked": frame(TEXT, b"42[\"x\"]", masked=False),
+    "bad-utf8": frame(TEXT, b'42["x","\xff"]'),
+    "reserved-opcode": frame(0x3, b"x"),
+    "long-ping": frame(PING, b"p" * 126),
+    "ping": frame(PING, b"hello"),
+    "close-4000": frame(CLOSE, struct.pack("!H", 4000) + b"bye"),
+}
+
+
+def test_frames_are_answered_as_the_reference_server_answers(open_client):
+    """Node's socket.io (its ``ws``) and ours, the same frames: the same answers."""
+    answers: dict[str, dict[str, tuple[int, bytes]]] = {}
+    with oracle_servers() as urls:
+        for name, url in urls.items():
+            port = int(url.rsplit(":", 1)[1])
+            answers[name] = {}
+            for case, data in ORACLE_CASES.items():
+                client = open_client(port)
+                client.connect_namespace()
+                client.sock.sendall(data)
+                opcode, payload = next_control_frame(client)
+                answers[name][case] = (opcode, payload[:2] if opcode == CLOSE else payload)
+    assert answers["ours"] == answers["reference"]
+    assert answers["ours"]["over-the-limit"] == (CLOSE, struct.pack("!H", 1009))

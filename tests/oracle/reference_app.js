@@ -21,7 +21,9 @@ const io = new Server(httpServer, {
 });
 
 function common(socket) {
-  socket.on("message", (...args) => socket.emit("message-back", ...args));
+  // (an ack callback, when the client asked for one, is not echoed: it is left unanswered)
+  socket.on("message", (...args) =>
+    socket.emit("message-back", ...args.filter((arg) => typeof arg !== "function")));
   socket.on("message-with-ack", (...args) => {
     const ack = args.pop();
     ack(...args);

@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from .servers import CONNECT_TIMEOUT
-from .wire import WAIT, PollingWire, WebSocketWire, Wire
+from .wire import PING, WAIT, PollingWire, Timed, WebSocketWire, Wire
 
 BOTH = ("polling", "websocket")
 
@@ -147,6 +147,51 @@ def scenario_http_errors(wire: Wire) -> None:
     wire.http("GET", "EIO=4&transport=websocket")
 
 
+CORS_HEADERS = ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods",
+                "Access-Control-Allow-Headers", "Access-Control-Allow-Credentials",
+                "Vary")
+CORS = ("with cors_allowed_origins='*' the request's origin is echoed (with Vary: "
+        "Origin), as python-engineio does, and a preflight is answered 200 with the "
+        "methods Engine.IO uses; the reference answers '*' and a 204 listing more "
+        "methods. Browsers accept both")
+
+
+@scenario(transports=("polling",), deliberate=(
+    Deliberate(
+        "OPTIONS 204 - | Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: "
+        "GET,HEAD,PUT,PATCH,POST,DELETE | Access-Control-Allow-Headers: content-type | "
+        "Access-Control-Allow-Credentials: - | Vary: Access-Control-Request-Headers",
+        "OPTIONS 200 text/plain | Access-Control-Allow-Origin: http://example.com | "
+        "Access-Control-Allow-Methods: OPTIONS, GET, POST | Access-Control-Allow-Headers: "
+        "content-type | Access-Control-Allow-Credentials: - | Vary: Origin", CORS),
+    Deliberate(
+        'GET 200 text/plain 0{"maxPayload":1000000,"pingInterval":500,"pingTimeout":1000,'
+        '"sid":"<sid>","upgrades":["websocket"]} | Access-Control-Allow-Origin: * | '
+        "Access-Control-Allow-Methods: - | Access-Control-Allow-Headers: - | "
+        "Access-Control-Allow-Credentials: - | Vary: -",
+        'GET 200 text/plain 0{"maxPayload":1000000,"pingInterval":500,"pingTimeout":1000,'
+        '"sid":"<sid>","upgrades":["websocket"]} | Access-Control-Allow-Origin: '
+        "http://example.com | Access-Control-Allow-Methods: - | "
+        "Access-Control-Allow-Headers: - | Access-Control-Allow-Credentials: - | "
+        "Vary: Origin", CORS),
+    Deliberate(
+        'GET 400 application/json {"code":0,"message":"Transport unknown"} | '
+        "Access-Control-Allow-Origin: * | Access-Control-Allow-Methods: - | "
+        "Access-Control-Allow-Headers: - | Access-Control-Allow-Credentials: - | Vary: -",
+        'GET 400 application/json {"code":0,"message":"Transport unknown"} | '
+        "Access-Control-Allow-Origin: http://example.com | Access-Control-Allow-Methods: "
+        "- | Access-Control-Allow-Headers: - | Access-Control-Allow-Credentials: - | "
+        "Vary: Origin", CORS),
+))
+def scenario_cors(wire: Wire) -> None:
+    origin = {"Origin": "http://example.com"}
+    wire.http("OPTIONS", "EIO=4&transport=polling", record_headers=CORS_HEADERS,
+              headers={**origin, "Access-Control-Request-Method": "POST",
+                       "Access-Control-Request-Headers": "content-type"})
+    wire.http("GET", "EIO=4&transport=polling", headers=origin, record_headers=CORS_HEADERS)
+    wire.http("GET", "EIO=4&transport=foo", headers=origin, record_headers=CORS_HEADERS)
+
+
 @scenario(transports=("polling",), deliberate=(Deliberate(
     "PUT 500 -", 'PUT 400 application/json {"code":2,"message":"Bad handshake method"}',
     "a request method other than GET and POST is the client's error: 400 with the "
@@ -188,9 +233,10 @@ def scenario_websocket_refusals(wire: Wire) -> None:
 def scenario_ping_pong_timing(wire: Wire) -> None:
     connect_main(wire)
     wire.timed = True
-    deadline = time.monotonic() + 1.25  # two pings, answered
-    while time.monotonic() < deadline:
-        wire.quiet(deadline - time.monotonic())
+    deadline = time.monotonic() + WAIT  # two pings, answered, each timed
+    while (sum(entry.label == PING for entry in wire.transcript if isinstance(entry, Timed))
+           < 2 and time.monotonic() < deadline):
+        wire.quiet(0.05)
 
 
 @scenario()
@@ -267,6 +313,23 @@ def scenario_upgrade_with_a_pending_poll(wire: Wire) -> None:
     wire.log(f"pending GET: {results[0].status_code} {results[0].text}")
     ws.send("5")
     ws.send('42["message","after the upgrade"]')
+    ws.expect(1)
+    wire.transcript.extend(ws.transcript)
+    ws.close()
+
+
+@scenario(transports=("polling",))
+def scenario_events_during_the_upgrade(wire: Wire) -> None:
+    connect_main(wire)
+    ws = WebSocketWire(wire.base_url)
+    ws.connect(f"EIO=4&transport=websocket&sid={wire.sid}")
+    ws.send("2probe")
+    ws.expect(1)
+    wire.send('42["burst",3]')  # produced between the probe and the upgrade
+    time.sleep(0.2)
+    ws.send("5")
+    ws.expect(3)  # on the WebSocket, in order
+    ws.send('42["message","after"]')
     ws.expect(1)
     wire.transcript.extend(ws.transcript)
     ws.close()
@@ -481,6 +544,18 @@ def scenario_event_with_ack(wire: Wire) -> None:
     wire.expect(1)
 
 
+@scenario(deliberate=(Deliberate(
+    '42["message-back","x"]', ('42["message-back","x"]', "436[]"),
+    "python-socketio acknowledges every event that asks for it, with what the handler "
+    "returned ([] for None); the reference leaves it to the handler, which here does "
+    "not call back"),))
+def scenario_event_asking_for_an_ack_its_handler_ignores(wire: Wire) -> None:
+    connect_main(wire)
+    wire.send('426["message","x"]')
+    wire.expect(1)
+    wire.quiet(0.2)
+
+
 @scenario()
 def scenario_unhandled_event_with_ack(wire: Wire) -> None:
     connect_main(wire, '{"token":"1"}')
@@ -574,7 +649,12 @@ STRICTER = {
     "non-string-event": "event names are strings (Flask-SocketIO dispatches on them); "
                         "the reference's parser also accepts numbers",
     "ack-without-id": "an ACK needs an id (specification); the reference ignores it",
+    "ack-id-too-large": "an ack id above 2**53 - 1 cannot be an exact JavaScript number; "
+                        "the reference's parser rounds it",
 }
+LENIENT_CONNECT = ("a CONNECT payload that is not an object reaches the connect handler as "
+                   "it is (as with Flask-SocketIO, whose test client sends any auth); the "
+                   "reference closes the connection")
 ENGINE_VIOLATION = ("a POST carrying a packet Engine.IO does not define is answered 400 "
                     "Bad request as the session closes; the reference answers 200 ok "
                     "and closes the session")
@@ -595,6 +675,14 @@ MALFORMED = {
     "upgrade-without-probe": "5",
     "noop": "6",
     "negative-attachments": '45-1-["message"]',
+    "reserved-event-connect": '42["connect"]',
+    "reserved-event-disconnecting": '42["disconnecting"]',
+    "empty-event-name": '42[""]',
+    "string-connect-payload": '40/custom,"abc"',
+    "array-connect-payload": "40/custom,[1]",
+    "ack-id-too-large": '429007199254740993["message"]',
+    "disconnect-with-payload": '41{"a":1}',
+    "binary-ack-without-attachments": '46-1[]',
 }
 
 
@@ -605,10 +693,21 @@ def _malformed(name: str, packet: str) -> None:
         wire.alive()
 
     deliberate: tuple[Deliberate, ...] = ()
-    if name in STRICTER:
+    if name == "ack-id-too-large":  # the reference echoes the event itself
+        deliberate = (
+            Deliberate('42["message-back"]', ("6", "1"), STRICTER[name], ("polling",)),
+            Deliberate('42["message-back"]', "<closed>", STRICTER[name], ("websocket",)))
+    elif name in STRICTER:
         deliberate = violation_closes(STRICTER[name])
     elif name in ("unknown-engineio-type", "empty-engineio-packet"):
         deliberate = (engine_violation_post(ENGINE_VIOLATION),)
+    elif name in ("string-connect-payload", "array-connect-payload"):
+        auth = packet[len("40/custom,"):]
+        deliberate = (
+            Deliberate(("6", "1"), ('40/custom,{"sid":"<sid>"}', f'42/custom,["auth",{auth}]',
+                                    PROBE_ECHO), LENIENT_CONNECT, ("polling",)),
+            Deliberate("<closed>", ('40/custom,{"sid":"<sid>"}', f'42/custom,["auth",{auth}]',
+                                    PROBE_ECHO), LENIENT_CONNECT, ("websocket",)))
     elif name == "upgrade-without-probe":
         deliberate = (
             Deliberate((POST_OK, POST_OK, PROBE_ECHO), (BAD_REQUEST_POST, GONE_POST, GONE_GET),
@@ -624,6 +723,44 @@ UPGRADE_WITHOUT_PROBE = ("an UPGRADE packet outside an upgrade breaks the protoc
 
 for _name, _packet in MALFORMED.items():
     _malformed(_name, _packet)
+
+
+@scenario()
+def scenario_nested_binary(wire: Wire) -> None:
+    connect_main(wire)
+    wire.send('451-["message",{"a":{"_placeholder":true,"num":0},"b":[1,[2]]},"x"]',
+              bytes(range(10)))
+    wire.expect(2)
+
+
+@scenario()
+def scenario_disconnect_main_while_custom_is_connected(wire: Wire) -> None:
+    connect_main(wire)
+    wire.send('40/custom,{"token":"2"}')
+    wire.expect(2)
+    wire.send("41")
+    wire.quiet(0.2)
+    wire.alive("/custom")
+    wire.alive()
+
+
+@scenario()
+def scenario_event_with_ack_on_a_custom_namespace(wire: Wire) -> None:
+    wire.open()
+    wire.send('40/custom,{"token":"2"}')
+    wire.expect(2)
+    wire.send('42/custom,5["message-with-ack",{"nested":[1,null,true]},"b"]')
+    wire.expect(1)
+    wire.send('42/custom,["message"]')
+    wire.expect(1)
+
+
+@scenario(transports=("polling",))
+def scenario_polling_binary_in_one_post(wire: Wire) -> None:
+    connect_main(wire)
+    wire.send('451-["message",{"_placeholder":true,"num":0}]', bytes([9, 8, 7]),
+              '42["message","after"]')
+    wire.expect(3)
 
 
 @scenario(transports=("websocket",))

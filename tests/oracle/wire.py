@@ -76,13 +76,20 @@ def normalise(packet: str | bytes) -> str:
     return packet
 
 
-def http_entry(method: str, response: requests.Response) -> str:
-    """``'GET 400 application/json {"code":1,...}'``: status, media type and body."""
+def http_entry(method: str, response: requests.Response,
+               headers: tuple[str, ...] = ()) -> str:
+    """``'GET 400 application/json {"code":1,...}'``: status, media type and body (the
+    Engine.IO handshake's sid replaced), then the values of ``headers``."""
     media_type = response.headers.get("Content-Type", "-").split(";")[0].strip().lower()
     body = response.content.decode("utf-8", "replace")
+    if body.startswith("0{"):
+        body = normalise(body)
     with contextlib.suppress(ValueError):
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    return f"{method} {response.status_code} {media_type} {body}".rstrip()
+    entry = f"{method} {response.status_code} {media_type} {body}".rstrip()
+    for name in headers:
+        entry += f" | {name}: {response.headers.get(name, '-')}"
+    return entry
 
 
 class Wire:
@@ -111,13 +118,15 @@ class Wire:
         return time.monotonic() - self.opened_at
 
     def http(self, method: str, query: str, body: bytes | str | None = None,
-             headers: dict[str, str] | None = None) -> requests.Response:
-        """One plain HTTP request to ``/socket.io/?<query>``; recorded."""
+             headers: dict[str, str] | None = None,
+             record_headers: tuple[str, ...] = ()) -> requests.Response:
+        """One plain HTTP request to ``/socket.io/?<query>``; recorded (with the
+        response headers named in ``record_headers``)."""
         if isinstance(body, str):
             body = body.encode()
         response = requests.request(method, f"{self.base_url}/socket.io/?{query}", data=body,
                                     headers=headers, timeout=WAIT)
-        self.log(http_entry(method, response))
+        self.log(http_entry(method, response, record_headers))
         return response
 
     def open(self, query: str = "") -> None:
@@ -159,8 +168,10 @@ class Wire:
 
         Starts with a short pause: a server may close a session a moment after it
         answered the POST that broke the protocol (ours does it from a task of its
-        own), and the poll that follows must find it closed on both servers."""
-        time.sleep(0.1)
+        own), and the poll that follows must find it closed on both servers (not
+        when :attr:`timed`)."""
+        if not self.timed:
+            time.sleep(0.1)
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -173,6 +184,8 @@ class Wire:
         """Ask for an echo: recorded as the echo, or as the session's end."""
         prefix = f"42{namespace}," if namespace else "42"
         self.send(prefix + '["message","probe"]')
+        if self.transport == "polling":
+            time.sleep(0.1)  # the pause of quiet(), for the same reason
         if not self.closed:
             self.expect_event("message-back")
 

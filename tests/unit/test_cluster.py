@@ -179,6 +179,11 @@ def test_bulk_operations_check_their_arguments():
         socketio.sockets_leave(object())
     with pytest.raises(TypeError, match="exclude"):
         socketio.emit("x", exclude=[1.5])
+    for timeout in (0, -1, None, "5"):
+        with pytest.raises(ValueError, match="timeout must be a positive number"):
+            socketio.fetch_sockets(timeout=timeout)
+    with pytest.raises(ValueError, match="timeout"):
+        socketio.call_all("q", timeout=0)
 
 
 # -- exclusion -----------------------------------------------------------------------------
@@ -445,3 +450,158 @@ def test_a_custom_client_manager_without_the_cluster_says_so():
     assert not isinstance(socketio.server.manager, ClusterMixin)
     with pytest.raises(RuntimeError, match="client manager made by flask_socketio"):
         socketio.fetch_sockets()
+
+
+# -- real brokers' managers with in-process clients ---------------------------------------------
+
+class FakeKafka:
+    """A stand-in for the ``kafka`` module (kafka-python): topics in this process,
+    each consumer with its own queue; :meth:`close` ends the consumers' iteration."""
+
+    def __init__(self):
+        import queue
+        import types
+
+        self.consumers = []
+        fake = self
+
+        class KafkaProducer:
+            def __init__(self, bootstrap_servers):
+                pass
+
+            def send(self, topic, value):
+                for consumer in list(fake.consumers):
+                    if consumer.topic == topic:
+                        consumer.inbox.put(types.SimpleNamespace(topic=topic, value=value))
+
+            def flush(self):
+                pass
+
+        class KafkaConsumer:
+            def __init__(self, topic, bootstrap_servers):
+                self.topic = topic
+                self.inbox = queue.Queue()
+                fake.consumers.append(self)
+
+            def __iter__(self):
+                while (message := self.inbox.get()) is not None:
+                    yield message
+
+        self.module = types.SimpleNamespace(KafkaProducer=KafkaProducer,
+                                            KafkaConsumer=KafkaConsumer)
+
+    def close(self):
+        for consumer in self.consumers:
+            consumer.inbox.put(None)
+
+
+def _until(condition, timeout=5):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not true in time"
+        time.sleep(0.02)
+
+
+def test_kafka_nodes_with_a_fake_broker(monkeypatch):
+    import sys
+
+    import socketio.kafka_manager
+
+    fake = FakeKafka()
+    monkeypatch.setitem(sys.modules, "kafka", fake.module)
+    monkeypatch.setattr(socketio.kafka_manager, "kafka", fake.module)
+    try:
+        nodes = []
+        for index in range(2):
+            app = Flask(__name__)
+            node = SocketIO(app, message_queue="kafka://127.0.0.1:9092",
+                            channel=f"cluster-{uuid.uuid4().hex}" if not nodes
+                            else nodes[0][1].server.manager.channel)
+            node.on_server_event("whoami")(lambda index=index: f"node{index}")
+            nodes.append((app, node))
+        (app1, node1), (app2, node2) = nodes
+        alice, bob = node1.test_client(app1), node2.test_client(app2)
+        _until(lambda: len(node1.cluster_nodes()) == 2 and len(node2.cluster_nodes()) == 2)
+
+        assert sorted(s.sid for s in node1.fetch_sockets()) == sids([alice, bob])
+        node1.emit("news", 1, exclude=alice.sid)
+        assert bob.receive("news", timeout=5).args == [1]
+        alice.refute_received("news")
+        node1.sockets_join("vip", to=bob.sid)
+        _until(lambda: "vip" in node1.fetch_sockets(bob.sid)[0].rooms)
+        assert node1.server_side_call("whoami") == {node2.node_id: "node1"}
+    finally:
+        fake.close()
+
+
+def test_redis_nodes_with_in_process_clients(redis_url):
+    channel = f"cluster-{uuid.uuid4().hex}"
+    nodes = []
+    for index in range(2):
+        app = Flask(__name__)
+        app.config["NAME"] = f"node{index}"
+        node = SocketIO(app, message_queue=redis_url, channel=channel)
+        node.on_server_event("whoami")(lambda: current_app.config["NAME"])
+        nodes.append((app, node))
+    (app1, node1), (app2, node2) = nodes
+    alice, bob = node1.test_client(app1), node2.test_client(app2)
+    _until(lambda: len(node1.cluster_nodes()) == 2 and len(node2.cluster_nodes()) == 2)
+    found = node2.fetch_sockets()
+    assert sorted(s.sid for s in found) == sids([alice, bob]) and found.complete
+    node2.emit("news", 2, exclude=bob.sid)
+    assert alice.receive("news", timeout=5).args == [2]
+    bob.refute_received("news")
+    assert node1.server_side_call("whoami") == {node2.node_id: "node1"}
+
+
+def test_the_emit_recorder_sees_emits_that_exclude_rooms():
+    from flask_socketio.testing import capture_emits
+
+    nodes, (a, b) = cluster(2)
+    b.emit("join", "muted")
+    with capture_emits(nodes[0]) as sent, capture_emits(nodes[1]) as arrived:
+        nodes[0].emit("news", 1, exclude="muted")
+        b.refute_received("news")
+        a.assert_received("news", 1)
+    [here] = sent.assert_emitted("news", 1, to=None)
+    assert here.sids == (a.sid,) and not here.from_queue
+    [there] = arrived.assert_emitted("news", 1, to=None)
+    assert there.sids == () and there.skip_sid == [b.sid] and there.from_queue
+
+
+def test_a_client_that_leaves_before_answering_counts_as_not_answering():
+    nodes, (a, b) = cluster(2)
+    a.on("q", lambda: "here")  # b never answers, and leaves after a second
+    b_sid = b.sid
+
+    def kick_b():
+        nodes[1].sleep(1)
+        nodes[1].disconnect_sockets(to=b_sid)
+
+    nodes[1].start_background_task(kick_b)
+    with pytest.raises(ClusterTimeoutError) as caught:
+        nodes[0].call_all("q", timeout=4)
+    assert caught.value.answers == {a.sid: "here"}
+    assert caught.value.missing == (b_sid,)
+    assert not b.is_connected()
+
+
+def test_malformed_cluster_messages_are_logged_and_hurt_nothing(caplog):
+    nodes, (a, b) = cluster(2)
+    manager = nodes[0].server.manager
+    bad = [messages.make("emit", "other", rooms={"a": 1}, event="x", args=[]),
+           messages.make("sockets_join", "other", change=5),
+           messages.make("fetch_sockets", "other", request=["not", "an", "id"]),
+           messages.make("sockets", "other", to=manager.node_id, request="gone", sockets=5),
+           messages.make("emit", "other", args="not a list", binary=True, event="x"),
+           {"method": messages.METHOD, "v": 1, "op": "hello", "node": 5}]
+    with caplog.at_level(logging.ERROR, "flask_socketio.cluster"):
+        for message in bad:
+            manager.receive_cluster_message(message)
+    assert caplog.text.count("failed") == 3
+    assert sorted(s.sid for s in nodes[0].fetch_sockets()) == sids([a, b])
+    a.assert_nothing_received()
+    nodes[1].emit("still", 1, exclude=b.sid)
+    a.assert_received("still", 1)
