@@ -212,7 +212,7 @@ class ClusterMixin:
         try:
             self.send_to_cluster(op, {**fields, "request": request.id}, local=local,
                                  remote=remote)
-            if wait and not request.complete:
+            if waiter is not None and not request.complete:
                 waiter.wait(timeout)
         finally:
             if wait:
@@ -309,7 +309,7 @@ class ClusterMixin:
             return  # a server event is for the other nodes
 
         def run() -> None:
-            handled, answer = runner(message.get("event"), unpack(message))
+            handled, answer = runner(str(message.get("event")), unpack(message))
             if message.get("request") is not None:
                 self._reply(message, "server_ack", handled=handled, **pack(answer))
 

@@ -468,12 +468,20 @@ class SocketIOTestClient(ClientState):
                         timeout: float | None = None) -> None:
         """Assert no ``event`` (with ``args``, if given: none means any arguments) is
         waiting to be read on ``namespace``. Pending server work runs first;
-        ``timeout`` also watches that long for deliveries from other threads."""
+        ``timeout`` also lets the virtual clock move that far (stopping at the first
+        such event), and watches that long for deliveries from other threads."""
         __tracebackhide__ = True
         namespace = resolve_namespace(namespace)
         self._sync()
         if timeout:
-            self._drain_foreign(timeout)
+            def arrived() -> bool:
+                self._sync()
+                return self._refuted(event, args, namespace) is not None
+
+            if not arrived():
+                self.scheduler.run_until(arrived, timeout)
+            if not arrived() and self._may_get_foreign(timeout):
+                self._drain_foreign(timeout, until=arrived)
         failure = self._refuted(event, args, namespace)
         if failure is not None:
             raise AssertionError(failure)

@@ -335,6 +335,24 @@ def test_the_handshake_answers_the_key_and_ignores_subprotocols(server):
     assert b"Sec-WebSocket-Protocol" not in response
 
 
+def test_frames_sent_with_the_request_are_not_lost(server):
+    """A client that sends its first frames right behind the upgrade request (before
+    the 101) has them read: they wait in the server's request buffer."""
+    port, _ = server
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request + frame(TEXT, b"40") + frame(TEXT, echo_event("early")))
+        received = b""
+        while b'42["echo","early"]' not in received:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed; received {received!r}"
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 101") and b"40{" in received
+
+
 # -- permessage-deflate -----------------------------------------------------------------
 
 

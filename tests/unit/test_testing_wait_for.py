@@ -89,3 +89,16 @@ def test_receive_with_a_timeout_that_passes_raises_without_real_waiting(socketio
     assert time.monotonic() - started < 1
     client.assert_received("tick", 0, timeout=30)
     assert socketio_clock.now == 30
+
+
+def test_refute_received_with_a_timeout_watches_the_virtual_clock(socketio_clock):
+    app, socketio = make_app()
+    client = socketio.test_client(app)
+    client.emit("every", 30, 1)
+    started = time.monotonic()
+    client.refute_received("tick", timeout=10)  # nothing within 10 virtual seconds
+    assert socketio_clock.now == 10
+    with pytest.raises(AssertionError, match="expected no 'tick'"):
+        client.refute_received("tick", timeout=60)  # it comes at 30
+    assert socketio_clock.now == 30  # stopped there
+    assert time.monotonic() - started < 1
