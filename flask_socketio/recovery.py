@@ -18,10 +18,11 @@ would have received, in order, before anything else. ``request.recovered`` says 
 A session is restored once; an unknown or expired ``pid``, or an offset the log no
 longer holds, gives a new session, as a first connection.
 
-The log and the sessions live in the process (one node). With a message queue, the
-process that emits an event gives it its offset, which travels with the message, so
-every node logs it under the same offset; with ``redis+streams://`` the kept sessions
-are in Redis too (:class:`SharedSessions`), so a client recovers on any node.
+The log and the sessions live in the process. With a message queue, the process that
+emits an event gives it its offset, which travels with the message, so every node
+logs it under the same offset; with ``redis+streams://`` the kept sessions are in
+Redis too (:class:`SharedSessions`), so a client recovers on any node; with the other
+queues, on the node it was on.
 """
 
 from __future__ import annotations

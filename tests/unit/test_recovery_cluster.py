@@ -76,6 +76,10 @@ def test_a_client_recovers_on_another_node(nodes):
 
     client.drop()
     node_a.emit("news", 1, to="blue")
+    # emits of two nodes have the order in which each node delivers them: here 1
+    # reaches node B before node B emits 2
+    wait_until(lambda: node_b.server.recovery.logged_events >= 2,
+               "node B never read the emit from the stream")
     node_b.emit("news", 2, to="blue")
     node_b.emit("news", 3, to="green")
     node_a.emit("news", 4)
