@@ -48,6 +48,7 @@ from .dynamic_namespaces import (
 )
 from .engine.router import EngineRouter
 from .packet_rules import ProtocolViolation, check_packet
+from .packets import Packet as FastPacket
 from .recovery import (
     RECOVERABLE_REASONS,
     KeptSession,
@@ -56,6 +57,7 @@ from .recovery import (
     reusing_sid,
     split_auth,
 )
+from .textcodec import DEFAULT_JSON, decode_text
 from .volatile import collecting
 
 logger = logging.getLogger("flask_socketio")
@@ -241,6 +243,13 @@ class ProtocolServer(socketio.Server):
 
     def _decode(self, eio_sid: str, data: Any) -> Any:
         """The packet ``data`` encodes, checked; ``None`` while attachments are due."""
+        packet_class = self.packet_class
+        if (type(data) is str and packet_class is FastPacket
+                and packet_class.json is DEFAULT_JSON):
+            text_packet = decode_text(data)  # a plain text EVENT or ACK, decoded fast
+            if text_packet is not None:
+                check_packet(text_packet, self.max_attachments)
+                return text_packet
         if self.packet_class.uses_binary_events and not isinstance(data, str):
             raise ProtocolViolation("a binary message arrived where a packet was expected")
         try:
@@ -543,7 +552,7 @@ class ProtocolServer(socketio.Server):
             return
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
-            super()._send_eio_packet(eio_sid, eio_pkt)
+            self.eio.send_packet(eio_sid, eio_pkt)  # what python-socketio's does
         else:
             held.append((super()._send_eio_packet, eio_pkt))
 

@@ -203,6 +203,9 @@ class ClusterMixin:
         if not self.can_receive:
             raise RuntimeError(f"{op}: a write-only SocketIO cannot collect answers; "
                                f"use a SocketIO that serves an app")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"{op}: timeout must be a positive number of seconds, "
+                             f"not {timeout!r}")
         nodes = self.live_nodes() if remote and self.is_clustered else set()
         if local:
             nodes.add(self.node_id)
