@@ -9,6 +9,7 @@ keeps a :class:`Connection` in the environ.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import logging
 from collections.abc import Callable
@@ -42,19 +43,47 @@ _UNHANDLED: Any = object()
 SessionObserver = Callable[[str, str, dict, dict], None]
 
 
+class RunningHandler:
+    """The handler the bridge runs in this context: its connection's ``sid`` and
+    ``namespace`` (``request.sid`` and ``request.namespace``) and the ``SocketIO`` of
+    its app (``None`` if the app has none), handed down to ``emit`` and friends
+    instead of being found again through Flask's context-local proxies."""
+
+    __slots__ = ("sid", "namespace", "socketio")
+
+    def __init__(self, sid: str | None, namespace: str, socketio: Any) -> None:
+        self.sid = sid
+        self.namespace = namespace
+        self.socketio = socketio
+
+
+_RUNNING: contextvars.ContextVar[RunningHandler | None] = contextvars.ContextVar(
+    "flask_socketio.running_handler", default=None)
+
+
+def running_handler() -> RunningHandler | None:
+    """The handler the bridge runs in the current context, if any."""
+    return _RUNNING.get()
+
+
 def current_sid(server: Any, namespace: str) -> str | None:
     """The sid in ``namespace`` of the connection whose handler is running, if any.
 
     A client has one sid per namespace, so a handler of ``'/'`` addressing
     ``'/chat'`` means the same client's ``'/chat'`` sid (``None`` if it has none).
     """
-    if not flask.has_request_context():
-        return None
-    request = flask.request
-    sid = getattr(request, "sid", None)
-    if sid is None or getattr(request, "namespace", None) == namespace:
+    running = _RUNNING.get()
+    if running is not None:
+        sid, own_namespace = running.sid, running.namespace
+    else:  # e.g. a request context copied into a task (copy_current_request_context)
+        if not flask.has_request_context():
+            return None
+        request = flask.request
+        sid = getattr(request, "sid", None)
+        own_namespace = getattr(request, "namespace", None)
+    if sid is None or own_namespace == namespace:
         return sid
-    eio_sid = server.manager.eio_sid_from_sid(sid, request.namespace)
+    eio_sid = server.manager.eio_sid_from_sid(sid, own_namespace)
     return None if eio_sid is None else server.manager.sid_from_eio_sid(eio_sid, namespace)
 
 
@@ -135,7 +164,7 @@ class _EventContext(RequestContext):
         self.request = request
         self.url_adapter = route.url_adapter
         if route.url_adapter is None and route.exception is not None:
-            request.routing_exception = copy.copy(route.exception)
+            request.routing_exception = _clone(route.exception)
         self.flashes = None
         self._session = session
         self._after_request_functions = []
@@ -149,10 +178,20 @@ class _EventContext(RequestContext):
             return
         request = self.request
         if route.exception is not None:
-            request.routing_exception = copy.copy(route.exception)
+            request.routing_exception = _clone(route.exception)
         else:
             request.url_rule = route.url_rule
             request.view_args = None if route.view_args is None else dict(route.view_args)
+
+
+def _clone(exception: BaseException) -> BaseException:
+    """A copy of a routing exception (a fresh one per event: raising one changes it),
+    as ``copy.copy`` makes, without its ``__reduce_ex__`` round trip and ``__init__``."""
+    kind = type(exception)
+    clone = kind.__new__(kind)
+    clone.args = exception.args
+    clone.__dict__.update(exception.__dict__)
+    return clone
 
 
 def _connect_refusal(refused: EventRefused) -> Exception:
@@ -262,6 +301,8 @@ class FlaskBridge:
         ctx.push()
         if route is None:
             connection.route = _Route.of(ctx)
+        running = _RUNNING.set(RunningHandler(sid, namespace,
+                                              app.extensions.get("socketio")))
         try:
             request = ctx.request
             request.sid = sid  # type: ignore[attr-defined]
@@ -316,6 +357,7 @@ class FlaskBridge:
                     observer(event or "", namespace, before, copy.deepcopy(after))
             return result
         finally:
+            _RUNNING.reset(running)
             ctx.pop()
 
     def _run_after_hooks(self, hooks: HookChain, event: str, args: tuple, result: Any,

@@ -33,6 +33,7 @@ Everything else uses python-socketio's public API.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,7 @@ from .dynamic_namespaces import (
 )
 from .engine.router import EngineRouter
 from .packet_rules import ProtocolViolation, check_packet
+from .packets import Packet as FastPacket
 from .recovery import (
     RECOVERABLE_REASONS,
     KeptSession,
@@ -55,6 +57,7 @@ from .recovery import (
     reusing_sid,
     split_auth,
 )
+from .textcodec import DEFAULT_JSON, decode_text
 from .volatile import collecting
 
 logger = logging.getLogger("flask_socketio")
@@ -159,10 +162,18 @@ class ProtocolServer(socketio.Server):
         #: the option is off.
         self.recovery: RecoveryStore | None = None
         if recovery_options is not None:
-            self.recovery = RecoveryStore(recovery_options, self.eio.monotonic)
+            shared = getattr(self.manager, "recovery_sessions", None)
+            self.recovery = RecoveryStore(recovery_options, self._recovery_clock,
+                                          shared() if shared is not None else None)
 
     def _engineio_server_class(self) -> Any:
         return EngineRouter
+
+    def _recovery_clock(self) -> float:
+        """The server's clock, whoever asks (a queue's listener thread too): the test's
+        virtual clock once the server is under test, else ``time.monotonic()``."""
+        inprocess = self.eio.inprocess
+        return inprocess.monotonic() if inprocess is not None else time.monotonic()
 
     # -- protocol hygiene (python-socketio's private ``_handle_eio_*`` hooks) -----------
 
@@ -232,6 +243,13 @@ class ProtocolServer(socketio.Server):
 
     def _decode(self, eio_sid: str, data: Any) -> Any:
         """The packet ``data`` encodes, checked; ``None`` while attachments are due."""
+        packet_class = self.packet_class
+        if (type(data) is str and packet_class is FastPacket
+                and packet_class.json is DEFAULT_JSON):
+            text_packet = decode_text(data)  # a plain text EVENT or ACK, decoded fast
+            if text_packet is not None:
+                check_packet(text_packet, self.max_attachments)
+                return text_packet
         if self.packet_class.uses_binary_events and not isinstance(data, str):
             raise ProtocolViolation("a binary message arrived where a packet was expected")
         try:
@@ -440,9 +458,12 @@ class ProtocolServer(socketio.Server):
             self.eio.get_session(eio_sid)[namespace] = kept.data
         environ = self.environ.get(eio_sid)
         if kept.flask_session is not None and environ is not None:
-            from .context import SAVED_SESSION_KEY
+            from .context import SAVED_SESSION_KEY, ManagedSession
 
-            environ[SAVED_SESSION_KEY] = kept.flask_session
+            flask_session = kept.flask_session
+            if not isinstance(flask_session, ManagedSession):  # from another node
+                flask_session = ManagedSession(flask_session)
+            environ[SAVED_SESSION_KEY] = flask_session
         if self.always_connect:  # the CONNECT reply is out already
             self._replay(eio_sid, namespace, kept.missed)
         else:
@@ -531,7 +552,7 @@ class ProtocolServer(socketio.Server):
             return
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
-            super()._send_eio_packet(eio_sid, eio_pkt)
+            self.eio.send_packet(eio_sid, eio_pkt)  # what python-socketio's does
         else:
             held.append((super()._send_eio_packet, eio_pkt))
 

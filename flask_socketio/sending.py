@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 
-from .context import current_sid
+from .context import current_sid, running_handler
 from .options import check_namespace
 
 if TYPE_CHECKING:
@@ -45,6 +45,19 @@ def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
     """Emit ``event`` from a handler: to the sender, unless ``to``/``room`` or
     ``broadcast=True`` say otherwise. ``namespace`` defaults to the handler's.
     ``exclude`` and ``volatile=True``: see :meth:`SocketIO.emit`."""
+    running = running_handler()
+    if running is not None and running.socketio is not None:  # the handler's connection
+        socketio = running.socketio
+        if namespace is None:
+            namespace = running.namespace
+        if to is None:
+            to = room
+        if to is None and not broadcast:
+            to = current_sid(socketio._require_server(), namespace) or running.sid
+        socketio.emit(event, *args, namespace=namespace, to=to, include_self=include_self,
+                      skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue,
+                      exclude=exclude, volatile=volatile)
+        return
     request = _handler_request("emit") if namespace is None or (
         to is None and room is None and not broadcast) else None
     if namespace is None:
@@ -73,6 +86,14 @@ def send(message: Any, json: bool = False, namespace: str | None = None, to: Any
 def call(event: str, *args: Any, namespace: str | None = None, to: Any = None,
          timeout: float = 60, ignore_queue: bool = False) -> Any:
     """Emit ``event`` to one client (the sender by default) and return its ack."""
+    running = running_handler()
+    if running is not None and running.socketio is not None:
+        socketio = running.socketio
+        namespace = namespace or running.namespace
+        if to is None:
+            to = current_sid(socketio._require_server(), namespace) or running.sid
+        return socketio.call(event, *args, to=to, namespace=namespace, timeout=timeout,
+                             ignore_queue=ignore_queue)
     if namespace is None or to is None:
         request = _handler_request("call")
         namespace = namespace or request.namespace
@@ -85,7 +106,12 @@ def call(event: str, *args: Any, namespace: str | None = None, to: Any = None,
 def _room_target(what: str, sid: str | None, namespace: str | None) -> tuple[str, str]:
     if namespace is not None:
         check_namespace(namespace)
-    if sid is None or namespace is None:
+    running = running_handler()
+    if (sid is None or namespace is None) and running is not None \
+            and running.socketio is not None:
+        namespace = namespace or running.namespace
+        sid = sid or current_sid(running.socketio._require_server(), namespace) or running.sid
+    elif sid is None or namespace is None:
         request = _handler_request(what)
         namespace = namespace or request.namespace
         sid = sid or current_sid(_socketio()._require_server(), namespace) or request.sid

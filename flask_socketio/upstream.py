@@ -71,9 +71,11 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
                   instance=True),
     # python-socketio's client managers: queues.py adds health and ordering.
     PrivateMember("socketio.pubsub_manager:PubSubManager", "_publish",
-                  "queues.py: publish through our health-reporting path", ("data",)),
+                  "queues.py: publish through our health-reporting path; cluster/node.py: "
+                  "publish the cluster's messages", ("data",)),
     PrivateMember("socketio.pubsub_manager:PubSubManager", "_listen",
-                  "queues.py: listen with reconnection and health reporting", ()),
+                  "queues.py: listen with reconnection and health reporting; "
+                  "cluster/node.py: take the cluster's messages out of the stream", ()),
     PrivateMember("socketio.pubsub_manager:PubSubManager", "_thread",
                   "queues.py: the listener thread, wrapped to report its state", ()),
     PrivateMember("socketio.pubsub_manager:PubSubManager", "_handle_emit",

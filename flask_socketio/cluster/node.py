@@ -203,6 +203,9 @@ class ClusterMixin:
         if not self.can_receive:
             raise RuntimeError(f"{op}: a write-only SocketIO cannot collect answers; "
                                f"use a SocketIO that serves an app")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"{op}: timeout must be a positive number of seconds, "
+                             f"not {timeout!r}")
         nodes = self.live_nodes() if remote and self.is_clustered else set()
         if local:
             nodes.add(self.node_id)
@@ -212,7 +215,7 @@ class ClusterMixin:
         try:
             self.send_to_cluster(op, {**fields, "request": request.id}, local=local,
                                  remote=remote)
-            if wait and not request.complete:
+            if waiter is not None and not request.complete:
                 waiter.wait(timeout)
         finally:
             if wait:
@@ -309,7 +312,7 @@ class ClusterMixin:
             return  # a server event is for the other nodes
 
         def run() -> None:
-            handled, answer = runner(message.get("event"), unpack(message))
+            handled, answer = runner(str(message.get("event")), unpack(message))
             if message.get("request") is not None:
                 self._reply(message, "server_ack", handled=handled, **pack(answer))
 

@@ -508,6 +508,9 @@ class NativeEngine:
         #: Volatile messages dropped, not sent: the transport was not writable, or
         #: the queue was full.
         self.volatile_dropped = 0
+        #: The MESSAGE packet last sent and its queued form (see :meth:`send_packet`).
+        self._last_packet: Any = None
+        self._last_message: str | bytes = ""
         self.handlers: dict[str, Callable[..., Any]] = {}
         self._timers: list[tuple[float, int, str, str]] = []
         self._timer_sequence = itertools.count()
@@ -551,7 +554,19 @@ class NativeEngine:
 
     def send_packet(self, sid: str, pkt: Any, volatile: bool = False) -> None:
         if pkt.packet_type == engineio.packet.MESSAGE:
-            self.send(sid, pkt.data, volatile)
+            session = self.sessions.get(sid)
+            if session is None:
+                self.logger.warning("Cannot send to sid %s", sid)
+                return
+            # A broadcast hands the same packet for every recipient: its message is
+            # made once and the same object queued for each of them.
+            if pkt is self._last_packet:
+                message = self._last_message
+            else:
+                data = pkt.data
+                message = MESSAGE + data if isinstance(data, str) else bytes(data)
+                self._last_packet, self._last_message = pkt, message
+            session.enqueue(message, volatile)
             return
         session = self.sessions.get(sid)
         if session is not None:

@@ -179,11 +179,16 @@ class EngineRouter(EngineSurface):
             owner.send(sid, data)
 
     def send_packet(self, sid: str, pkt: Any) -> None:
-        owner = self._owner(sid)
-        if owner is self.network:
-            self._in_network_thread(owner.send_packet, sid, pkt)
+        # once per recipient of a broadcast: _owner and _in_network_thread inlined
+        inprocess = self.inprocess
+        if inprocess is not None and sid in inprocess.sockets:
+            inprocess.send_packet(sid, pkt)
+            return
+        hub = self._network_hub
+        if hub is None or hub.loop is None or _real_thread_id() == self._network_thread:
+            self.network.send_packet(sid, pkt)
         else:
-            owner.send_packet(sid, pkt)
+            self._in_network_thread(self.network.send_packet, sid, pkt)
 
     def send_volatile(self, sid: str, pkts: list[Any]) -> None:
         """Send the Engine.IO packets of one volatile message to session ``sid`` if

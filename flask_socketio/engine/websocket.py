@@ -57,6 +57,8 @@ GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 VERSIONS = ("13", "8")
 #: Bytes asked of one ``recv``.
 RECV_SIZE = 65536
+#: Bytes unmasked at a time in a long payload (a multiple of 4).
+UNMASK_SLICE = 65536
 #: A reader yields to other greenlets after this many bytes read without waiting.
 YIELD_BYTES = 262144
 #: Seconds a server-initiated close waits for the client's close frame, and the
@@ -119,6 +121,8 @@ def accept(environ: dict, start_response: Callable[..., Any], sock: Any, *,
         compression_threshold = None
     write = start_response("101 Switching Protocols", headers)
     write(b"")  # the server sends the response's head now
+    with contextlib.suppress(OSError):  # writes are batched already: no Nagle delays
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buffered = environ.get("wsgi.input")
     return WebSocket(sock, max_message_size=max_message_size,
                      compression_threshold=compression_threshold,
@@ -181,7 +185,7 @@ class WebSocket:
     def _read_message(self) -> str | bytes | None:
         kind = None  # the message's opcode, once its first frame is read
         inflater: deflate.BoundedInflater | None = None
-        parts: list[bytes] = []
+        parts: list[bytes | bytearray] = []
         total = 0
         while True:
             first, second = self._take(2)
@@ -235,10 +239,11 @@ class WebSocket:
                 return data.decode("utf-8")
             except UnicodeDecodeError:
                 raise ProtocolViolation(INVALID_DATA, "a text message not in UTF-8") from None
-        return data
+        return bytes(data)
 
     @staticmethod
-    def _inflate(inflater: deflate.BoundedInflater, payload: bytes, is_final: bool) -> bytes:
+    def _inflate(inflater: deflate.BoundedInflater, payload: bytes | bytearray,
+                 is_final: bool) -> bytes:
         try:
             return inflater.inflate(payload, is_final)
         except deflate.MessageTooBig as exc:
@@ -284,7 +289,7 @@ class WebSocket:
         self._position = end
         return self._data[position:end]
 
-    def _payload(self, length: int, mask: bytes) -> bytes:
+    def _payload(self, length: int, mask: bytes) -> bytes | bytearray:
         """The next ``length`` bytes, unmasked; a long payload is read straight into
         a buffer of its size (nothing past it is read)."""
         if not length:
@@ -304,7 +309,8 @@ class WebSocket:
                 raise _EndOfStream
             view = view[received:]
             self._count(received)
-        return _unmask(payload, mask)
+        _unmask_in_place(payload, mask)
+        return payload
 
     def _recv(self) -> bytes:
         buffered = self._buffered
@@ -439,6 +445,23 @@ def _unmask(payload: bytes | bytearray, mask: bytes) -> bytes:
     key = (mask * (length // 4 + 1))[:length]
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(
         length, "little")
+
+
+def _unmask_in_place(payload: bytearray, mask: bytes) -> None:
+    """:func:`_unmask` for a long payload, slice by slice in place: no copies of the
+    whole payload, and faster (each slice stays in the CPU's cache)."""
+    length = len(payload)
+    key = int.from_bytes(mask * (UNMASK_SLICE // 4), "little")
+    view = memoryview(payload)
+    end = length - length % UNMASK_SLICE
+    for start in range(0, end, UNMASK_SLICE):
+        part = view[start:start + UNMASK_SLICE]
+        part[:] = (int.from_bytes(part, "little") ^ key).to_bytes(UNMASK_SLICE, "little")
+    if end < length:
+        rest = length - end
+        part = view[end:]
+        part[:] = (int.from_bytes(part, "little") ^ key & ((1 << 8 * rest) - 1)).to_bytes(
+            rest, "little")
 
 
 def _is_valid_close_code(code: int) -> bool:

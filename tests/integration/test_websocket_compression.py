@@ -191,3 +191,20 @@ def test_inflating_stops_at_the_limit_instead_of_inflating_the_whole_message():
     with pytest.raises(MessageTooBig, match="over the size limit"):
         inflater.inflate(bomb, final=False)
     assert inflater.inflated == 1001  # no more than the limit (plus one) inflated
+
+
+def test_python_engineio_under_socketio_run_still_compresses_with_gevent_websocket(serve):
+    """``engine='engineio'`` keeps gevent-websocket, with our deflate on top of it."""
+    port = serve(engine="engineio", websocket_compression=True, compression_threshold=200)
+    sock, headers = raw_upgrade(port)
+    try:
+        assert headers["sec-websocket-extensions"].startswith("permessage-deflate")
+        read_frame(sock)
+        send_frame(sock, b"40", compressed=True)
+        read_frame(sock)
+        big = "w" * 5000
+        send_frame(sock, f'42["echo","{big}"]'.encode(), compressed=True)
+        compressed, echoed = read_frame(sock)
+        assert compressed and inflate(echoed) == f'42["echo","{big}"]'.encode()
+    finally:
+        sock.close()

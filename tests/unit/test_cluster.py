@@ -179,6 +179,11 @@ def test_bulk_operations_check_their_arguments():
         socketio.sockets_leave(object())
     with pytest.raises(TypeError, match="exclude"):
         socketio.emit("x", exclude=[1.5])
+    for timeout in (0, -1, None, "5"):
+        with pytest.raises(ValueError, match="timeout must be a positive number"):
+            socketio.fetch_sockets(timeout=timeout)
+    with pytest.raises(ValueError, match="timeout"):
+        socketio.call_all("q", timeout=0)
 
 
 # -- exclusion -----------------------------------------------------------------------------
@@ -581,3 +586,22 @@ def test_a_client_that_leaves_before_answering_counts_as_not_answering():
     assert caught.value.answers == {a.sid: "here"}
     assert caught.value.missing == (b_sid,)
     assert not b.is_connected()
+
+
+def test_malformed_cluster_messages_are_logged_and_hurt_nothing(caplog):
+    nodes, (a, b) = cluster(2)
+    manager = nodes[0].server.manager
+    bad = [messages.make("emit", "other", rooms={"a": 1}, event="x", args=[]),
+           messages.make("sockets_join", "other", change=5),
+           messages.make("fetch_sockets", "other", request=["not", "an", "id"]),
+           messages.make("sockets", "other", to=manager.node_id, request="gone", sockets=5),
+           messages.make("emit", "other", args="not a list", binary=True, event="x"),
+           {"method": messages.METHOD, "v": 1, "op": "hello", "node": 5}]
+    with caplog.at_level(logging.ERROR, "flask_socketio.cluster"):
+        for message in bad:
+            manager.receive_cluster_message(message)
+    assert caplog.text.count("failed") == 3
+    assert sorted(s.sid for s in nodes[0].fetch_sockets()) == sids([a, b])
+    a.assert_nothing_received()
+    nodes[1].emit("still", 1, exclude=b.sid)
+    a.assert_received("still", 1)

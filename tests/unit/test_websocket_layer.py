@@ -116,11 +116,14 @@ def test_an_over_limit_header_is_refused_before_its_payload_is_read(pair):
 
 def test_unmasking_matches_a_byte_by_byte_xor():
     mask = b"\x01\x80\xfe\x7f"
-    for size in (0, 1, 3, 4, 5, 125, 126, 65537):
+    for size in (0, 1, 3, 4, 5, 125, 126, 65536, 65537, 200_003):
         payload = os.urandom(size)
         expected = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         assert websocket._unmask(payload, mask) == expected
         assert websocket._unmask(bytearray(payload), mask) == expected
+        in_place = bytearray(payload)
+        websocket._unmask_in_place(in_place, mask)
+        assert in_place == expected
 
 
 def test_a_message_split_across_reads_and_a_ping_between(pair):
