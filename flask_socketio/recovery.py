@@ -93,27 +93,27 @@ class KeptSession:
     sid: str
     pid: str
     namespace: str
-    rooms: list
+    rooms: list[Any]
     #: python-socketio's session of the namespace (``save_session``).
     data: Any
     #: The connection's managed Flask session (``manage_session=True``), if any.
     flask_session: Any
     disconnected_at: float
     #: The logged events it missed, filled in by :meth:`RecoveryStore.restore`.
-    missed: list = field(default_factory=list)
+    missed: list[Any] = field(default_factory=list[Any])
 
 
 @dataclass(frozen=True)
 class _Logged:
     seq: int
     namespace: str
-    to: frozenset | None
-    skip: frozenset
+    to: frozenset[str] | None
+    skip: frozenset[str]
     #: The EVENT packet's data: ``[event, *args, offset]``.
-    data: list
+    data: list[Any]
     emitted_at: float
 
-    def reaches(self, rooms: list) -> bool:
+    def reaches(self, rooms: list[Any]) -> bool:
         """Would a connection in ``rooms`` (its sid among them) have received it?
         (socket.io's ``shouldIncludePacket``)"""
         included = self.to is None or any(room in self.to for room in rooms)
@@ -141,11 +141,11 @@ class RecoveryStore:
         #: ``(eio_sid, namespace)`` -> a session being restored (between the CONNECT
         #: packet and the connect handler), and the events to replay after the reply.
         self.restoring: dict[tuple[str, str], KeptSession] = {}
-        self.replays: dict[tuple[str, str], list] = {}
+        self.replays: dict[tuple[str, str], list[Any]] = {}
 
     # -- the log -------------------------------------------------------------------------
 
-    def log(self, namespace: str, to: Any, skip_sid: Any, data: list) -> str:
+    def log(self, namespace: str, to: Any, skip_sid: Any, data: list[Any]) -> str:
         """Log the EVENT data ``[event, *args]`` emitted to ``to`` (a room, a sid, a list
         of them, or ``None`` for everyone), skipping ``skip_sid``; return its offset
         (``data`` is the logged list, with the offset appended)."""
@@ -204,7 +204,7 @@ class RecoveryStore:
                 pid = self._pids[(sid, namespace)] = secrets.token_urlsafe(15)
             return pid
 
-    def keep(self, sid: str, namespace: str, rooms: list, data: Any,
+    def keep(self, sid: str, namespace: str, rooms: list[Any], data: Any,
              flask_session: Any) -> None:
         """Keep what connection ``sid`` on ``namespace`` had, under its pid."""
         now = self._clock()
@@ -262,7 +262,7 @@ class RecoveryStore:
         return len(self._log)
 
 
-def _room_set(to: Any) -> frozenset | None:
+def _room_set(to: Any) -> frozenset[str] | None:
     if to is None:
         return None
     if isinstance(to, (list, tuple, set, frozenset)):
@@ -270,7 +270,7 @@ def _room_set(to: Any) -> frozenset | None:
     return frozenset((to,))
 
 
-def _skip_set(skip_sid: Any) -> frozenset:
+def _skip_set(skip_sid: Any) -> frozenset[str]:
     if skip_sid is None:
         return frozenset()
     if isinstance(skip_sid, (list, tuple, set, frozenset)):
