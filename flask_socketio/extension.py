@@ -22,7 +22,7 @@ from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
-from .recovery import RecoveringManagerMixin
+from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
 from .volatile import volatile_emit
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _emits_as_stock(manager: Any) -> bool:
         if owner is EmitObserverMixin:
             if manager.emit_listeners:
                 return False
-        elif owner is RecoveringManagerMixin:
+        elif owner is RecoveringManagerMixin or owner is QueuedRecoveryMixin:
             if getattr(manager.server, "recovery", None) is not None:
                 return False
         else:

@@ -33,6 +33,7 @@ Everything else uses python-socketio's public API.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -162,10 +163,18 @@ class ProtocolServer(socketio.Server):
         #: the option is off.
         self.recovery: RecoveryStore | None = None
         if recovery_options is not None:
-            self.recovery = RecoveryStore(recovery_options, self.eio.monotonic)
+            shared = getattr(self.manager, "recovery_sessions", None)
+            self.recovery = RecoveryStore(recovery_options, self._recovery_clock,
+                                          shared() if shared is not None else None)
 
     def _engineio_server_class(self) -> Any:
         return EngineRouter
+
+    def _recovery_clock(self) -> float:
+        """The server's clock, whoever asks (a queue's listener thread too): the test's
+        virtual clock once the server is under test, else ``time.monotonic()``."""
+        inprocess = self.eio.inprocess
+        return inprocess.monotonic() if inprocess is not None else time.monotonic()
 
     # -- protocol hygiene (python-socketio's private ``_handle_eio_*`` hooks) -----------
 
@@ -450,9 +459,12 @@ class ProtocolServer(socketio.Server):
             self.eio.get_session(eio_sid)[namespace] = kept.data
         environ = self.environ.get(eio_sid)
         if kept.flask_session is not None and environ is not None:
-            from .context import SAVED_SESSION_KEY
+            from .context import SAVED_SESSION_KEY, ManagedSession
 
-            environ[SAVED_SESSION_KEY] = kept.flask_session
+            flask_session = kept.flask_session
+            if not isinstance(flask_session, ManagedSession):  # from another node
+                flask_session = ManagedSession(flask_session)
+            environ[SAVED_SESSION_KEY] = flask_session
         if self.always_connect:  # the CONNECT reply is out already
             self._replay(eio_sid, namespace, kept.missed)
         else:

@@ -19,7 +19,7 @@ import socketio
 
 from .cluster.node import ClusterMixin
 from .emit_observer import EmitObserverMixin
-from .recovery import RecoveringManagerMixin
+from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
 from .volatile import VolatileQueueMixin
 
 #: ``listener(eio_sid, sid, namespace, room, joined)``
@@ -72,8 +72,8 @@ def observable(manager_class: type) -> type:
             else (manager_class, RecoveringManager)
         cls = _classes[manager_class] = type(
             "Observable" + manager_class.__name__,
-            (RoomObserverMixin, EmitObserverMixin, VolatileQueueMixin, ClusterMixin,
-             *local), {})
+            (RoomObserverMixin, EmitObserverMixin, VolatileQueueMixin, QueuedRecoveryMixin,
+             ClusterMixin, *local), {})
     return cls
 
 

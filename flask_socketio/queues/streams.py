@@ -61,6 +61,31 @@ def split_streams_url(url: str) -> tuple[str, int]:
     return f"{scheme}://{address}" + (f"?{urlencode(kept)}" if kept else ""), maxlen
 
 
+class RedisSharedSessions:
+    """Kept sessions of connection state recovery in Redis, one key per pid
+    (``<channel>:recovery:<pid>``) that expires with the session; taken with
+    ``GETDEL``, so a session is restored once, on one node."""
+
+    def __init__(self, connect: Any, prefix: str, json_module: Any) -> None:
+        self._connect = connect
+        self._redis: Any = None
+        self._prefix = prefix
+        self._json = json_module
+
+    def _client(self) -> Any:
+        if self._redis is None:
+            self._redis = self._connect()
+        return self._redis
+
+    def put(self, pid: str, record: dict[str, Any], ttl: float) -> None:
+        self._client().set(self._prefix + pid, self._json.dumps(record),
+                           px=max(1, int(ttl * 1000)))
+
+    def take(self, pid: str) -> dict[str, Any] | None:
+        value = self._client().getdel(self._prefix + pid)
+        return None if value is None else self._json.loads(value)
+
+
 def _entry_id(value: bytes | str) -> tuple[int, int]:
     text = value.decode() if isinstance(value, bytes) else value
     milliseconds, _, sequence = text.partition("-")
@@ -98,6 +123,10 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
 
     def _client(self) -> Any:
         return self._get_redis_module().Redis.from_url(self.redis_url, **self.redis_options)
+
+    def recovery_sessions(self) -> RedisSharedSessions:
+        """Where connection state recovery keeps sessions, for every node to find."""
+        return RedisSharedSessions(self._client, f"{self.channel}:recovery:", self.json)
 
     # -- publishing --------------------------------------------------------------------
 

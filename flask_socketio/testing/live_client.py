@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import socket
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +44,7 @@ from ..options import check_namespace
 from . import hooks
 from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT
 from .matchers import ANY
+from .network import SeverableConnections
 from .records import ReceivedEvent
 from .state import (
     NO_CHECK,
@@ -178,75 +177,6 @@ def require_live_dependencies() -> Any:
     return requests
 
 
-class _SeveringAdapter:
-    """Makes a ``requests`` session whose connections can all be cut at once.
-
-    Every socket its connections open is kept (weakly); :meth:`sever` refuses new
-    requests and shuts the sockets down, as a network that fails would: the server
-    sees the connection end. ``in_flight`` counts the requests under way by method.
-    """
-
-    def __init__(self, session: Any) -> None:
-        import requests.adapters
-        import urllib3
-
-        adapter = self
-        self.sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
-        self.in_flight = {"GET": 0, "POST": 0}
-        self.is_severed = False
-        self.severed: list[Any] = []
-        self.condition = threading.Condition()
-
-        class Connection(urllib3.connection.HTTPConnection):
-            def connect(self) -> None:
-                super().connect()
-                adapter.sockets.add(self.sock)
-
-        class Pool(urllib3.HTTPConnectionPool):
-            ConnectionCls = Connection
-
-        class Adapter(requests.adapters.HTTPAdapter):
-            def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-                super().init_poolmanager(*args, **kwargs)
-                self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": Pool}
-
-            def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-                with adapter.condition:
-                    if adapter.is_severed:
-                        raise requests.ConnectionError("the connection was dropped")
-                    adapter.in_flight[request.method] = adapter.in_flight.get(
-                        request.method, 0) + 1
-                    adapter.condition.notify_all()
-                try:
-                    return super().send(request, *args, **kwargs)
-                finally:
-                    with adapter.condition:
-                        adapter.in_flight[request.method] -= 1
-
-        self.adapter = Adapter()
-        session.mount("http://", self.adapter)
-
-    def sever(self, extra: list[Any]) -> None:
-        """Refuse new requests; shut down every open socket, and those of ``extra``."""
-        with self.condition:
-            self.is_severed = True
-        self.severed = [*extra, *self.severed]
-        for sock in [*self.sockets, *extra]:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def close_severed(self) -> None:
-        """Once their users have ended: forget the pooled connections, close ``extra``."""
-        self.adapter.poolmanager.clear()
-        for sock in self.severed:
-            sock.close()
-        self.severed = []
-
-    def restore(self) -> None:
-        with self.condition:
-            self.is_severed = False
-
-
 class _RecordingClient(socketio.Client):
     """python-socketio's client handing events to a :class:`LiveSocketIOClient`."""
 
@@ -322,7 +252,7 @@ class LiveSocketIOClient(ClientState):
         self._worker: threading.Thread | None = None
         self._is_closed = False
         self._http = requests.Session()
-        self._network = _SeveringAdapter(self._http)
+        self._network = SeverableConnections(self._http)
         self._query_string = query_string
         self._headers = headers
         self._client = _RecordingClient(self, reconnection=False, handle_sigint=False,
