@@ -118,7 +118,7 @@ class ProtocolError(Exception):
     """A client broke the Engine.IO protocol; its session is closed."""
 
 
-class LeanGreenlet(gevent.Greenlet):
+class LeanGreenlet(gevent.Greenlet):  # type: ignore[type-arg]  # (not subscriptable at run time)
     """A gevent ``Greenlet`` that keeps no copy of its spawner's stack.
 
     gevent keeps the last ``spawning_stack_limit`` (10) frames of the spawner with
