@@ -1,24 +1,63 @@
-"""Socket.IO for Flask: real-time, bidirectional, and testable in-process."""
+"""Socket.IO for Flask: real-time, bidirectional, and testable in-process.
 
-from socketio.exceptions import ConnectionRefusedError as ConnectionRefusedError
+The public names are imported on first use (``from flask_socketio import SocketIO``
+works as usual), so that importing a light submodule, such as the pytest plugin
+that pytest loads into every run, does not import Flask and python-socketio.
+"""
 
-from .extension import SocketIO as SocketIO
-from .namespace import Namespace as Namespace
-from .sending import call as call
-from .sending import close_room as close_room
-from .sending import disconnect as disconnect
-from .sending import emit as emit
-from .sending import join_room as join_room
-from .sending import leave_room as leave_room
-from .sending import rooms as rooms
-from .sending import send as send
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .install_check import warn_if_peer_installed
+
+if TYPE_CHECKING:
+    from socketio.exceptions import ConnectionRefusedError as ConnectionRefusedError
+
+    from .extension import SocketIO as SocketIO
+    from .namespace import Namespace as Namespace
+    from .sending import call as call
+    from .sending import close_room as close_room
+    from .sending import disconnect as disconnect
+    from .sending import emit as emit
+    from .sending import join_room as join_room
+    from .sending import leave_room as leave_room
+    from .sending import rooms as rooms
+    from .sending import send as send
+    from .testing import SocketIOTestClient as SocketIOTestClient
 
 __version__ = "0.1.0"
 
+warn_if_peer_installed()  # light: no Flask, no python-socketio
 
-def __getattr__(name: str):  # the test client is imported on first use only
-    if name == "SocketIOTestClient":
-        from .testing import SocketIOTestClient
+#: Each public name, and the module it comes from.
+_EXPORTS = {
+    "ConnectionRefusedError": "socketio.exceptions",
+    "SocketIO": "flask_socketio.extension",
+    "Namespace": "flask_socketio.namespace",
+    "call": "flask_socketio.sending",
+    "close_room": "flask_socketio.sending",
+    "disconnect": "flask_socketio.sending",
+    "emit": "flask_socketio.sending",
+    "join_room": "flask_socketio.sending",
+    "leave_room": "flask_socketio.sending",
+    "rooms": "flask_socketio.sending",
+    "send": "flask_socketio.sending",
+    "SocketIOTestClient": "flask_socketio.testing.client",
+}
 
-        return SocketIOTestClient
-    raise AttributeError(f"module 'flask_socketio' has no attribute {name!r}")
+__all__ = [name for name in _EXPORTS if name != "SocketIOTestClient"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flask_socketio' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -28,6 +28,9 @@ logger = logging.getLogger("flask_socketio")
 #: The environ keys the bridge and the in-process transport use.
 CONNECTION_KEY = "flask_socketio.connection"
 INPROCESS_KEY = "flask_socketio.inprocess"
+#: Where a connection's managed session lives (``manage_session=True``): the
+#: handshake environ's ``'saved_session'``, where Flask-SocketIO keeps it too.
+SAVED_SESSION_KEY = "saved_session"
 
 #: What a connect handler may raise to refuse; never routed to error handlers.
 REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
@@ -64,11 +67,10 @@ class ManagedSession(dict, SessionMixin):
 class Connection:
     """What the bridge keeps for one Engine.IO connection."""
 
-    __slots__ = ("app", "session", "session_observer", "scheduler", "route")
+    __slots__ = ("app", "session_observer", "scheduler", "route")
 
     def __init__(self, app: flask.Flask, scheduler: Any) -> None:
         self.app = app
-        self.session: ManagedSession | None = None
         #: The URL routing of the handshake request, worked out by the first event
         #: and reused by the next ones (``False``: this Flask cannot reuse it).
         self.route: _Route | bool | None = None
@@ -171,17 +173,27 @@ class FlaskBridge:
         """Run the handler ``spec`` with the arguments python-socketio called it with."""
         event, namespace, sid, user_args = spec.split(args)
         is_connect = spec.event == "connect"
+        request_event = None
         if is_connect:
             environ = args[spec.leading + 1]
+            # as Flask-SocketIO's: the arguments python-socketio gave, (environ, auth)
+            request_event = {"message": "connect", "args": args[spec.leading + 1:]}
         else:
             environ = self.extension._require_server().get_environ(sid, namespace)
+            if spec.event == "*":  # as Flask-SocketIO's: the event name is in the args
+                request_event = {"message": "*", "args": user_args}
         return self.run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
-                        environ=environ, is_connect=is_connect)
+                        environ=environ, is_connect=is_connect, on_error=spec.on_error,
+                        request_event=request_event)
 
     def run(self, function: Callable[..., Any], args: tuple, *, sid: str | None,
             namespace: str, event: str | None, environ: dict | None,
-            is_connect: bool = False) -> Any:
-        """Call ``function(*args)`` as a handler of ``event`` from ``sid``."""
+            is_connect: bool = False,
+            on_error: Callable[[Exception], Any] | None = None,
+            request_event: dict[str, Any] | None = None) -> Any:
+        """Call ``function(*args)`` as a handler of ``event`` from ``sid``; what it
+        raises goes to the error handlers, then to ``on_error``. ``request.event`` is
+        ``request_event``, by default ``{"message": event, "args": args}``."""
         if environ is None:
             return self._run_without_connection(function, args, namespace)
         connection = self.connection(environ)
@@ -189,9 +201,9 @@ class FlaskBridge:
         manage_session = self.extension.manage_session
         session = None
         if manage_session:
-            if connection.session is None:
-                connection.session = self._open_managed_session(app, environ)
-            session = connection.session
+            session = environ.get(SAVED_SESSION_KEY)
+            if session is None:
+                session = environ[SAVED_SESSION_KEY] = self._open_managed_session(app, environ)
         route = connection.route
         if route:
             ctx: RequestContext = _EventContext(app, environ, session=session, route=route)
@@ -204,7 +216,9 @@ class FlaskBridge:
             request = ctx.request
             request.sid = sid  # type: ignore[attr-defined]
             request.namespace = namespace  # type: ignore[attr-defined]
-            request.event = {"message": event, "args": args}  # type: ignore[attr-defined]
+            if request_event is None:
+                request_event = {"message": event, "args": args}
+            request.event = request_event  # type: ignore[attr-defined]
             observer = connection.session_observer
             before = copy.deepcopy(dict(ctx.session)) if observer is not None else None
             try:
@@ -212,9 +226,9 @@ class FlaskBridge:
             except REFUSALS as exc:
                 if is_connect:
                     raise
-                result = self._handle_exception(exc, connection, namespace)
+                result = self._handle_exception(exc, connection, namespace, on_error)
             except Exception as exc:
-                result = self._handle_exception(exc, connection, namespace)
+                result = self._handle_exception(exc, connection, namespace, on_error)
                 if is_connect and result is _UNHANDLED:
                     result = False  # a connect handler that failed refuses the connection
             if result is _UNHANDLED:
@@ -248,15 +262,18 @@ class FlaskBridge:
         with app.app_context():
             return function(*args)
 
-    def _handle_exception(self, exc: Exception, connection: Connection, namespace: str) -> Any:
-        """Route ``exc`` to an error handler (its return value is the result) or report it."""
+    def _handle_exception(self, exc: Exception, connection: Connection, namespace: str,
+                          on_error: Callable[[Exception], Any] | None = None) -> Any:
+        """Route ``exc`` to an error handler, then to ``on_error`` if that raised too
+        or there is none (the one that returns gives the result); else report it."""
         ext = self.extension
         handler = ext.exception_handlers.get(namespace) or ext.default_exception_handler
-        if handler is not None:
-            try:
-                return handler(exc)
-            except Exception as handler_exc:
-                exc = handler_exc
+        for handle in (handler, on_error):
+            if handle is not None:
+                try:
+                    return handle(exc)
+                except Exception as handler_exc:
+                    exc = handler_exc
         self.report(exc, connection.scheduler)
         return _UNHANDLED
 

@@ -94,6 +94,11 @@ class SocketIO:
 
     def __init__(self, app: flask.Flask | None = None, **options: Any) -> None:
         self.server: ProtocolServer | None = None
+        #: The options of the server, as in Flask-SocketIO: what the constructor and
+        #: :meth:`init_app` were given (visible at once; written to before
+        #: :meth:`init_app`, honoured by it), without the extension's own
+        #: ``manage_session``, ``channel`` and ``path``, which :meth:`init_app` takes
+        #: out, and with the ``client_manager`` made for a ``message_queue``.
         self.server_options: dict[str, Any] = {}
         self.app: flask.Flask | None = None
         self.handlers: list[tuple[str, Callable[..., Any], str]] = []
@@ -102,7 +107,10 @@ class SocketIO:
         self.default_exception_handler: Callable[[Exception], Any] | None = None
         self.manage_session = True
         self.bridge = FlaskBridge(self)
-        self._options = opts.check_options(options)
+        self.server_options.update(opts.check_options(options))
+        #: ``channel`` and ``path``, taken out of :attr:`server_options` by init_app.
+        self._extension_options: dict[str, Any] = {}
+        self._made_client_manager: Any = None
         self._server_key: dict[str, Any] | None = None
         self._runner: Any = None
         self._queue_status_listeners: list[Callable[[Any], None]] = []
@@ -113,24 +121,41 @@ class SocketIO:
 
     def init_app(self, app: flask.Flask | None, **options: Any) -> None:
         """Attach to ``app`` (and build the server), merging ``options`` in."""
-        self._options.update(opts.check_options(options))
-        merged = self._options
-        self.manage_session = merged.get("manage_session", True)
-        self.server_options = dict(merged)
-        write_only = merged.get("write_only", app is None and self.app is None)
-        self._ensure_server(merged, write_only=bool(write_only))
+        self.server_options.update(opts.check_options(options))
+        checked = opts.check_options(self.server_options)  # written to directly, too
+        if checked is not self.server_options:
+            self.server_options.clear()
+            self.server_options.update(checked)
+        self.manage_session = self.server_options.pop("manage_session", self.manage_session)
+        for name in opts.EXTENSION_ONLY_OPTIONS:
+            if name in self.server_options:
+                self._extension_options[name] = self.server_options.pop(name)
+        write_only = self.server_options.get("write_only", app is None and self.app is None)
+        self._ensure_server(bool(write_only))
         if app is not None:
             if not hasattr(app, "extensions"):
                 app.extensions = {}
             app.extensions["socketio"] = self
-            path = merged.get("path", "socket.io")
-            app.wsgi_app = SocketIOMiddleware(self, app, app.wsgi_app, path)
+            app.wsgi_app = SocketIOMiddleware(self, app, app.wsgi_app, self.path)
             if self.app is None:
                 self.app = app
 
-    def _ensure_server(self, merged: dict[str, Any], write_only: bool) -> None:
-        key = {k: v for k, v in merged.items() if k != "manage_session"}
-        key["write_only"] = write_only
+    @property
+    def path(self) -> str:
+        """Where Socket.IO is served (the ``path`` option), ``'socket.io'`` by default."""
+        return self._option("path", "socket.io")
+
+    def _option(self, name: str, default: Any = None) -> Any:
+        """An option's value, wherever it is kept."""
+        if name in self._extension_options:
+            return self._extension_options[name]
+        return self.server_options.get(name, default)
+
+    def _ensure_server(self, write_only: bool) -> None:
+        merged = {**self.server_options, **self._extension_options}
+        if merged.get("client_manager") is self._made_client_manager is not None:
+            del merged["client_manager"]  # made by us for the message_queue option
+        key = dict(merged, write_only=write_only)
         if self.server is not None and key == self._server_key:
             return
         from .queues import client_manager_for
@@ -139,6 +164,8 @@ class SocketIO:
         manager = client_manager_for(merged, write_only=write_only)
         if manager is not None:
             server_options["client_manager"] = manager
+        if "client_manager" not in merged and merged.get("message_queue") is not None:
+            self.server_options["client_manager"] = self._made_client_manager = manager
         server_options.setdefault("async_handlers", True)
         # gevent is the embedded server's mode; python-engineio would pick eventlet
         # first whenever it happens to be installed.
@@ -192,7 +219,7 @@ class SocketIO:
         ``'connect'`` and ``'disconnect'`` are connection events; ``'message'`` and
         ``'json'`` receive what clients ``send``; ``'*'`` catches every other event
         (the handler gets the event name first); ``namespace='*'`` catches every
-        namespace (the handler gets the namespace next).
+        namespace (``request.namespace`` names it).
         """
         namespace = opts.check_namespace(namespace)
 
@@ -263,7 +290,7 @@ class SocketIO:
     def _accept_any_namespace_for(self, namespace: str) -> None:
         """A catch-all (``'*'``) namespace handler makes every namespace connectable,
         unless the ``namespaces`` option says which are."""
-        if namespace == "*" and "namespaces" not in self._options:
+        if namespace == "*" and "namespaces" not in self.server_options:
             self._require_server().namespaces = "*"
 
     # -- sending -----------------------------------------------------------------------

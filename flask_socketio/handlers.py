@@ -29,22 +29,27 @@ class HandlerSpec:
     """A handler, the event and namespace it serves, and how python-socketio calls it.
 
     python-socketio prepends the event name for a ``'*'`` event handler and the
-    namespace for a ``'*'`` namespace handler; both are passed on to the user's
-    function (the event first). A connect handler is given ``auth`` and a
-    disconnect handler ``reason`` only if it takes one more argument; this is
-    decided here, once, never by calling and catching ``TypeError``.
+    namespace for a ``'*'`` namespace handler. The user's function gets the event
+    name (``'*'`` event only) and then the event's arguments, as Flask-SocketIO
+    calls it; the namespace is in ``request.namespace``. A connect handler is given
+    ``auth`` and a disconnect handler ``reason`` only if it takes one more argument;
+    this is decided here, once, never by calling and catching ``TypeError``.
     """
 
-    __slots__ = ("function", "event", "namespace", "leading", "takes_extra")
+    __slots__ = ("function", "event", "namespace", "leading", "takes_extra", "on_error")
 
-    def __init__(self, function: Callable[..., Any], event: str, namespace: str) -> None:
+    def __init__(self, function: Callable[..., Any], event: str, namespace: str,
+                 on_error: Callable[[Exception], Any] | None = None) -> None:
         self.function = function
         self.event = event
         self.namespace = namespace
+        #: Called with an exception no error handler took (a class-based namespace's
+        #: ``error()`` method); its return value is the handler's result.
+        self.on_error = on_error
         self.leading = (event == "*") + (namespace == "*")
         self.takes_extra = False
         if event in RESERVED_EVENTS:
-            self.takes_extra = accepts_positional(function, self.leading + 1)
+            self.takes_extra = accepts_positional(function, 1)
 
     def split(self, args: tuple) -> tuple[str, str, str, tuple]:
         """``(event, namespace, sid, user_args)`` from python-socketio's arguments."""
@@ -57,4 +62,6 @@ class HandlerSpec:
             rest = rest[1:2] if self.takes_extra else ()
         elif self.event == "disconnect":  # rest is (reason,)
             rest = rest[:1] if self.takes_extra else ()
-        return event, namespace, sid, leading + rest
+        if self.event == "*":
+            rest = (event, *rest)
+        return event, namespace, sid, rest

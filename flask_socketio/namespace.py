@@ -18,7 +18,12 @@ class Namespace(socketio.Namespace):
 
     Register an instance with :meth:`SocketIO.on_namespace`. Methods run with the
     same Flask contexts as decorated handlers. ``Namespace('*')`` catches every
-    namespace: its methods receive the namespace first.
+    namespace: its methods receive the event's arguments, ``request.namespace``
+    names the namespace.
+
+    A method named ``error(self, exc)``, if the class has one, is given what a
+    method raised and no error handler of the ``SocketIO`` object took (as in
+    Flask-SocketIO); its return value is the event's result (the acknowledgement).
     """
 
     def __init__(self, namespace: str | None = None) -> None:
@@ -35,8 +40,10 @@ class Namespace(socketio.Namespace):
         if method is None or self.socketio is None:
             return self.server.not_handled if self.server is not None else None
         spec = self._specs.get(event)
-        if spec is None or spec.function != method:
-            spec = self._specs[event] = HandlerSpec(method, event, self.namespace)
+        on_error = getattr(self, "error", None)
+        if spec is None or spec.function != method or spec.on_error != on_error:
+            spec = self._specs[event] = HandlerSpec(method, event, self.namespace,
+                                                    on_error=on_error)
         return self.socketio.bridge.dispatch(spec, args)
 
     def emit(self, event: str, data: Any = None, room: Any = None, include_self: bool = True,

@@ -30,6 +30,10 @@ EXTENSION_OPTIONS = frozenset({
     "message_queue_options",
 })
 
+#: Options :meth:`SocketIO.init_app` takes out of ``server_options`` (as Flask-SocketIO
+#: does; ``manage_session`` becomes the ``manage_session`` attribute).
+EXTENSION_ONLY_OPTIONS = ("channel", "path")
+
 ALL_OPTIONS = SOCKETIO_OPTIONS | ENGINEIO_OPTIONS | PROTOCOL_OPTIONS | EXTENSION_OPTIONS
 
 

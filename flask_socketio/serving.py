@@ -142,7 +142,7 @@ def _request_handler(socketio: SocketIO | None = None,
     if socketio is not None:
         options = socketio.server_options
         policy = CorsPolicy(options.get("cors_allowed_origins"), credentials=False)
-        prefix = "/" + options.get("path", "socket.io").strip("/")
+        prefix = "/" + socketio.path.strip("/")
         if options.get("websocket_compression"):
             compression = {"threshold": options.get("compression_threshold", 1024),
                            "max_message_size": options.get("max_http_buffer_size",

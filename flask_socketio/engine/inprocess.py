@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import engineio
+import greenlet
 
 from .base import Cancellable
 from .scheduler import Scheduler, current_scheduler
@@ -58,6 +59,13 @@ class InProcessSocket:
             self._inbound.append(_CLOSE)
             self._start_reader()
 
+    def drop(self, reason: str) -> None:
+        """The connection fails (``reason``: ``'transport close'``, ``'ping timeout'``,
+        ``'transport error'``) after what was sent before has been read."""
+        if not self.is_closed:
+            self._inbound.append(_Drop(reason))
+            self._start_reader()
+
     def _start_reader(self) -> None:
         if not self._reading:
             self._reading = True
@@ -71,6 +79,9 @@ class InProcessSocket:
                 payload = self._inbound.popleft()
                 if payload is _CLOSE:
                     self.engine._closed(self, Reason.CLIENT_DISCONNECT)
+                    continue
+                if isinstance(payload, _Drop):
+                    self.engine._closed(self, payload.reason)
                     continue
                 if self.is_closed:
                     continue
@@ -94,6 +105,15 @@ class InProcessSocket:
 _CLOSE = object()
 
 
+class _Drop:
+    """In the inbound queue: the connection fails here, for ``reason``."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 class InProcessEngine:
     """Engine.IO for in-process clients, behind python-socketio's ``Server``."""
 
@@ -101,12 +121,31 @@ class InProcessEngine:
 
     def __init__(self, id_factory: Callable[[], str],
                  scheduler: Scheduler | None = None) -> None:
-        self.scheduler = scheduler or current_scheduler()
+        self._scheduler = scheduler or current_scheduler()
         self.sockets: dict[str, InProcessSocket] = {}
         self.handlers: dict[str, Callable[..., Any]] = {}
         #: Per in-process session, told of its rooms joined and left.
         self.room_listeners: dict[str, Callable[[str, str, Any, bool], None]] = {}
         self._generate_id = id_factory
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The scheduler this engine's work runs on: once a test's scheduler is retired,
+        the next one of the same test code (so nothing carries over between tests)."""
+        scheduler = self._scheduler
+        if scheduler.retired:
+            scheduler = self._scheduler = current_scheduler()
+        return scheduler
+
+    def scheduler_for_caller(self) -> Scheduler | None:
+        """This engine's scheduler if the calling greenlet runs on it (the test's code
+        or one of its tasks), else ``None`` (a live server's thread, a gevent greenlet)."""
+        scheduler = self._scheduler
+        if scheduler.retired:
+            if greenlet.getcurrent() is not scheduler.home:
+                return None
+            scheduler = self.scheduler
+        return scheduler if scheduler.owns() else None
 
     # the client's side --------------------------------------------------------------
 

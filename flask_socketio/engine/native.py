@@ -467,6 +467,7 @@ class NativeEngine:
         self.strips_cross_origin_cookies = (cors_allowed_origins == "*"
                                             and not cors_credentials)
         self.json = json
+        self.async_handlers = async_handlers  # python-socketio sets False: it runs handlers
         self.monitor_clients = True if monitor_clients is None else monitor_clients
         #: python-engineio's name for ``monitor_clients``.
         self.start_service_task = self.monitor_clients

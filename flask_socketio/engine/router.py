@@ -3,21 +3,33 @@
 python-socketio's ``Server`` talks to one Engine.IO object. The router is that
 object: HTTP requests go to the network engine (python-engineio), in-process test
 clients to :class:`InProcessEngine`, and each call about a session goes to the
-engine that owns it. Background tasks, sleeps and events requested from the thread
-that drives in-process clients run on its deterministic scheduler; requested from
-any other thread (a live server running in a thread beside the test), they use the
-network engine's async mode. So test clients and live clients share one server.
+engine that owns it.
+
+Once a server is under test (it has an in-process engine: a test client was made,
+or a test runner's plugin adopted it, see :mod:`.adoption`), background tasks, sleeps
+and events asked for by the test's own code or by a task of its scheduler run on that
+deterministic scheduler, whenever and by whoever started. Asked for by any other
+greenlet (a live server's thread beside the test, a gevent greenlet), they use the
+network engine's async mode. Ownership is decided per greenlet, never by thread id,
+so it holds in monkey-patched processes too. Test clients and live clients share
+one server.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import engineio
+import greenlet
 
+from . import adoption
 from .inprocess import InProcessEngine
+from .surface import EngineSurface
+
+#: Tasks started on the network engine before a server is served or adopted, kept (at
+#: most this many) so that adoption can move those that have not run yet.
+MAX_EARLY_TASKS = 64
 
 #: The network engines, by the name the ``engine`` option gives them.
 ENGINES = ("native", "engineio")
@@ -54,8 +66,9 @@ class _SleepingTask:
         self._cancelled.set()
 
 
-class EngineRouter:
-    """The ``eio`` of our python-socketio server."""
+class EngineRouter(EngineSurface):
+    """The ``eio`` of our python-socketio server (with python-engineio's settings and
+    sessions, see :class:`~flask_socketio.engine.surface.EngineSurface`)."""
 
     def __init__(self, engine: str | None = None, **engineio_options: Any) -> None:
         self.network = network_engine(engine, engineio_options)
@@ -68,19 +81,33 @@ class EngineRouter:
         #: sessions are written to there, since gevent queues serve one thread only.
         self._network_thread: int | None = None
         self._network_hub: Any = None
+        #: ``(greenlet, target, args, kwargs)`` of gevent tasks started before the
+        #: server was served or adopted; ``None`` once it is either.
+        self._early_tasks: list[tuple[Any, Callable[..., Any], tuple, dict]] | None = []
+        if adoption.in_test is not None and adoption.in_test():
+            self.adopt()  # made by a test's own code: under test from the start
 
     @property
     def async_mode(self) -> str:
         return self.network.async_mode
 
-    def is_scheduler_thread(self) -> bool:
-        """Is the caller the thread that drives this server's in-process clients?"""
+    def runs_on_test_scheduler(self) -> bool:
+        """Is the caller the test's code or a task driving this server's in-process
+        engine (rather than a live server's thread or another greenlet)?"""
         inprocess = self.inprocess
-        return inprocess is not None and threading.get_ident() == inprocess.scheduler.thread_id
+        if inprocess is None:
+            if adoption.in_test is None or not adoption.in_test():
+                return False
+            inprocess = self.adopt()
+        return inprocess.scheduler_for_caller() is not None
 
     @property
     def _async_engine(self) -> Any:
-        return self.inprocess if self.is_scheduler_thread() else self.network
+        return self.inprocess if self.runs_on_test_scheduler() else self.network
+
+    def adopt(self) -> InProcessEngine:
+        """Put this server under test (see :meth:`attach_inprocess`)."""
+        return self.attach_inprocess()
 
     def _owner(self, sid: str) -> Any:
         inprocess = self.inprocess
@@ -89,12 +116,21 @@ class EngineRouter:
         return self.network
 
     def attach_inprocess(self) -> InProcessEngine:
-        """The in-process engine, created and wired on first use."""
+        """The in-process engine, created and wired on first use: the server is then
+        under test, and tasks it started on the network that have not run yet (in an
+        app factory, before the first test client) move to the test's scheduler."""
         if self.inprocess is None:
             engine = InProcessEngine(self.network.generate_id)
             for event, handler in self._handlers.items():
                 engine.on(event, handler)
             self.inprocess = engine
+            early, self._early_tasks = self._early_tasks, None
+            for task, target, args, kwargs in early or ():
+                if not task.dead and not greenlet.greenlet.__bool__(task):  # not started
+                    task.kill(block=False)
+                    engine.scheduler.start_background_task(target, *args, **kwargs)
+            for listener in adoption.adopted:
+                listener(self)
         return self.inprocess
 
     def is_inprocess(self, sid: str) -> bool:
@@ -165,7 +201,13 @@ class EngineRouter:
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> Any:
-        return self._async_engine.start_background_task(target, *args, **kwargs)
+        engine = self._async_engine
+        task = engine.start_background_task(target, *args, **kwargs)
+        early = self._early_tasks
+        if (engine is self.network and early is not None and len(early) < MAX_EARLY_TASKS
+                and type(task).__module__.startswith("gevent")):  # can be unscheduled
+            early.append((task, target, args, kwargs))
+        return task
 
     def call_later(self, sid: str, delay: float, target: Callable[..., Any],
                    *args: Any) -> Any:
@@ -199,6 +241,7 @@ class EngineRouter:
         return self._async_engine.get_queue_empty_exception()
 
     def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        self._early_tasks = None  # served: its tasks are the network's
         if self.network.async_mode == "gevent":
             thread = _real_thread_id()
             if thread != self._network_thread:  # the first request, or a new server thread

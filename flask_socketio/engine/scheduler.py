@@ -6,8 +6,13 @@ clock moves only when asked (:meth:`VirtualClock.advance`) or when the test itse
 blocks waiting for something, so a task that emits every 10 s is tested at once and
 in the same order every time.
 
-There is one scheduler per thread: every in-process engine of that thread shares it,
-so two SocketIO instances in one test share one clock.
+A scheduler belongs to the greenlet that made it (its *home*: the test's own code,
+normally the thread's main greenlet) and to its task greenlets; nothing else may drive
+it. Ownership is decided per greenlet, never by thread id, so it holds under gevent's
+or eventlet's monkey-patching too. Every in-process engine driven from one home shares
+its scheduler, so two SocketIO instances in one test share one clock; the pytest
+plugin retires it at the end of each test (:func:`retire_scheduler`), so the next
+test starts with no task, no timer and ``clock.now == 0``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import heapq
 import itertools
 import logging
 import queue
-import threading
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -31,9 +36,21 @@ logger = logging.getLogger("flask_socketio.testing")
 #: (its own Python stack) than switching into a parked one.
 MAX_IDLE_WORKERS = 8
 
+#: Yields with ``sleep(0)`` in a row, while nothing else became runnable, blocked or
+#: finished, after which a task is taken to be busy-waiting (see :class:`BusyLoopError`).
+SPIN_LIMIT = 100_000
+
 
 class DeadlockError(RuntimeError):
     """The test waits for something that no pending task and no timer can bring."""
+
+
+class BusyLoopError(RuntimeError):
+    """A task keeps yielding with ``sleep(0)`` while nothing else can happen.
+
+    On the virtual clock time moves only when the test advances it, so a loop that
+    waits for time to pass (or for another thread) by sleeping 0 would never end.
+    """
 
 
 class _Wakeup:
@@ -45,6 +62,14 @@ class _Wakeup:
         self.glet = glet
         self.done = False
         self.value: Any = None
+
+
+class _Hub(greenlet.greenlet):
+    """The greenlet that runs a scheduler's tasks; it knows its scheduler."""
+
+    def __init__(self, run: Callable[[], None], scheduler: Scheduler) -> None:
+        super().__init__(run)
+        self.scheduler = scheduler
 
 
 class Task:
@@ -75,6 +100,7 @@ class Task:
             self._scheduler._report_failure(self, exc)
         finally:
             self._scheduler._tasks.discard(self)
+            self._scheduler._spins = 0
             self.finished.set()
 
     def is_alive(self) -> bool:
@@ -118,10 +144,14 @@ class VirtualClock:
 class Scheduler:
     """Runs in-process tasks cooperatively and deterministically."""
 
-    def __init__(self) -> None:
-        self.thread_id = threading.get_ident()
+    def __init__(self, home: greenlet.greenlet | None = None) -> None:
+        home = home if home is not None else greenlet.getcurrent()
+        #: The greenlet that drives this scheduler (the test's code), weakly held.
+        self._home = weakref.ref(home)
+        #: Set by :meth:`retire`: the scheduler of a test that has ended.
+        self.retired = False
         self.clock = VirtualClock(self)
-        self._hub = greenlet.greenlet(self._hub_loop)
+        self._hub = _Hub(self._hub_loop, self)
         self._driver: greenlet.greenlet | None = None
         #: ``(greenlet, value to send it)``, or ``(task, _START)`` for a task to start.
         self._ready: deque[tuple[Any, Any]] = deque()
@@ -129,6 +159,7 @@ class Scheduler:
         self._sequence = itertools.count()
         self._tasks: set[Task] = set()
         self._idle: list[greenlet.greenlet] = []
+        self._spins = 0
         self.failures: list[tuple[str, BaseException]] = []
 
     # -- running -----------------------------------------------------------------
@@ -152,6 +183,7 @@ class Scheduler:
             driver.switch()
 
     def _start(self, task: Task) -> None:
+        self._spins = 0
         if task._cancelled:  # killed before it started
             return
         if self._idle:
@@ -178,10 +210,24 @@ class Scheduler:
         current = greenlet.getcurrent()
         return current is self._hub or current.parent is self._hub
 
+    @property
+    def home(self) -> greenlet.greenlet | None:
+        """The greenlet that drives this scheduler (``None`` once it has ended)."""
+        return self._home()
+
+    def owns(self, glet: greenlet.greenlet | None = None) -> bool:
+        """Does ``glet`` (the caller by default) run on this scheduler: its home or a task?"""
+        current = glet if glet is not None else greenlet.getcurrent()
+        return current is self._home() or current is self._hub or current.parent is self._hub
+
     def run_pending(self) -> None:
         """Run every task that can run now, until all are blocked or finished."""
-        if threading.get_ident() != self.thread_id:
-            raise RuntimeError("the in-process transport is driven from the thread that made it")
+        current = greenlet.getcurrent()
+        if current is not self._home() and current is not self._hub \
+                and current.parent is not self._hub:
+            raise RuntimeError("the in-process transport is driven from the greenlet (the "
+                               "test's code, in the thread) that made it; this is another "
+                               "thread or greenlet")
         if self.is_task():
             self._yield()
             return
@@ -216,6 +262,7 @@ class Scheduler:
             return condition()
 
     def _fire_timers_due(self, when: float) -> None:
+        self._spins = 0
         self.clock.now = max(self.clock.now, when)
         while self._timers and self._timers[0][0] <= self.clock.now:
             _, _, fire = heapq.heappop(self._timers)
@@ -227,6 +274,7 @@ class Scheduler:
         self._hub.switch()
 
     def _wake(self, wakeup: _Wakeup, value: Any) -> None:
+        self._spins = 0  # something was set, put or timed out: progress
         if not wakeup.done:
             wakeup.done = True
             wakeup.value = value
@@ -283,14 +331,31 @@ class Scheduler:
 
     def sleep(self, seconds: float = 0) -> None:
         if self.is_task():
-            wakeup = _Wakeup(greenlet.getcurrent())
+            current = greenlet.getcurrent()
+            wakeup = _Wakeup(current)
             if seconds <= 0:
-                self._wake(wakeup, None)
+                self._spin_check(current)
+                self._ready.append((current, None))
+                wakeup.done = True
                 self._hub.switch()
             else:
                 self._block(wakeup, seconds)
         else:
             self.clock.advance(max(seconds, 0))
+
+    def _spin_check(self, current: greenlet.greenlet) -> None:
+        """Count a bare ``sleep(0)``; too many in a row, with no other progress, is a
+        busy loop that the virtual clock would never end."""
+        self._spins += 1
+        if self._spins < SPIN_LIMIT:
+            return
+        self._spins = 0
+        name = next((task.name for task in self._tasks if task.greenlet is current), "a task")
+        raise BusyLoopError(
+            f"{name} called sleep(0) {SPIN_LIMIT} times in a row while nothing else could "
+            f"happen: a busy loop. On the virtual clock time moves only when the test "
+            f"advances it, so waiting for time (or for another thread) by sleeping 0 never "
+            f"ends; sleep for a positive time or wait on an event instead")
 
     def create_event(self) -> Event:
         return Event(self)
@@ -309,6 +374,19 @@ class Scheduler:
             task.kill()
         self._timers.clear()
         self._ready.clear()
+
+    def retire(self) -> list[Task]:
+        """Run what is pending, then kill everything and mark this scheduler as ended;
+        engines bound to it move to their home's next scheduler. Returns the
+        non-service tasks that were still alive (blocked, or sleeping)."""
+        if self.owns():
+            self.run_pending()
+        left = [task for task in self.tasks if not task.daemon]
+        self.kill_all()
+        self.retired = True
+        for source, exc in self.pop_failures():  # nobody is left to raise them
+            logger.error("exception in %s, at the end of the test", source, exc_info=exc)
+        return left
 
 
 _TIMED_OUT = object()
@@ -389,12 +467,29 @@ class Queue:
         """See :meth:`join`."""
 
 
-_local = threading.local()
+#: Each home greenlet's scheduler; a greenlet that ends takes its scheduler with it.
+_schedulers: weakref.WeakKeyDictionary[greenlet.greenlet, Scheduler] = weakref.WeakKeyDictionary()
 
 
 def current_scheduler() -> Scheduler:
-    """The scheduler of the calling thread, made on first use."""
-    scheduler = getattr(_local, "scheduler", None)
-    if scheduler is None:
-        scheduler = _local.scheduler = Scheduler()
+    """The caller's scheduler: its own if it is a task, else the one this greenlet
+    drives (made on first use, so each thread's test code has its own)."""
+    current = greenlet.getcurrent()
+    scheduler = _schedulers.get(current)
+    if scheduler is not None:
+        return scheduler
+    hub = current if isinstance(current, _Hub) else current.parent
+    if isinstance(hub, _Hub):
+        return hub.scheduler
+    scheduler = _schedulers[current] = Scheduler(current)
     return scheduler
+
+
+def retire_scheduler() -> list[Task]:
+    """End the calling greenlet's scheduler (the end of a test): kill its tasks, drop
+    its timers. The next :func:`current_scheduler` makes a fresh one, at time 0.
+
+    Returns the tasks that were still alive, services (``daemon``) excepted.
+    """
+    scheduler = _schedulers.pop(greenlet.getcurrent(), None)
+    return [] if scheduler is None else scheduler.retire()

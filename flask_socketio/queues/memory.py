@@ -44,7 +44,18 @@ class MemoryManager(socketio.PubSubManager):
             subscribers = list(self._buses.get(self.bus, {}).get(self.channel, ()))
         for manager in subscribers:
             if manager is not self and manager._inbox is not None:
+                manager._revive_listener()
                 manager._inbox.put(message)
+
+    def _revive_listener(self) -> None:
+        """Start a new listener if the last one ended with the test scheduler it ran
+        on (each test gets a fresh one): the node keeps receiving in the next test."""
+        is_alive = getattr(self.thread, "is_alive", None)
+        if is_alive is None or is_alive():
+            return
+        self._inbox = self.server.eio.create_queue()
+        self.thread = self.server.start_background_task(self._thread)
+        self.thread.daemon = True
 
     def _listen(self) -> Any:
         while True:

@@ -14,7 +14,6 @@ import itertools
 import logging
 import queue
 import sys
-import threading
 import time
 from collections.abc import Callable
 from io import BytesIO
@@ -24,12 +23,23 @@ import flask
 from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
-from ..context import CONNECTION_KEY, INPROCESS_KEY, Connection
+from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
 from ..extension import binary_hint
 from ..options import check_namespace
+from . import hooks
 from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
-from .state import NO_CHECK, ClientState, expected_args, resolve_namespace
+from .state import (
+    DROP_REASONS,
+    NO_CHECK,
+    TRANSPORT_CLOSE,
+    ClientState,
+    check_drop_reason,
+    expected_args,
+    ignore_keywords,
+    raw_namespace,
+    resolve_namespace,
+)
 from .transcript import Transcript
 
 if TYPE_CHECKING:
@@ -42,16 +52,14 @@ logger = logging.getLogger("flask_socketio.testing")
 SERVER_DISCONNECT = "io server disconnect"
 #: The reason a client records when it disconnects itself.
 CLIENT_DISCONNECT = "io client disconnect"
-#: The reason a client records when its Engine.IO session is closed under it.
-TRANSPORT_CLOSE = "transport close"
 
 #: Receive timeout (seconds) when a test does not give one; the pytest ini option
 #: ``socketio_receive_timeout`` changes it.
-DEFAULT_TIMEOUT = 1.0
+DEFAULT_TIMEOUT = 1.0 if hooks.receive_timeout is None else hooks.receive_timeout
 
 #: Callables told of each new client (the pytest plugin collects a test's clients
 #: here to print their transcripts when it fails). Nothing else keeps clients.
-creation_listeners: list[Callable[[SocketIOTestClient], None]] = []
+creation_listeners: list[Callable[[SocketIOTestClient], None]] = hooks.test_clients
 
 
 def _cookies_into(flask_test_client: Any, environ: dict) -> None:
@@ -106,18 +114,29 @@ class SocketIOTestClient(ClientState):
         to test error handlers and logging.
     :param timeout: seconds :meth:`receive` waits for events delivered from other
         threads (message queue listeners); in-process work itself never waits.
+    :param environ_overrides: WSGI environ keys of the handshake request to set
+        (``{"REMOTE_ADDR": "203.0.113.9"}``), as Flask's test client takes them.
+    :param session: a Flask session to start with (seeded through the session
+        cookie, as a browser that logged in would bring it; needs ``SECRET_KEY``).
+    :param connect: ``False`` makes the client without connecting it: call
+        :meth:`connect` later.
+
+    ``query_string``, ``headers``, ``environ_overrides`` and ``session`` are used for
+    every Engine.IO session the client opens (after :meth:`drop`, say); each
+    namespace keeps the ``auth`` it last connected with.
     """
 
     def __init__(self, app: flask.Flask, socketio: SocketIO, namespace: str | None = None,
                  query_string: str | None = None, headers: dict[str, str] | None = None,
                  auth: Any = None, flask_test_client: Any = None, *,
-                 raise_server_exceptions: bool = True, timeout: float | None = None) -> None:
+                 raise_server_exceptions: bool = True, timeout: float | None = None,
+                 environ_overrides: dict[str, Any] | None = None,
+                 session: dict[str, Any] | None = None, connect: bool = True) -> None:
         super().__init__()
         self.app = app
         self.socketio = socketio
         self.server = socketio._require_server()
         self.engine = self.server.eio.attach_inprocess()
-        self.scheduler = self.engine.scheduler
         self.flask_test_client = flask_test_client
         self.raise_server_exceptions = raise_server_exceptions
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -134,9 +153,32 @@ class SocketIOTestClient(ClientState):
         self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._has_foreign_producers = False
         self._is_closed = False
+        self._query_string = query_string
+        self._headers = headers
+        self._environ_overrides = dict(environ_overrides or {})
+        if session is not None:
+            self._seed_session(session)
         for listener in creation_listeners:
             listener(self)
-        self.connect(namespace, query_string=query_string, headers=headers, auth=auth)
+        if connect:
+            self.connect(namespace, auth=auth)
+        elif auth is not None:
+            self._auth[check_namespace(namespace)] = auth
+
+    def _seed_session(self, values: dict[str, Any]) -> None:
+        http = self.flask_test_client
+        if http is None:
+            http = self.flask_test_client = self.app.test_client()
+        try:
+            with http.session_transaction() as flask_session:
+                flask_session.update(values)
+        except RuntimeError as exc:
+            raise RuntimeError(f"cannot seed session=: {exc} (is SECRET_KEY set?)") from exc
+
+    @property
+    def scheduler(self) -> Any:
+        """The in-process scheduler this client's work runs on (the current test's)."""
+        return self.engine.scheduler
 
     # -- connection ----------------------------------------------------------------------
 
@@ -146,27 +188,75 @@ class SocketIOTestClient(ClientState):
 
         A refused connection is not an exception: :meth:`is_connected` is ``False``
         and :attr:`connect_error` holds what the server said. Connecting a namespace
-        that is already connected does nothing, as with socket.io-client.
+        that is already connected does nothing, as with socket.io-client. Without
+        ``auth``, the namespace connects with the ``auth`` it last used;
+        ``query_string`` and ``headers`` replace the client's for the sessions it
+        opens from now on.
         """
         if self._is_closed:
             raise RuntimeError("this test client was closed; make a new one")
         namespace = check_namespace(namespace)
         if namespace in self._namespaces:
             return
+        if query_string is not None:
+            self._query_string = query_string
+        if headers is not None:
+            self._headers = headers
+        if auth is None:
+            auth = self._auth.get(namespace)
+        else:
+            self._auth[namespace] = auth
         if self._socket is None or self._socket.is_closed:
-            self._open(query_string, headers)
+            self._open(self._query_string, self._headers)
         self._connect_errors.pop(namespace, None)
         self._disconnect_reasons.pop(namespace, None)
         self._send(sio_packet.CONNECT, namespace, data=auth)
         self._sync()
 
+    def reconnect(self) -> None:
+        """Open a new Engine.IO session and connect the namespaces the last one had,
+        each with its ``auth``, as socket.io-client does after a network failure."""
+        if self._socket is not None and not self._socket.is_closed:
+            raise RuntimeError("the client is still connected: drop() or disconnect() first")
+        for namespace in self._lost_namespaces or ["/"]:
+            self.connect(namespace)
+
+    def drop(self, reason: str = TRANSPORT_CLOSE) -> None:
+        """The network fails under the client: the server sees ``reason``.
+
+        ``reason`` is ``'transport close'`` (the connection closed),
+        ``'ping timeout'`` (it went silent) or ``'transport error'``; the
+        server's disconnect handlers run with it, and :attr:`disconnect_reason`
+        says it. What the client sent before still reaches the server first.
+        Reconnect with :meth:`reconnect` (or :meth:`connect`).
+        """
+        check_drop_reason(reason)
+        if self._socket is None or self._socket.is_closed:
+            raise RuntimeError("cannot drop: the client has no open connection")
+        self.transcript.add("sent", "drop", "*", args=reason)
+        self._socket.drop(reason)
+        self._sync()
+
+    def send_raw(self, payload: str | bytes) -> None:
+        """Send one Engine.IO message as it is: an encoded Socket.IO packet
+        (``'2["echo",1]'``, ``'2/chat,["echo"]'``) or a binary attachment, unchecked,
+        to test how the server takes malformed or unusual packets."""
+        if not isinstance(payload, (str, bytes)):
+            raise TypeError(f"send_raw() takes a str or bytes payload, not {payload!r}")
+        if self._socket is None or self._socket.is_closed:
+            raise RuntimeError("cannot send: the client has no open connection")
+        self.transcript.add("sent", "raw", raw_namespace(payload), args=payload)
+        self._socket.send(payload)
+        self._sync()
+
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
-        path = "/" + self.socketio.server_options.get("path", "socket.io").strip("/") + "/"
+        path = "/" + self.socketio.path.strip("/")  # as Flask-SocketIO's test client
         environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
         environ["flask.app"] = self.app
         environ[INPROCESS_KEY] = self.engine
         if self.flask_test_client is not None:
             _cookies_into(self.flask_test_client, environ)
+        environ.update(self._environ_overrides)
         self._socket = self.engine.open(environ, self._on_payload, self._on_close)
         self.eio_sid = self._socket.sid
         self._binary_packet = None
@@ -228,22 +318,28 @@ class SocketIOTestClient(ClientState):
         self._sync()
         if self._socket is None:
             raise RuntimeError("the client has no connection")
-        connection: Connection = self._socket.environ[CONNECTION_KEY]
         if self.socketio.manage_session:
-            return connection.session
+            return self._socket.environ.get(SAVED_SESSION_KEY)
         with self.app.request_context(self._socket.environ):
             return flask.session._get_current_object()  # type: ignore[attr-defined]
 
     # -- sending -----------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: bool = False,
-             namespace: str | None = None, timeout: float | None = None) -> Any:
+             namespace: str | None = None, timeout: float | None = None,
+             **ignored: Any) -> Any:
         """Emit ``event`` to the server and run what it causes.
 
         With ``callback=True``, return the server's acknowledgement: one value, or a
         list for several; waiting for it moves the in-process clock up to
         ``timeout`` (the client's default), as a blocked client would wait live.
+
+        Other keywords are accepted and ignored, as Flask-SocketIO's test client
+        does: the server's addressing keywords (``broadcast``, ``to``, ``room``,
+        ``include_self``, ``skip_sid``, ``ignore_queue``) silently, since a client
+        cannot address other clients; any other one with a :class:`UserWarning`.
         """
+        ignore_keywords(ignored)
         namespace = check_namespace(namespace)
         self._require_namespace(namespace, f"emit {event!r}")
         ack_id = next(self._ack_ids) if callback else None
@@ -391,7 +487,7 @@ class SocketIOTestClient(ClientState):
             self._socket.send(part)
 
     def _on_payload(self, payload: Any) -> None:
-        if threading.get_ident() != self.scheduler.thread_id:
+        if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
             self._has_foreign_producers = True
             self._foreign.put(payload)
             return
@@ -407,9 +503,11 @@ class SocketIOTestClient(ClientState):
         self._dispatch(pkt)
 
     def _on_close(self, reason: str) -> None:
-        for namespace in list(self._namespaces):
+        self._lost_namespaces = list(self._namespaces)
+        for namespace in self._namespaces:
             self._disconnect_reasons[namespace] = (
-                SERVER_DISCONNECT if reason == "server disconnect" else TRANSPORT_CLOSE)
+                SERVER_DISCONNECT if reason == "server disconnect"
+                else reason if reason in DROP_REASONS else TRANSPORT_CLOSE)
             self.transcript.add("received", "disconnect", namespace, args=reason)
         self._namespaces.clear()
         if self.eio_sid is not None:  # the session is over: the engine forgets this client

@@ -150,7 +150,7 @@ class EmitRecorder:
         """Run the in-process work pending for this server, if this thread drives it."""
         server = self.socketio.server
         router = getattr(server, "eio", None)
-        if router is not None and router.is_scheduler_thread():
+        if router is not None and router.runs_on_test_scheduler():
             router.inprocess.scheduler.run_pending()
 
     def _describe_failure(self, event: str, expected: list, to: Any, namespace: Any,

@@ -62,6 +62,8 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import hooks
+
 if TYPE_CHECKING:
     import flask
 
@@ -72,7 +74,7 @@ __all__ = ["LiveServer", "LiveServerError", "ServerLog"]
 
 #: Callables told of each new :class:`LiveServer` (the pytest plugin collects a
 #: test's servers here to attach their logs when it fails). Nothing else keeps them.
-creation_listeners: list[Callable[[LiveServer], None]] = []
+creation_listeners: list[Callable[[LiveServer], None]] = hooks.live_servers
 
 _HOST = "127.0.0.1"
 
@@ -222,8 +224,7 @@ class LiveServer:
     @property
     def path(self) -> str:
         """Where Socket.IO is served (``'socket.io'`` unless the app says otherwise)."""
-        options = self.socketio.server_options if self.socketio is not None else {}
-        return options.get("path", "socket.io").strip("/")
+        return (self.socketio.path if self.socketio is not None else "socket.io").strip("/")
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -40,10 +40,11 @@ import socketio
 from socketio import packet as sio_packet
 
 from ..options import check_namespace
+from . import hooks
 from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT, TRANSPORT_CLOSE
 from .matchers import ANY
 from .records import ReceivedEvent
-from .state import NO_CHECK, ClientState, expected_args, resolve_namespace
+from .state import NO_CHECK, ClientState, expected_args, ignore_keywords, resolve_namespace
 from .transcript import Transcript
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ DEFAULT_TIMEOUT = 5.0
 
 #: Callables told of each new live client (the pytest plugin collects a test's
 #: clients here to print their transcripts when it fails). Nothing else keeps them.
-creation_listeners: list[Callable[[LiveSocketIOClient], None]] = []
+creation_listeners: list[Callable[[LiveSocketIOClient], None]] = hooks.live_clients
 
 _REASONS = {
     engineio.Client.reason.SERVER_DISCONNECT: SERVER_DISCONNECT,
@@ -356,11 +357,14 @@ class LiveSocketIOClient(ClientState):
     # -- sending ---------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, callback: bool = False,
-             namespace: str | None = None, timeout: float | None = None) -> Any:
+             namespace: str | None = None, timeout: float | None = None,
+             **ignored: Any) -> Any:
         """Emit ``event`` with ``args``; with ``callback=True`` wait for and return the ack.
 
-        The ack is one value, or a list for several (as in-process).
+        The ack is one value, or a list for several (as in-process). Other keywords
+        are ignored as by the in-process client's :meth:`emit`.
         """
+        ignore_keywords(ignored)
         namespace = check_namespace(namespace)
         self._require_namespace(namespace, f"emit {event!r}")
         acked = threading.Event()

@@ -7,6 +7,7 @@ received events, client-side handlers) and how a test reads it is the same, here
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,26 @@ def is_match(record: ReceivedEvent, event: str | None, namespace: Any,
             and (expected is NO_CHECK or expected == record.args))
 
 
+#: The reason a client records when its Engine.IO session is closed under it.
+TRANSPORT_CLOSE = "transport close"
+#: What :meth:`drop` simulates: the reasons a server and socket.io-client give when
+#: the network fails (the connection closed, went silent, or broke).
+DROP_REASONS = (TRANSPORT_CLOSE, "ping timeout", "transport error")
+
+
+def check_drop_reason(reason: str) -> None:
+    if reason not in DROP_REASONS:
+        raise ValueError(f"drop() reason must be one of {', '.join(map(repr, DROP_REASONS))}, "
+                         f"not {reason!r}")
+
+
+def raw_namespace(payload: str | bytes) -> str:
+    """The namespace a raw Socket.IO packet names (``'/'`` when it names none)."""
+    if isinstance(payload, str) and payload[1:2] == "/":
+        return payload[1:].split(",", 1)[0]
+    return "/"
+
+
 def _where(namespace: Any) -> str:
     return " on any namespace" if namespace is ANY else f" on namespace {namespace!r}"
 
@@ -40,6 +61,21 @@ def expected_args(event: str, args: tuple) -> Any:
     """What ``args`` of a received ``event`` look like (the data itself for
     ``'message'`` and ``'json'``, as Flask-SocketIO's test client shows them)."""
     return args[0] if event in ("message", "json") and len(args) == 1 else list(args)
+
+
+#: Keywords of the server's ``emit`` that a test client's ``emit`` accepts and ignores,
+#: as Flask-SocketIO's test client does (a test written from server code may pass them).
+SERVER_EMIT_KEYWORDS = frozenset({"broadcast", "to", "room", "include_self", "skip_sid",
+                                  "ignore_queue"})
+
+
+def ignore_keywords(keywords: dict[str, Any]) -> None:
+    """Accept the keywords Flask-SocketIO's test client ignores: the server's
+    addressing keywords silently, any other with a :class:`UserWarning` naming it."""
+    unknown = sorted(set(keywords) - SERVER_EMIT_KEYWORDS)
+    if unknown:
+        warnings.warn(f"the test client's emit() ignores the keyword(s) {', '.join(unknown)}",
+                      UserWarning, stacklevel=3)
 
 
 class ClientState:
@@ -51,6 +87,10 @@ class ClientState:
         self._disconnect_reasons: dict[str, str] = {}
         self._received: list[ReceivedEvent] = []
         self._handlers: dict[tuple[str, str], Callable[..., Any]] = {}
+        #: The auth each namespace last connected with (reused to reconnect).
+        self._auth: dict[str, Any] = {}
+        #: The namespaces connected when the last connection was lost.
+        self._lost_namespaces: list[str] = []
 
     def is_connected(self, namespace: str | None = None) -> bool:
         """Is ``namespace`` (``'/'`` by default) connected?"""

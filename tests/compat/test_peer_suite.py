@@ -38,14 +38,7 @@ PEER_TESTS = (
 
 #: Peer tests we still fail, each with the reason (issue 12). Strict: a fix that lands
 #: makes the xfail an error until its entry is removed here.
-KNOWN_FAILURES: dict[str, str] = {
-    "test_message_queue_options": "issue 12: server_options lacks 'client_manager'",
-    "test_send_catch_all_namespace": "issue 12: namespace='*' handlers get the namespace first",
-    "test_broadcast": "issue 12: the test client's emit() rejects broadcast=",
-    "test_managed_session": "issue 12: no server.environ[eio_sid]['saved_session']",
-    "test_error_handling_class_based": "issue 12: Namespace.error() is not called",
-    "test_delayed_init": "issue 12: server.eio has no allow_upgrades",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 SUITE_TIMEOUT = 300
 

@@ -200,6 +200,19 @@ def test_in_process_and_live_clients_share_the_server(app):
             local.close()
 
 
+def test_live_client_emit_ignores_the_servers_addressing_keywords(app):
+    # As the in-process client (and Flask-SocketIO's test client): broadcast=True etc.
+    # are accepted and ignored, an unknown keyword is ignored with a warning.
+    with LiveServer(app) as server:
+        client = server.client()
+        assert client.call("join", "room") == ["room"]
+        client.emit("say", "room", "hi", broadcast=True, include_self=False)
+        assert client.receive("said", timeout=5).args[0]["text"] == "hi"
+        with pytest.warns(UserWarning, match="ignores the keyword.*colback"):
+            client.emit("say", "room", "again", colback=True)
+        assert client.receive("said", timeout=5).args[0]["text"] == "again"
+
+
 def test_from_import_serves_a_monkey_patched_subprocess():
     server = LiveServer.from_import("tests.integration.live_app:create_app")
     with server:

@@ -18,7 +18,6 @@ A block that cannot run (a shell command, say) is preceded by an rst comment
 from __future__ import annotations
 
 import ast
-import contextlib
 import importlib.util
 import inspect
 import os
@@ -36,7 +35,7 @@ from typing import Any
 import pytest
 
 from flask_socketio import serving
-from flask_socketio.engine.scheduler import current_scheduler
+from flask_socketio.engine.scheduler import current_scheduler, retire_scheduler
 from flask_socketio.testing import plugin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -278,16 +277,18 @@ class FixtureRequest:
 
 
 def run_doc_test(module: types.ModuleType, test: Callable[..., Any]) -> None:
-    """Call ``test`` as pytest would: fixtures first, the leak guard around it."""
+    """Call ``test`` as pytest would: fixtures first, then the plugin's end of a test
+    (tasks left running fail it, as the leak guard does by default; the next test
+    gets a fresh scheduler)."""
     request = FixtureRequest(module, test)
-    guard = plugin._socketio_leak_guard.__wrapped__(request)  # honours the marker
-    next(guard)
     try:
         request.call(test)
     finally:
         request.close()
-    with contextlib.suppress(StopIteration):
-        next(guard)
+        left = retire_scheduler()
+    if left:
+        raise AssertionError(f"{test.__name__} left Socket.IO tasks running: "
+                             + ", ".join(task.name for task in left))
 
 
 # -- running a file ----------------------------------------------------------------------

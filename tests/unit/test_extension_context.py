@@ -93,6 +93,9 @@ def test_request_comes_from_the_handshake():
     def connect(auth):
         seen["connect"] = (request.headers.get("X-Token"), request.args.get("room"),
                            request.event["message"])
+        # as Flask-SocketIO's: the connect event's args are (environ, auth)
+        seen["connect args"] = (request.event["args"][0] is request.environ,
+                                request.event["args"][1:])
 
     @socketio.on("inspect")
     def inspect_request(*args):
@@ -110,9 +113,10 @@ def test_request_comes_from_the_handshake():
                                   headers={"X-Token": "tok"})
     client.emit("inspect", 1, "two")
     assert seen["connect"] == ("tok", "lobby", "connect")
+    assert seen["connect args"] == (True, (None,))
     assert seen["event"] == {
         "header": "tok", "query": {"room": "lobby", "lang": "en"}, "sid": client.sid,
-        "namespace": "/", "event": "inspect", "args": [1, "two"], "path": "/socket.io/"}
+        "namespace": "/", "event": "inspect", "args": [1, "two"], "path": "/socket.io"}
 
 
 def test_request_query_string_accepts_a_leading_question_mark():
@@ -254,6 +258,30 @@ def test_managed_session_without_a_cookie_starts_empty():
     assert client.emit("get", callback=True) == {"user": None, "counter": None}
     client.emit("set", "counter", 3)
     assert client.emit("get", callback=True) == {"user": None, "counter": 3}
+
+
+def test_managed_session_is_kept_in_the_environ_under_saved_session():
+    # Where Flask-SocketIO keeps it (its own suite reads it there): the handshake
+    # environ's 'saved_session', the same object the handlers see as ``session``.
+    app, socketio = make_session_app()
+    http = app.test_client()
+    http.get("/login/ann")
+    client = socketio.test_client(app, flask_test_client=http)
+    environ = socketio.server.environ[client.eio_sid]
+    client.emit("get")
+    assert environ["saved_session"] == {"user": "ann"}
+    client.emit("set", "counter", 2)
+    assert environ["saved_session"] == {"user": "ann", "counter": 2}
+    assert client.session is environ["saved_session"]
+    environ["saved_session"]["user"] = "eve"  # written there, seen by the handlers
+    assert client.emit("get", callback=True) == {"user": "eve", "counter": 2}
+
+
+def test_unmanaged_session_is_not_saved_in_the_environ():
+    app, socketio = make_session_app(manage_session=False)
+    client = socketio.test_client(app)
+    client.emit("set", "counter", 1)
+    assert "saved_session" not in socketio.server.environ[client.eio_sid]
 
 
 # -- manage_session=False with a server-side session ---------------------------------------

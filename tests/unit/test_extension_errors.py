@@ -115,6 +115,56 @@ def test_error_handler_of_a_class_based_namespace():
     assert handled == ["class boom"]
 
 
+def test_error_method_of_a_class_based_namespace_takes_what_no_handler_took():
+    # As Flask-SocketIO: a Namespace's error() gets the exception when the SocketIO
+    # error handlers do not take it (none, or one that raises); it returns the ack.
+    app, socketio = make_app()
+    seen = []
+
+    class Guarded(Namespace):
+        def on_fail(self, value):
+            raise Boom(f"guarded {value}")
+
+        def on_divide(self, value):
+            return 1 / value
+
+        def error(self, exc):
+            seen.append((type(exc).__name__, str(exc), request.event["message"]))
+            return "error-handled"
+
+    socketio.on_namespace(Guarded("/guarded"))
+    client = socketio.test_client(app, namespace="/guarded")
+    assert client.emit("fail", 1, namespace="/guarded", callback=True) == "error-handled"
+    assert client.emit("divide", 2, namespace="/guarded", callback=True) == 0.5
+
+    def reraise(exc):
+        raise exc
+
+    socketio.on_error_default(reraise)
+    assert client.emit("divide", 0, namespace="/guarded", callback=True) == "error-handled"
+    socketio.on_error("/guarded")(lambda exc: "the namespace's handler")
+    assert client.emit("fail", 2, namespace="/guarded",
+                       callback=True) == "the namespace's handler"
+    assert seen == [("Boom", "guarded 1", "fail"),
+                    ("ZeroDivisionError", "division by zero", "divide")]
+
+
+def test_error_method_that_raises_reaches_the_test():
+    app, socketio = make_app()
+
+    class Clumsy(Namespace):
+        def on_fail(self):
+            raise Boom("first")
+
+        def error(self, exc):
+            raise ValueError(f"error() failed on {exc}")
+
+    socketio.on_namespace(Clumsy("/clumsy"))
+    client = socketio.test_client(app, namespace="/clumsy")
+    with pytest.raises(ValueError, match="error\\(\\) failed on first"):
+        client.emit("fail", namespace="/clumsy")
+
+
 def test_error_handler_for_catch_all_handlers():
     app, socketio = make_app()
     handled = []

@@ -179,7 +179,9 @@ def test_catch_all_event_gets_the_event_name_first():
     client = socketio.test_client(app)
     assert client.emit("anything", 1, 2, callback=True) == "anything"
     client.emit("specific", 3)
-    assert seen == [("anything", (1, 2), "anything"),
+    # request.event of a catch-all, as Flask-SocketIO's: the message is "*", the
+    # event's name is the first of the args
+    assert seen == [("anything", (1, 2), "*"),
                     ("specific handler", (3,), "specific")]
 
 
@@ -193,52 +195,81 @@ def test_catch_all_event_does_not_receive_connect_or_disconnect():
     assert seen == ["x"]
 
 
-def test_catch_all_namespace_gets_the_namespace_first():
+def test_catch_all_namespace_handler_gets_the_arguments_and_request_names_the_namespace():
+    # As Flask-SocketIO: a named event registered for namespace='*' is called with the
+    # event's arguments only; request.namespace says which namespace it came from.
     app, socketio = make_app()
     seen = []
 
     @socketio.on("connect", namespace="*")
-    def connect(namespace):
-        seen.append(("connect", namespace, request.namespace))
+    def connect(auth):
+        seen.append(("connect", auth, request.namespace))
 
     @socketio.on("hello", namespace="*")
-    def hello(namespace, value):
-        seen.append(("hello", namespace, value))
-        emit("hi", namespace)
-        return namespace
+    def hello(value):
+        seen.append(("hello", value, request.namespace))
+        emit("hi", request.namespace)
+        return request.namespace
 
-    client = socketio.test_client(app, namespace="/anything")
+    @socketio.on("disconnect", namespace="*")
+    def disconnect(reason):
+        seen.append(("disconnect", reason, request.namespace))
+
+    client = socketio.test_client(app, namespace="/anything", auth={"k": 1})
     client.connect("/other")
     assert client.is_connected("/anything") and client.is_connected("/other")
     assert client.emit("hello", 1, namespace="/anything", callback=True) == "/anything"
     assert client.emit("hello", 2, namespace="/other", callback=True) == "/other"
     client.assert_received("hi", "/anything", namespace="/anything")
     client.assert_received("hi", "/other", namespace="/other")
-    assert seen == [("connect", "/anything", "/anything"), ("connect", "/other", "/other"),
-                    ("hello", "/anything", 1), ("hello", "/other", 2)]
+    client.disconnect("/other")
+    assert seen == [("connect", {"k": 1}, "/anything"), ("connect", None, "/other"),
+                    ("hello", 1, "/anything"), ("hello", 2, "/other"),
+                    ("disconnect", socketio.reason.CLIENT_DISCONNECT, "/other")]
 
 
-def test_catch_all_event_in_catch_all_namespace():
+def test_catch_all_namespace_handler_written_for_flask_socketio():
+    # Flask-SocketIO 5.7.0's own suite registers exactly this handler.
+    app, socketio = make_app()
+
+    @socketio.on("wildcard", namespace="*")
+    def wildcard(data):
+        emit("my custom response", data)
+
+    client = socketio.test_client(app, namespace="/whatever")
+    client.emit("wildcard", {"a": "b"}, namespace="/whatever")
+    client.assert_received("my custom response", {"a": "b"}, namespace="/whatever")
+
+
+def test_catch_all_connect_without_parameters_in_catch_all_namespace():
+    app, socketio = make_app()
+    seen = []
+    socketio.on_event("connect", lambda: seen.append(request.namespace), namespace="*")
+    socketio.test_client(app, namespace="/n")
+    assert seen == ["/n"]
+
+
+def test_catch_all_event_in_catch_all_namespace_gets_the_event_name_first():
     app, socketio = make_app()
     seen = []
 
     @socketio.on("*", namespace="*")
-    def anything(event, namespace, *args):
-        seen.append((event, namespace, args, request.namespace))
+    def anything(event, *args):
+        seen.append((event, args, request.namespace))
         emit("echo", [event, *args])
-        return [event, namespace]
+        return [event, request.namespace]
 
     client = socketio.test_client(app, namespace="/a")
     assert client.emit("ping", 1, 2, namespace="/a", callback=True) == ["ping", "/a"]
     client.assert_received("echo", ["ping", 1, 2], namespace="/a")
-    assert seen == [("ping", "/a", (1, 2), "/a")]
+    assert seen == [("ping", (1, 2), "/a")]
 
 
 def test_specific_handlers_win_over_catch_alls():
     app, socketio = make_app()
     socketio.on_event("*", lambda event, *args: "event catch-all", namespace="/ns")
-    socketio.on_event("x", lambda namespace: "namespace catch-all", namespace="*")
-    socketio.on_event("*", lambda event, namespace: "both catch-all", namespace="*")
+    socketio.on_event("x", lambda: "namespace catch-all", namespace="*")
+    socketio.on_event("*", lambda event: "both catch-all", namespace="*")
     socketio.on_event("x", lambda: "specific", namespace="/ns")
     client = socketio.test_client(app, namespace="/ns")
     client.connect("/other")
@@ -253,7 +284,7 @@ def test_catch_all_namespace_respects_an_explicit_namespaces_option():
     # socketio alone would refuse them all without namespaces='*'), unless the
     # namespaces option lists the accepted ones.
     app, socketio = make_app(namespaces=["/", "/allowed"])
-    socketio.on_event("where", lambda namespace: namespace, namespace="*")
+    socketio.on_event("where", lambda: request.namespace, namespace="*")
     client = socketio.test_client(app)
     client.connect("/allowed")
     assert client.emit("where", namespace="/allowed", callback=True) == "/allowed"
@@ -264,7 +295,7 @@ def test_catch_all_namespace_respects_an_explicit_namespaces_option():
 
 def test_catch_all_namespace_registered_before_init_app_accepts_any_namespace():
     socketio = SocketIO()
-    socketio.on_event("where", lambda namespace: namespace, namespace="*")
+    socketio.on_event("where", lambda: request.namespace, namespace="*")
     app = Flask(__name__)
     socketio.init_app(app)
     client = socketio.test_client(app, namespace="/late")
@@ -275,8 +306,8 @@ def test_catch_all_handlers_with_module_emit_reply_in_the_right_namespace():
     app, socketio = make_app()
 
     @socketio.on("*", namespace="*")
-    def anything(event, namespace, *args):
-        send(f"{event}@{namespace}")
+    def anything(event, *args):
+        send(f"{event}@{request.namespace}")
 
     client = socketio.test_client(app, namespace="/n1")
     client.emit("e", namespace="/n1")
@@ -382,17 +413,22 @@ def test_class_based_namespace_refuses_with_false():
     assert client.is_connected("/r")
 
 
-def test_class_based_catch_all_namespace_gets_the_namespace():
+def test_class_based_catch_all_namespace_methods_get_the_arguments_only():
+    # As a decorated namespace='*' handler: request.namespace names the namespace.
     app, socketio = make_app()
 
     class Everywhere(Namespace):
-        def on_where(self, namespace, value):
-            return [namespace, value, request.namespace]
+        def on_connect(self, auth):
+            self.emit("welcome", [auth, request.namespace], namespace=request.namespace)
+
+        def on_where(self, value):
+            return [value, request.namespace]
 
     socketio.on_namespace(Everywhere("*"))
-    client = socketio.test_client(app, namespace="/somewhere")
+    client = socketio.test_client(app, namespace="/somewhere", auth="a")
+    client.assert_received("welcome", ["a", "/somewhere"], namespace="/somewhere")
     assert client.emit("where", 5, namespace="/somewhere", callback=True) == [
-        "/somewhere", 5, "/somewhere"]
+        5, "/somewhere"]
 
 
 def test_class_based_namespace_call_and_close_room():

@@ -370,7 +370,75 @@ def test_extension_options_are_accepted():
     socketio_ = SocketIO(app, channel="chan", message_queue_options={}, write_only=False,
                          manage_session=False)
     assert socketio_.manage_session is False
-    assert socketio_.server_options["channel"] == "chan"
+    # As Flask-SocketIO's, init_app takes the extension's own options out of
+    # server_options; the others stay.
+    assert socketio_.server_options == {"message_queue_options": {}, "write_only": False}
+    assert socketio_.path == "socket.io"
+
+
+# -- server_options, as Flask-SocketIO's ------------------------------------------------------
+
+
+def test_server_options_show_constructor_options_before_init_app():
+    socketio_ = SocketIO(ping_timeout=10, manage_session=False, path="/io")
+    assert socketio_.server_options == {"ping_timeout": 10, "manage_session": False,
+                                        "path": "/io"}
+    assert socketio_.manage_session is True  # taken from the options by init_app
+    app = make_app()
+    socketio_.init_app(app)
+    assert socketio_.server_options == {"ping_timeout": 10}
+    assert socketio_.manage_session is False
+    assert socketio_.path == "/io"
+    assert handshake(app, path="/io/").status_code == 200
+
+
+def test_writes_to_server_options_before_init_app_are_honoured():
+    socketio_ = SocketIO(cookie="c")
+    socketio_.server_options["allow_upgrades"] = False
+    socketio_.server_options["ping_interval"] = 9
+    app = make_app()
+    socketio_.init_app(app)
+    assert socketio_.server_options == {"cookie": "c", "allow_upgrades": False,
+                                        "ping_interval": 9}
+    assert socketio_.server.eio.allow_upgrades is False
+    opened = open_packet(handshake(app))
+    assert opened["upgrades"] == [] and opened["pingInterval"] == 9000
+
+
+def test_a_misspelt_option_written_to_server_options_is_an_error_at_init_app():
+    socketio_ = SocketIO()
+    socketio_.server_options["alow_upgrades"] = False
+    with pytest.raises(TypeError, match="alow_upgrades"):
+        socketio_.init_app(make_app())
+
+
+def test_server_options_hold_the_client_manager_made_for_a_message_queue():
+    # Flask-SocketIO's suite reads server_options['client_manager'].write_only.
+    app = make_app()
+    with_app = SocketIO(app, message_queue="memory://server-options-1")
+    assert with_app.server_options["client_manager"] is with_app.server.manager
+    assert not with_app.server_options["client_manager"].write_only
+    late = SocketIO(make_app())
+    late.init_app(make_app(), message_queue="memory://server-options-2")
+    assert not late.server_options["client_manager"].write_only
+    emitter = SocketIO(message_queue="memory://server-options-3")
+    assert emitter.server_options["client_manager"].write_only
+    emitter_late = SocketIO()
+    emitter_late.init_app(None, message_queue="memory://server-options-4")
+    assert emitter_late.server_options["client_manager"].write_only
+    assert "client_manager" not in SocketIO(make_app()).server_options
+
+
+def test_the_client_manager_made_for_a_queue_is_kept_by_a_second_init_app():
+    socketio_ = SocketIO(message_queue="memory://server-options-5", channel="c1")
+    manager = socketio_.server_options["client_manager"]
+    socketio_.init_app(make_app())
+    assert socketio_.server_options["client_manager"] is socketio_.server.manager
+    assert socketio_.server.manager.channel == "c1"
+    assert socketio_.server.manager is not manager  # write_only changed: a listener now
+    second = socketio_.server.manager
+    socketio_.init_app(make_app())
+    assert socketio_.server.manager is second
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from flask import Flask, request, session
 
@@ -137,6 +139,33 @@ def test_emit_with_callback_returns_one_value_or_a_list():
     assert client.emit("one", callback=True) == "only"
     assert client.emit("several", 2, 3, callback=True) == [2, 3, 5]
     assert client.emit("nothing", callback=True) == []
+
+
+def test_emit_accepts_and_ignores_the_servers_addressing_keywords():
+    # Flask-SocketIO's test client takes any keyword and ignores it; its own suite
+    # calls client.emit(..., broadcast=True). The server handler decides who hears it.
+    app, socketio = make_app()
+    client = socketio.test_client(app)
+    other = socketio.test_client(app)
+    client.get_received()
+    other.get_received()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client.emit("echo", "a", broadcast=True)
+        assert client.emit("several", 1, 2, callback=True, to="room", room="room",
+                           include_self=False, skip_sid=client.sid,
+                           ignore_queue=True) == [1, 2, 3]
+    client.assert_received("echo", "a")
+    other.assert_nothing_received()
+
+
+def test_emit_warns_about_other_ignored_keywords():
+    app, socketio = make_app()
+    client = socketio.test_client(app)
+    client.get_received()
+    with pytest.warns(UserWarning, match="ignores the keyword.*calback"):
+        assert client.emit("one", calback=True) is None
+    assert client.get_received() == []
 
 
 def test_send_with_callback_returns_the_ack():

@@ -251,34 +251,22 @@ def test_readable_assertion_diffs_for_received_events(project):
     ])
 
 
-def test_the_leak_guard_fails_a_test_leaving_a_task_running(project):
+def test_the_leak_guard_is_on_by_default(project):
     project.makepyfile('''
-        import pytest
-
-        @pytest.mark.socketio_leak_guard
         def test_leaves_a_task(socketio_client):
             socketio_client().emit("tick_every", 5)
 
-        def test_unguarded_leaves_a_task(socketio_client, socketio_clock):
-            socketio_client().emit("tick_every", 7)
-
-        @pytest.mark.socketio_leak_guard
         def test_clean(socketio_client):
             socketio_client().emit("echo", 1)
     ''')
     result = run(project)
-    result.assert_outcomes(passed=3, errors=1)
+    result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines([
         "*ERROR at teardown of test_leaves_a_task*",
         "*the test left Socket.IO work running: task *ticker*",
     ])
     assert "test_clean" not in "".join(line for line in result.stdout.lines
                                        if line.startswith("ERROR"))
-    from flask_socketio.engine.scheduler import current_scheduler
-
-    for task in current_scheduler().tasks:  # the unguarded test's ticker
-        if "ticker" in task.name:
-            task.kill()
 
 
 def test_the_leak_guard_kills_what_it_reports(project):
@@ -319,27 +307,34 @@ def test_the_leak_guard_fails_a_test_leaving_a_thread_running(project):
     result.stdout.fnmatch_lines(["*the test left Socket.IO work running: thread left-behind*"])
 
 
-def test_the_leak_guard_by_ini_option_and_command_line(project):
+def test_the_ini_option_turns_the_leak_guard_off_but_tasks_are_still_cancelled(project):
     project.makepyfile('''
-        def test_leaves_a_task(socketio_client):
+        import pytest
+        from flask_socketio.engine.scheduler import current_scheduler
+
+        tasks = []
+
+        def test_leaves_a_task(socketio_client, socketio_clock):
+            socketio_client().emit("tick_every", 5)
+            socketio_clock.advance(12)
+            tasks.extend(t for t in current_scheduler().tasks if "ticker" in t.name)
+
+        def test_the_next_test_starts_clean(socketio_clock):
+            assert tasks and not any(task.is_alive() for task in tasks)
+            assert socketio_clock.now == 0 and current_scheduler().tasks == []
+
+        @pytest.mark.socketio_leak_guard
+        def test_the_marker_still_turns_it_on(socketio_client):
             socketio_client().emit("tick_every", 5)
     ''')
-    run(project).assert_outcomes(passed=1)
-    _kill_tickers()
-    run(project, "--socketio-leak-guard").assert_outcomes(passed=1, errors=1)
     project.makeini('''
         [pytest]
-        socketio_leak_guard = true
+        socketio_leak_guard = false
     ''')
-    run(project).assert_outcomes(passed=1, errors=1)
-
-
-def _kill_tickers():
-    from flask_socketio.engine.scheduler import current_scheduler
-
-    for task in current_scheduler().tasks:
-        if "ticker" in task.name:
-            task.kill()
+    result = run(project)
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_the_marker_still_turns_it_on*"])
+    run(project, "-k", "leaves", "--socketio-leak-guard").assert_outcomes(passed=1, errors=1)
 
 
 def test_a_server_exception_no_client_saw_fails_its_own_test_not_the_next(project):

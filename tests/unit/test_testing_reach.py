@@ -110,7 +110,7 @@ def test_flask_test_client_shares_cookies_and_session():
     http = app.test_client()
     http.get("/login/ann")
     client = socketio.test_client(app, flask_test_client=http)
-    client.assert_received("hello", {"user": "ann", "app": "app", "path": "/socket.io/"})
+    client.assert_received("hello", {"user": "ann", "app": "app", "path": "/socket.io"})
     assert client.session["user"] == "ann"
     assert client.emit("whoami", callback=True) == "ann"
     client.emit("join", "news")
@@ -123,7 +123,7 @@ def test_without_flask_test_client_there_is_no_session():
     http = app.test_client()
     http.get("/login/ann")
     client = socketio.test_client(app)
-    client.assert_received("hello", {"user": None, "app": "app", "path": "/socket.io/"})
+    client.assert_received("hello", {"user": None, "app": "app", "path": "/socket.io"})
     assert client.emit("whoami", callback=True) == []
 
 
@@ -241,14 +241,14 @@ def test_clients_of_two_instances_keep_separate_rooms_and_sessions():
 def test_a_custom_path():
     app, socketio = make_app(path="/custom/io")
     client = socketio.test_client(app)
-    client.assert_received("hello", {"user": None, "app": "app", "path": "/custom/io/"})
+    client.assert_received("hello", {"user": None, "app": "app", "path": "/custom/io"})
     assert client.emit("echo", "x", callback=True) == "x"
 
 
 def test_the_2014_resource_option_is_a_custom_path():
     app, socketio = make_app(resource="legacy")
     client = socketio.test_client(app)
-    assert client.receive("hello").args[0]["path"] == "/legacy/"
+    assert client.receive("hello").args[0]["path"] == "/legacy"
 
 
 def test_the_msgpack_serializer():

@@ -1,0 +1,121 @@
+"""Every private member of another library that this package touches, in one list.
+
+python-socketio, python-engineio, Flask and Werkzeug promise nothing about their
+underscored names; we override or read a few of them where their public API has no
+hook. ``tests/unit/test_upstream_contract.py`` checks that each one listed here still
+exists (and, for methods, still takes the parameters we call it with), and that the
+code uses no private member missing from this list, so that an upgrade that changes
+one fails loudly, naming it. ``scripts/check-upstream.sh`` runs that test against the
+newest releases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PrivateMember:
+    """One private member of an upstream library that we use."""
+
+    #: ``module:qualname`` of the class or module that has it.
+    owner: str
+    #: The member's name.
+    name: str
+    #: Where we use it and why.
+    why: str
+    #: Parameter names we rely on (methods only), after ``self``.
+    params: tuple[str, ...] | None = None
+    #: Set on instances by the owner's ``__init__`` rather than defined on the class.
+    instance: bool = False
+
+
+_SERVER = "socketio.base_server:BaseServer"
+_SYNC_SERVER = "socketio.server:Server"
+
+PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
+    # python-socketio's Server: protocol.py checks every packet before it acts.
+    PrivateMember(_SYNC_SERVER, "_engineio_server_class",
+                  "protocol.py: the Engine.IO router is the server's eio", ()),
+    PrivateMember(_SYNC_SERVER, "_handle_eio_connect",
+                  "protocol.py: start the connect_timeout timer", ("eio_sid", "environ")),
+    PrivateMember(_SYNC_SERVER, "_handle_eio_message",
+                  "protocol.py: packet rules before python-socketio decodes",
+                  ("eio_sid", "data")),
+    PrivateMember(_SYNC_SERVER, "_handle_eio_disconnect",
+                  "protocol.py: forget per-connection protocol state", ("eio_sid", "reason")),
+    PrivateMember(_SYNC_SERVER, "_handle_connect",
+                  "protocol.py: the CONNECT reply before what the handler emits",
+                  ("eio_sid", "namespace", "data")),
+    PrivateMember(_SYNC_SERVER, "_handle_disconnect",
+                  "protocol.py: a client DISCONNECT packet", ("eio_sid", "namespace")),
+    PrivateMember(_SYNC_SERVER, "_handle_event",
+                  "protocol.py: events run by the engine that owns the session",
+                  ("eio_sid", "namespace", "id", "data")),
+    PrivateMember(_SYNC_SERVER, "_handle_event_internal",
+                  "protocol.py: drop events whose connection ended",
+                  ("server", "sid", "eio_sid", "data", "namespace", "id")),
+    PrivateMember(_SYNC_SERVER, "_handle_ack", "protocol.py: a client ACK packet",
+                  ("eio_sid", "namespace", "id", "data")),
+    PrivateMember(_SYNC_SERVER, "_send_packet",
+                  "protocol.py: hold emits until the CONNECT reply is out",
+                  ("eio_sid", "pkt")),
+    PrivateMember(_SYNC_SERVER, "_send_eio_packet",
+                  "protocol.py: hold emits until the CONNECT reply is out",
+                  ("eio_sid", "eio_pkt")),
+    PrivateMember(_SERVER, "_binary_packet",
+                  "protocol.py: half-received binary packets, bounded by max_pending_bytes",
+                  instance=True),
+    # python-socketio's client managers: queues.py adds health and ordering.
+    PrivateMember("socketio.pubsub_manager:PubSubManager", "_publish",
+                  "queues.py: publish through our health-reporting path", ("data",)),
+    PrivateMember("socketio.pubsub_manager:PubSubManager", "_listen",
+                  "queues.py: listen with reconnection and health reporting", ()),
+    PrivateMember("socketio.pubsub_manager:PubSubManager", "_thread",
+                  "queues.py: the listener thread, wrapped to report its state", ()),
+    PrivateMember("socketio.pubsub_manager:PubSubManager", "_handle_emit",
+                  "emit_observer.py: the emit recorder sees emits from other processes",
+                  ("message",)),
+    PrivateMember("socketio.redis_manager:RedisManager", "_get_redis_module",
+                  "queues/streams.py: the redis (or valkey) module the URL names", ()),
+    PrivateMember("socketio.redis_manager:RedisManager", "_redis_connect",
+                  "queues.py: reconnect before publishing or listening", ()),
+    PrivateMember("socketio.kombu_manager:KombuManager", "_exchange",
+                  "queues.py: the exchange to publish to", ()),
+    PrivateMember("socketio.kombu_manager:KombuManager", "_queue",
+                  "queues.py: the queue to listen on", ()),
+    PrivateMember("socketio.kombu_manager:KombuManager", "_connection",
+                  "queues.py: a connection to listen with", ()),
+    # python-socketio's and python-engineio's clients: the live test client.
+    PrivateMember("engineio.client:Client", "_trigger_event",
+                  "testing/live_client.py: deliver packets in arrival order",
+                  ("event",)),
+    PrivateMember("engineio.client:Client", "_send_request",
+                  "testing/live_client.py: close a polling session without waiting",
+                  ("method", "url")),
+    PrivateMember("socketio.client:Client", "_engineio_client_class",
+                  "testing/live_client.py: the in-order Engine.IO client", ()),
+    PrivateMember("socketio.client:Client", "_send_packet",
+                  "testing/live_client.py: record every packet sent", ("pkt",)),
+    # gevent-websocket: permessage-deflate on its WebSocket.
+    PrivateMember("geventwebsocket.websocket:WebSocket", "_encode_bytes",
+                  "engine/deflate.py: text frames encoded as gevent-websocket does",
+                  ("text",)),
+    # Flask and Werkzeug.
+    PrivateMember("flask.testing:FlaskClient", "_add_cookies_to_wsgi",
+                  "testing/client.py: the Flask test client's cookies in the handshake",
+                  ("environ",)),
+    PrivateMember("werkzeug.local:LocalProxy", "_get_current_object",
+                  "extension.py, testing/client.py: the object behind current_app/session"),
+    PrivateMember("werkzeug._reloader", "run_with_reloader",
+                  "serving.py: socketio.run(debug=True) restarts on code changes"),
+    PrivateMember("flask.ctx:RequestContext", "_session",
+                  "context.py: the per-event request context fast path (guarded: "
+                  "falls back to RequestContext when its fields differ)", instance=True),
+    PrivateMember("flask.ctx:RequestContext", "_after_request_functions",
+                  "context.py: the per-event request context fast path (guarded)",
+                  instance=True),
+    PrivateMember("flask.ctx:RequestContext", "_cv_tokens",
+                  "context.py: the per-event request context fast path (guarded)",
+                  instance=True),
+)
