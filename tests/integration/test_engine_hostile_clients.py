@@ -727,12 +727,12 @@ def test_volatile_messages_are_dropped_first_when_the_queue_is_full(bare_server)
         f"ws://127.0.0.1:{server.port}/engine.io/?EIO=4&transport=websocket", timeout=5)
     try:
         assert ws.recv().startswith("0")
-        ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         ws.send("4go")
         time.sleep(0.5)
         received = []
         while not received or received[-1] != "4end":
             received.append(ws.recv())
+        closed_before = list(disconnects)
     finally:
         ws.close()
     plain = [message for message in received if not message.startswith("4v")]
@@ -740,4 +740,4 @@ def test_volatile_messages_are_dropped_first_when_the_queue_is_full(bare_server)
     print(f"\n{volatile} of 50 volatile messages delivered")
     assert plain == ["4p0", "4p10", "4p20", "4p30", "4p40", "4end"]
     assert volatile < 50
-    assert disconnects == []
+    assert closed_before == []
