@@ -38,7 +38,7 @@ PEER_VENV = BENCH / ".venv-peer"
 PEER_PYTHON = PEER_VENV / "bin" / "python"
 PEER_REQUIREMENT = "flask-socketio==5.*"
 SHARED = ("flask", "werkzeug", "python-socketio", "python-engineio")
-TARGET = 3.0
+TARGET = 2.0  # issue 14: the peer takes at least 2x our time
 
 
 def log(message: str) -> None:
@@ -81,6 +81,8 @@ def run_once(python: str, isolated: bool, args: argparse.Namespace, expect_in: P
                "--warmup", str(args.warmup)]
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    if not isolated:  # ours: this checkout, whichever one the environment has installed
+        env["PYTHONPATH"] = str(REPO)
     done = subprocess.run(command, capture_output=True, text=True, check=True, env=env,
                           cwd=tempfile.gettempdir(), timeout=600)
     report = json.loads(done.stdout)

@@ -15,8 +15,11 @@ from .install_check import warn_if_peer_installed
 if TYPE_CHECKING:
     from socketio.exceptions import ConnectionRefusedError as ConnectionRefusedError
 
+    from .cluster.api import ClusterTimeoutError as ClusterTimeoutError
+    from .event_hooks import EventRefused as EventRefused
     from .extension import SocketIO as SocketIO
     from .namespace import Namespace as Namespace
+    from .rate_limit import RateLimit as RateLimit
     from .sending import call as call
     from .sending import close_room as close_room
     from .sending import disconnect as disconnect
@@ -35,7 +38,10 @@ warn_if_peer_installed()  # light: no Flask, no python-socketio
 _EXPORTS = {
     "ConnectionRefusedError": "socketio.exceptions",
     "SocketIO": "flask_socketio.extension",
+    "ClusterTimeoutError": "flask_socketio.cluster.api",
+    "EventRefused": "flask_socketio.event_hooks",
     "Namespace": "flask_socketio.namespace",
+    "RateLimit": "flask_socketio.rate_limit",
     "call": "flask_socketio.sending",
     "close_room": "flask_socketio.sending",
     "disconnect": "flask_socketio.sending",

@@ -9,15 +9,19 @@ keeps a :class:`Connection` in the environ.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import flask
 import socketio
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
+
+from .event_hooks import EventRefused, HookChain
+from .wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
     from .extension import SocketIO
@@ -37,7 +41,30 @@ REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
 
 _UNHANDLED: Any = object()
 
-SessionObserver = Callable[[str, str, dict, dict], None]
+SessionObserver = Callable[[str, str, dict[str, Any], dict[str, Any]], None]
+
+
+class RunningHandler:
+    """The handler the bridge runs in this context: its connection's ``sid`` and
+    ``namespace`` (``request.sid`` and ``request.namespace``) and the ``SocketIO`` of
+    its app (``None`` if the app has none), handed down to ``emit`` and friends
+    instead of being found again through Flask's context-local proxies."""
+
+    __slots__ = ("sid", "namespace", "socketio")
+
+    def __init__(self, sid: str | None, namespace: str, socketio: Any) -> None:
+        self.sid = sid
+        self.namespace = namespace
+        self.socketio = socketio
+
+
+_RUNNING: contextvars.ContextVar[RunningHandler | None] = contextvars.ContextVar(
+    "flask_socketio.running_handler", default=None)
+
+
+def running_handler() -> RunningHandler | None:
+    """The handler the bridge runs in the current context, if any."""
+    return _RUNNING.get()
 
 
 def current_sid(server: Any, namespace: str) -> str | None:
@@ -46,17 +73,24 @@ def current_sid(server: Any, namespace: str) -> str | None:
     A client has one sid per namespace, so a handler of ``'/'`` addressing
     ``'/chat'`` means the same client's ``'/chat'`` sid (``None`` if it has none).
     """
-    if not flask.has_request_context():
-        return None
-    request = flask.request
-    sid = getattr(request, "sid", None)
-    if sid is None or getattr(request, "namespace", None) == namespace:
+    running = _RUNNING.get()
+    sid: str | None
+    own_namespace: str | None
+    if running is not None:
+        sid, own_namespace = running.sid, running.namespace
+    else:  # e.g. a request context copied into a task (copy_current_request_context)
+        if not flask.has_request_context():
+            return None
+        request = flask.request
+        sid = getattr(request, "sid", None)
+        own_namespace = getattr(request, "namespace", None)
+    if sid is None or own_namespace == namespace:
         return sid
-    eio_sid = server.manager.eio_sid_from_sid(sid, request.namespace)
+    eio_sid = server.manager.eio_sid_from_sid(sid, own_namespace)
     return None if eio_sid is None else server.manager.sid_from_eio_sid(eio_sid, namespace)
 
 
-class ManagedSession(dict, SessionMixin):
+class ManagedSession(dict[str, Any], SessionMixin):
     """The session of one Socket.IO connection, kept by the server (``manage_session``).
 
     It starts as a copy of the Flask session of the handshake request; changes made
@@ -73,11 +107,12 @@ class Connection:
         self.app = app
         #: The URL routing of the handshake request, worked out by the first event
         #: and reused by the next ones (``False``: this Flask cannot reuse it).
-        self.route: _Route | bool | None = None
+        self.route: _Route | Literal[False] | None = None
         #: Called as ``observer(event, namespace, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
-        #: The in-process scheduler for test connections, ``None`` on the network.
+        #: For test connections, what reports handler failures to the test (the
+        #: in-process engine: to its current scheduler); ``None`` on the network.
         self.scheduler = scheduler
 
 
@@ -106,7 +141,7 @@ class _Route:
         self.exception = request.routing_exception
 
     @staticmethod
-    def of(ctx: RequestContext) -> _Route | bool:
+    def of(ctx: RequestContext) -> _Route | Literal[False]:
         if type(ctx) is not RequestContext or set(vars(ctx)) != _CONTEXT_FIELDS:
             return False
         return _Route(ctx)
@@ -120,7 +155,7 @@ class _EventContext(RequestContext):
     event, the app context and the session opened on :meth:`push`.
     """
 
-    def __init__(self, app: flask.Flask, environ: dict, request: Any = None,
+    def __init__(self, app: flask.Flask, environ: WSGIEnvironment, request: Any = None,
                  session: SessionMixin | None = None, route: _Route | None = None) -> None:
         if route is None:  # e.g. RequestContext.copy()
             super().__init__(app, environ, request=request, session=session)
@@ -132,7 +167,7 @@ class _EventContext(RequestContext):
         self.request = request
         self.url_adapter = route.url_adapter
         if route.url_adapter is None and route.exception is not None:
-            request.routing_exception = copy.copy(route.exception)
+            request.routing_exception = _clone(route.exception)
         self.flashes = None
         self._session = session
         self._after_request_functions = []
@@ -146,10 +181,33 @@ class _EventContext(RequestContext):
             return
         request = self.request
         if route.exception is not None:
-            request.routing_exception = copy.copy(route.exception)
+            request.routing_exception = _clone(route.exception)
         else:
             request.url_rule = route.url_rule
             request.view_args = None if route.view_args is None else dict(route.view_args)
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _clone(exception: _E) -> _E:
+    """A copy of a routing exception (a fresh one per event: raising one changes it),
+    as ``copy.copy`` makes, without its ``__reduce_ex__`` round trip and ``__init__``."""
+    kind = type(exception)
+    clone = kind.__new__(kind)
+    clone.args = exception.args
+    clone.__dict__.update(exception.__dict__)
+    return clone
+
+
+def _connect_refusal(refused: EventRefused) -> Exception:
+    """The ``ConnectionRefusedError`` python-socketio turns into the CONNECT_ERROR."""
+    refusal: Exception
+    if refused.has_custom_ack:
+        refusal = socketio.exceptions.ConnectionRefusedError(refused.message, refused.ack)
+    else:
+        refusal = socketio.exceptions.ConnectionRefusedError(refused.message)
+    return refusal
 
 
 class FlaskBridge:
@@ -158,7 +216,7 @@ class FlaskBridge:
     def __init__(self, extension: SocketIO) -> None:
         self.extension = extension
 
-    def connection(self, environ: dict) -> Connection:
+    def connection(self, environ: WSGIEnvironment) -> Connection:
         state = environ.get(CONNECTION_KEY)
         if state is None:
             app = environ.get("flask.app") or self.extension.app
@@ -166,14 +224,21 @@ class FlaskBridge:
                 raise RuntimeError("a Socket.IO connection arrived for no Flask app")
             inprocess = environ.get(INPROCESS_KEY)
             state = environ[CONNECTION_KEY] = Connection(
-                app, inprocess.scheduler if inprocess is not None else None)
+                app, inprocess)  # the in-process engine reports to the current test
         return state
 
-    def dispatch(self, spec: HandlerSpec, args: tuple) -> Any:
+    def dispatch(self, spec: HandlerSpec, args: tuple[Any, ...]) -> Any:
         """Run the handler ``spec`` with the arguments python-socketio called it with."""
         event, namespace, sid, user_args = spec.split(args)
         is_connect = spec.event == "connect"
         request_event = None
+        hooks = hook_args = None
+        if spec.event != "disconnect":
+            hooks = self.extension.event_hooks.chain(namespace, spec.owner)
+            if hooks is not None:
+                hook_args = args[spec.leading + 1:]
+                if is_connect:  # (environ, auth): the hooks get (auth,)
+                    hook_args = hook_args[1:2]
         if is_connect:
             environ = args[spec.leading + 1]
             # as Flask-SocketIO's: the arguments python-socketio gave, (environ, auth)
@@ -184,16 +249,49 @@ class FlaskBridge:
                 request_event = {"message": "*", "args": user_args}
         return self.run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
                         environ=environ, is_connect=is_connect, on_error=spec.on_error,
-                        request_event=request_event)
+                        request_event=request_event, hooks=hooks, hook_args=hook_args)
 
-    def run(self, function: Callable[..., Any], args: tuple, *, sid: str | None,
-            namespace: str, event: str | None, environ: dict | None,
+    def dispatch_unhandled(self, event: str, namespace: str, args: tuple[Any, ...],
+                           owner: Any = None) -> Any:
+        """Run the event hooks for an event no handler took (python-socketio's
+        ``args``: ``(sid, environ, auth)`` for connect, ``(sid, *data)`` else).
+
+        Returns the server's ``not_handled`` unless a hook refused the event or
+        failed: then what the client's acknowledgement gets (``False`` refuses a
+        connect)."""
+        server = self.extension._require_server()
+        hooks = self.extension.event_hooks.chain(namespace, owner)
+        if hooks is None or event == "disconnect" or not args:
+            return server.not_handled
+        sid = args[0]
+        if event == "connect":
+            environ = args[1] if len(args) > 1 else None
+            hook_args = args[2:3]
+            request_event = {"message": "connect", "args": args[1:]}
+        else:
+            environ = server.get_environ(sid, namespace)
+            hook_args = args[1:]
+            request_event = {"message": event, "args": hook_args}
+        handled = []
+
+        def no_handler() -> None:
+            handled.append(False)
+
+        result = self.run(no_handler, (), sid=sid, namespace=namespace, event=event,
+                          environ=environ, is_connect=event == "connect",
+                          request_event=request_event, hooks=hooks, hook_args=hook_args)
+        return server.not_handled if handled else result
+
+    def run(self, function: Callable[..., Any], args: tuple[Any, ...], *, sid: str | None,
+            namespace: str, event: str | None, environ: WSGIEnvironment | None,
             is_connect: bool = False,
             on_error: Callable[[Exception], Any] | None = None,
-            request_event: dict[str, Any] | None = None) -> Any:
+            request_event: dict[str, Any] | None = None,
+            hooks: HookChain | None = None, hook_args: tuple[Any, ...] | None = None) -> Any:
         """Call ``function(*args)`` as a handler of ``event`` from ``sid``; what it
         raises goes to the error handlers, then to ``on_error``. ``request.event`` is
-        ``request_event``, by default ``{"message": event, "args": args}``."""
+        ``request_event``, by default ``{"message": event, "args": args}``. The
+        ``hooks`` run around it, given ``hook_args``."""
         if environ is None:
             return self._run_without_connection(function, args, namespace)
         connection = self.connection(environ)
@@ -212,6 +310,8 @@ class FlaskBridge:
         ctx.push()
         if route is None:
             connection.route = _Route.of(ctx)
+        running = _RUNNING.set(RunningHandler(sid, namespace,
+                                              app.extensions.get("socketio")))
         try:
             request = ctx.request
             request.sid = sid  # type: ignore[attr-defined]
@@ -219,20 +319,45 @@ class FlaskBridge:
             if request_event is None:
                 request_event = {"message": event, "args": args}
             request.event = request_event  # type: ignore[attr-defined]
+            recovery = self.extension.server.recovery if self.extension.server else None
+            recovered = recovery is not None and recovery.was_recovered(sid, namespace)
+            request.recovered = recovered  # type: ignore[attr-defined]
+            if recovered and is_connect and hooks is not None \
+                    and recovery.options.skip_middlewares:  # type: ignore[union-attr]
+                hooks = HookChain((), hooks.after)
             observer = connection.session_observer
             before = copy.deepcopy(dict(ctx.session)) if observer is not None else None
+            error: BaseException | None = None
+            refusal: BaseException | None = None
             try:
+                if hooks is not None:
+                    for hook in hooks.before:
+                        hook(event or "", hook_args or ())
                 result = function(*args)
-            except REFUSALS as exc:
+            except EventRefused as exc:
+                error, result = exc, exc.ack
                 if is_connect:
-                    raise
-                result = self._handle_exception(exc, connection, namespace, on_error)
+                    result, refusal = False, _connect_refusal(exc)
+                elif exc.disconnect and sid is not None:
+                    self._disconnect_later(sid, namespace)
+            except REFUSALS as exc:
+                error = exc
+                if is_connect:
+                    result, refusal = False, exc
+                else:
+                    result = self._handle_exception(exc, connection, namespace, on_error)
             except Exception as exc:
+                error = exc
                 result = self._handle_exception(exc, connection, namespace, on_error)
                 if is_connect and result is _UNHANDLED:
                     result = False  # a connect handler that failed refuses the connection
             if result is _UNHANDLED:
                 result = None
+            if hooks is not None:
+                self._run_after_hooks(hooks, event or "", hook_args or (), result, error,
+                                      connection)
+            if refusal is not None:
+                raise refusal
             if not manage_session and ctx.session.modified:
                 app.session_interface.save_session(app, ctx.session, _DiscardedResponse())
             if observer is not None and before is not None:
@@ -241,10 +366,26 @@ class FlaskBridge:
                     observer(event or "", namespace, before, copy.deepcopy(after))
             return result
         finally:
+            _RUNNING.reset(running)
             ctx.pop()
 
+    def _run_after_hooks(self, hooks: HookChain, event: str, args: tuple[Any, ...], result: Any,
+                         error: BaseException | None, connection: Connection) -> None:
+        """Each after-event hook in turn; one that raises is reported (as an
+        unhandled handler error) and the others still run."""
+        for hook in hooks.after:
+            try:
+                hook(event, args, result, error)
+            except Exception as exc:
+                self.report(exc, connection.scheduler)
+
+    def _disconnect_later(self, sid: str, namespace: str) -> None:
+        """Disconnect ``sid`` from ``namespace`` once the event's acknowledgement is out."""
+        server = self.extension._require_server()
+        server.start_background_task(server.disconnect, sid, namespace=namespace)
+
     @staticmethod
-    def _open_managed_session(app: flask.Flask, environ: dict) -> ManagedSession:
+    def _open_managed_session(app: flask.Flask, environ: WSGIEnvironment) -> ManagedSession:
         """A copy of the handshake request's Flask session, kept for the connection."""
         with app.app_context():
             request = app.request_class(environ)
@@ -254,7 +395,7 @@ class FlaskBridge:
                 session = interface.make_null_session(app)
             return ManagedSession(session)
 
-    def _run_without_connection(self, function: Callable[..., Any], args: tuple,
+    def _run_without_connection(self, function: Callable[..., Any], args: tuple[Any, ...],
                                 namespace: str) -> Any:
         app = self.extension.app
         if app is None or flask.has_app_context():

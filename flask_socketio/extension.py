@@ -10,11 +10,20 @@ import socketio
 
 from . import options as opts
 from . import packets
+from .cluster.api import ClusterOperations
+from .cluster.messages import room_list
+from .cluster.node import ClusterMixin
 from .context import CONNECTION_KEY, FlaskBridge, current_sid
+from .dynamic_namespaces import is_pattern
+from .dynamic_namespaces import matches as namespace_matches
+from .emit_observer import EmitObserverMixin
+from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
+from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
+from .volatile import volatile_emit
 
 if TYPE_CHECKING:
     from .namespace import Namespace
@@ -25,7 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _UNSET: Any = object()
 
 
-def payload(args: tuple) -> Any:
+def payload(args: tuple[Any, ...]) -> Any:
     """python-socketio's ``data``: one argument as is, several as a tuple."""
     if not args:
         return None
@@ -46,11 +55,37 @@ def _encodes_before_sending(server: Any, namespace: str) -> bool:
     """
     manager = server.manager
     return (type(server).emit is _STOCK_SERVER_EMIT
-            and type(manager).emit is _STOCK_MANAGER_EMIT
+            and _emits_as_stock(manager)
             and namespace in manager.rooms)
 
 
-class SocketIO:
+def _emits_as_stock(manager: Any) -> bool:
+    """Is ``manager.emit`` python-socketio's ``Manager.emit``, possibly behind our
+    mixins that then only pass the call on (the emit observer with no listener,
+    connection-state recovery when it is off)?"""
+    owners = _emit_owners.get(type(manager))
+    if owners is None:
+        owners = _emit_owners[type(manager)] = tuple(
+            cls for cls in type(manager).__mro__ if "emit" in cls.__dict__)
+    for owner in owners:
+        if owner is socketio.Manager:
+            return True
+        if owner is EmitObserverMixin:
+            if manager.emit_listeners:
+                return False
+        elif owner is RecoveringManagerMixin or owner is QueuedRecoveryMixin:
+            if getattr(manager.server, "recovery", None) is not None:
+                return False
+        else:
+            return False
+    return False
+
+
+#: Per manager class: the classes that define ``emit``, in the order they run.
+_emit_owners: dict[type, tuple[type, ...]] = {}
+
+
+class SocketIO(ClusterOperations):
     """Socket.IO for a Flask application.
 
     :param app: the Flask application, or ``None`` to call :meth:`init_app` later.
@@ -106,6 +141,8 @@ class SocketIO:
         self.exception_handlers: dict[str, Callable[[Exception], Any]] = {}
         self.default_exception_handler: Callable[[Exception], Any] | None = None
         self.manage_session = True
+        #: The before- and after-event hooks (see :meth:`before_event`).
+        self.event_hooks = EventHooks(namespace_matches)
         self.bridge = FlaskBridge(self)
         self.server_options.update(opts.check_options(options))
         #: ``channel`` and ``path``, taken out of :attr:`server_options` by init_app.
@@ -114,6 +151,8 @@ class SocketIO:
         self._server_key: dict[str, Any] | None = None
         self._runner: Any = None
         self._queue_status_listeners: list[Callable[[Any], None]] = []
+        #: Handlers of server-to-server events (see :meth:`on_server_event`).
+        self.server_event_handlers: dict[str, Callable[..., Any]] = {}
         if app is not None or "message_queue" in options:
             self.init_app(app)
 
@@ -136,14 +175,17 @@ class SocketIO:
             if not hasattr(app, "extensions"):
                 app.extensions = {}
             app.extensions["socketio"] = self
-            app.wsgi_app = SocketIOMiddleware(self, app, app.wsgi_app, self.path)
+            # Flask's documented way to wrap its WSGI app: assign over the method.
+            app.wsgi_app = SocketIOMiddleware(  # type: ignore[method-assign]
+                self, app, app.wsgi_app, self.path)
             if self.app is None:
                 self.app = app
 
     @property
     def path(self) -> str:
         """Where Socket.IO is served (the ``path`` option), ``'socket.io'`` by default."""
-        return self._option("path", "socket.io")
+        path: str = self._option("path", "socket.io")
+        return path
 
     def _option(self, name: str, default: Any = None) -> Any:
         """An option's value, wherever it is kept."""
@@ -171,16 +213,18 @@ class SocketIO:
         # first whenever it happens to be installed.
         server_options.setdefault("async_mode", "gevent")
         self.server = ProtocolServer(**server_options)
+        self.server.unhandled_event = self._unhandled_event
         if self.server.packet_class is socketio.packet.Packet:  # the default serializer: the
             self.server.packet_class = packets.Packet  # same packets, binary data found faster
         self._server_key = key
         if hasattr(manager, "status_listeners"):
             manager.status_listeners.extend(self._queue_status_listeners)
+        if isinstance(manager, ClusterMixin):
+            manager.server_event_runner = self._run_server_event
         for event, handler, namespace in self.handlers:
             self._register(event, handler, namespace)
         for namespace_handler in self.namespace_handlers:
-            self.server.register_namespace(namespace_handler)
-            self._accept_any_namespace_for(namespace_handler.namespace)
+            self._register_namespace(namespace_handler)
 
     @property
     def async_mode(self) -> str | None:
@@ -192,16 +236,33 @@ class SocketIO:
     def queue_status(self) -> QueueStatus | None:
         """The message queue's health in this process (a
         :class:`~flask_socketio.queues.QueueStatus`: ``state`` is ``"connecting"``,
-        ``"connected"`` or ``"down"``, with the last ``error``, ``outages`` and
-        ``unpublished`` counts); ``None`` without a broker queue."""
+        ``"connected"`` or ``"down"``, with the last ``error``, ``outages``,
+        ``unpublished`` and ``gaps`` counts); ``None`` without a broker queue."""
         manager = getattr(self.server, "manager", None)
         return getattr(manager, "status", None)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters of this server since it was made: ``volatile_dropped``, the
+        volatile emits not sent (one per client and message)."""
+        server = self._require_server()
+        return {"volatile_dropped": server.eio.volatile_dropped}
+
+    def instrument(self, auth: Any = None, **options: Any) -> Any:
+        """Serve the `Socket.IO Admin UI <https://socket.io/docs/v4/admin-ui/>`_'s
+        ``/admin`` namespace: python-socketio's ``Server.instrument()`` (``auth``: the
+        credentials dict the UI must send, a list of them, a callable, or ``False``
+        for none; ``mode``, ``read_only``, ``server_id``, ``namespace``,
+        ``server_stats_interval``). Returns its ``InstrumentedServer``
+        (``shutdown()``, ``uninstrument()``). The UI's page can be served by the app:
+        see :func:`flask_socketio.admin_ui.admin_ui_blueprint`."""
+        return self._require_server().instrument(auth=auth, **options)
 
     def on_queue_status(self, listener: Callable[[QueueStatus], Any]) -> Callable[..., Any]:
         """Decorator registering ``listener(status)``, called at every change of the
         message queue's state (it runs in the queue's listener task: keep it short)."""
         self._queue_status_listeners.append(listener)
-        manager = getattr(self.server, "manager", None)
+        manager: Any = getattr(self.server, "manager", None)
         if hasattr(manager, "status_listeners"):
             manager.status_listeners.append(listener)
         return listener
@@ -219,9 +280,10 @@ class SocketIO:
         ``'connect'`` and ``'disconnect'`` are connection events; ``'message'`` and
         ``'json'`` receive what clients ``send``; ``'*'`` catches every other event
         (the handler gets the event name first); ``namespace='*'`` catches every
-        namespace (``request.namespace`` names it).
+        namespace (``request.namespace`` names it), and a pattern (a compiled regex
+        or a predicate) every namespace it matches (see :doc:`dynamic_namespaces`).
         """
-        namespace = opts.check_namespace(namespace)
+        namespace = _handler_namespace(namespace)
 
         def decorator(handler: F) -> F:
             self.handlers.append((message, handler, namespace))
@@ -268,24 +330,86 @@ class SocketIO:
         self.default_exception_handler = handler
         return handler
 
+    def before_event(self, hook: BeforeHook | None = None, *,
+                     namespace: str | None = None) -> Any:
+        """Decorator registering ``hook(event, args)``, run before the handler of every
+        event (``connect`` included, ``disconnect`` not), in its Flask contexts.
+
+        ``@socketio.before_event`` serves every namespace,
+        ``@socketio.before_event(namespace='/chat')`` one. Hooks run in registration
+        order, those of every namespace first. Raise
+        :class:`~flask_socketio.EventRefused` to refuse the event; anything else a
+        hook raises goes to the error handlers, as a handler's would, and the handler
+        does not run.
+        """
+        served = _hook_namespace(namespace)
+
+        def decorator(function: BeforeHook) -> BeforeHook:
+            if not callable(function):
+                raise ValueError("a before-event hook must be a callable")
+            self.event_hooks.add_before(function, served)
+            return function
+
+        return decorator if hook is None else decorator(hook)
+
+    def after_event(self, hook: AfterHook | None = None, *,
+                    namespace: str | None = None) -> Any:
+        """Decorator registering ``hook(event, args, result, error)``, run after the
+        handler of every event (``connect`` included, ``disconnect`` not), refused
+        ones too, in its Flask contexts: ``result`` is the handler's return value
+        (the acknowledgement), ``error`` the exception it (or a before hook) raised.
+
+        After hooks run in reverse: those of one namespace first, then those of every
+        namespace, each group latest-registered first. What a hook raises is
+        reported as an unhandled handler error; the other hooks still run.
+        """
+        served = _hook_namespace(namespace)
+
+        def decorator(function: AfterHook) -> AfterHook:
+            if not callable(function):
+                raise ValueError("an after-event hook must be a callable")
+            self.event_hooks.add_after(function, served)
+            return function
+
+        return decorator if hook is None else decorator(hook)
+
+    def _unhandled_event(self, event: str, namespace: str, args: tuple[Any, ...],
+                         owner: Any) -> Any:
+        from .namespace import Namespace
+
+        return self.bridge.dispatch_unhandled(
+            event, namespace, args, owner if isinstance(owner, Namespace) else None)
+
     def on_namespace(self, namespace_handler: Namespace) -> None:
         """Register a class-based :class:`~flask_socketio.Namespace`."""
         from .namespace import Namespace
 
         if not isinstance(namespace_handler, Namespace):
             raise ValueError("not a flask_socketio.Namespace instance")
-        opts.check_namespace(namespace_handler.namespace)
+        _handler_namespace(namespace_handler.namespace)
         namespace_handler._set_socketio(self)
         self.namespace_handlers.append(namespace_handler)
         if self.server is not None:
-            self.server.register_namespace(namespace_handler)
-            self._accept_any_namespace_for(namespace_handler.namespace)
+            self._register_namespace(namespace_handler)
 
-    def _register(self, event: str, handler: Callable[..., Any], namespace: str) -> None:
+    def _register(self, event: str, handler: Callable[..., Any], namespace: Any) -> None:
         spec = HandlerSpec(handler, event, namespace)
         dispatch = _Dispatcher(self.bridge, spec)
-        self._require_server().on(event, dispatch, namespace=namespace)
+        server = self._require_server()
+        if is_pattern(namespace):
+            server.dynamic.add_handler(namespace, event, dispatch)
+            return
+        server.on(event, dispatch, namespace=namespace)
         self._accept_any_namespace_for(namespace)
+
+    def _register_namespace(self, namespace_handler: Namespace) -> None:
+        server = self._require_server()
+        server.register_namespace(namespace_handler)
+        if is_pattern(namespace_handler.namespace):
+            server.dynamic.add_namespace_handler(namespace_handler.namespace,
+                                                 namespace_handler)
+        else:
+            self._accept_any_namespace_for(namespace_handler.namespace)
 
     def _accept_any_namespace_for(self, namespace: str) -> None:
         """A catch-all (``'*'``) namespace handler makes every namespace connectable,
@@ -297,13 +421,26 @@ class SocketIO:
 
     def emit(self, event: str, *args: Any, namespace: str | None = None, to: Any = None,
              room: Any = None, include_self: bool = True, skip_sid: Any = None,
-             callback: Callable[..., Any] | None = None, ignore_queue: bool = False) -> None:
+             callback: Callable[..., Any] | None = None, ignore_queue: bool = False,
+             exclude: Any = None, volatile: bool = False) -> None:
         """Emit ``event`` with ``args``; without ``to`` (or ``room``) it is a broadcast.
 
         Usable from handlers, HTTP routes and background tasks. ``include_self=False``
-        inside a handler skips the sender. ``callback`` is called with the client's
-        acknowledgement, inside the app context.
+        inside a handler skips the sender. ``exclude`` (a room, a sid or a list)
+        skips the clients in those rooms, each node of a message queue resolving them
+        against its own rooms. ``callback`` is called with the client's
+        acknowledgement, inside the app context: ``callback(*answer)`` for an emit
+        to one client's sid, ``callback(sid, *answer)`` per client for an emit to a
+        room, a list or everyone. ``volatile=True`` drops the event, never queuing
+        it, for each client whose transport is not ready for it (counted in
+        :attr:`stats`; see :doc:`volatile`).
         """
+        if volatile:
+            with volatile_emit(self._require_server()):
+                self.emit(event, *args, namespace=namespace, to=to, room=room,
+                          include_self=include_self, skip_sid=skip_sid,
+                          callback=callback, ignore_queue=ignore_queue, exclude=exclude)
+            return
         server = self._require_server()
         namespace = opts.check_namespace(namespace)
         if to is None:
@@ -312,6 +449,16 @@ class SocketIO:
         if not include_self and skip_sid is None:
             skip_sid = sender
         data = payload(args)
+        if exclude is not None or (callback is not None
+                                   and isinstance(server.manager, ClusterMixin)
+                                   and not self._is_local_client(to, namespace)):
+            self._check_serializable(event, data, namespace)
+            excluded = room_list(exclude, "emit(exclude=...)") or []
+            if skip_sid is not None:
+                excluded += room_list(skip_sid, "emit(skip_sid=...)") or []
+            self._cluster_emit(event, args, namespace, to, excluded or None, callback,
+                               sender, ignore_queue)
+            return
         if callback is None and _encodes_before_sending(server, namespace):
             # python-socketio encodes the packet once, before sending anything: an
             # unserializable payload fails there, and is named here.
@@ -331,11 +478,18 @@ class SocketIO:
     def send(self, data: Any, json: bool = False, namespace: str | None = None,
              to: Any = None, room: Any = None, include_self: bool = True,
              skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-             ignore_queue: bool = False) -> None:
+             ignore_queue: bool = False, exclude: Any = None,
+             volatile: bool = False) -> None:
         """Send a ``'message'`` (or, with ``json=True``, a ``'json'``) event."""
         self.emit("json" if json else "message", data, namespace=namespace, to=to, room=room,
                   include_self=include_self, skip_sid=skip_sid, callback=callback,
-                  ignore_queue=ignore_queue)
+                  ignore_queue=ignore_queue, exclude=exclude, volatile=volatile)
+
+    def _is_local_client(self, to: Any, namespace: str) -> bool:
+        """Is ``to`` the sid of a client of this process (an emit whose callback
+        python-socketio answers as before)?"""
+        manager = self._require_server().manager
+        return isinstance(to, str) and manager.eio_sid_from_sid(to, namespace) is not None
 
     def call(self, event: str, *args: Any, to: Any = None, sid: Any = None,
              namespace: str | None = None, timeout: float = 60,
@@ -376,7 +530,8 @@ class SocketIO:
         """Wrap ``callback`` so it runs in the Flask contexts of the emitting side."""
         server = self._require_server()
         environ = server.get_environ(sender, namespace) if sender is not None else None
-        app = flask.current_app._get_current_object() if flask.has_app_context() else self.app
+        app = (flask.current_app._get_current_object()  # type: ignore[attr-defined]
+               if flask.has_app_context() else self.app)
         run = self.bridge.run
 
         def acknowledged(*args: Any) -> Any:
@@ -400,6 +555,11 @@ class SocketIO:
     def sleep(self, seconds: float = 0) -> None:
         """Sleep in the server's async mode (lets other tasks run)."""
         self._require_server().sleep(seconds)
+
+    def monotonic(self) -> float:
+        """Seconds on the server's clock, for measuring intervals: in handlers of
+        in-process test clients, the test's virtual clock (see :doc:`testing`)."""
+        return self._require_server().eio.monotonic()
 
     def run(self, app: flask.Flask | None = None, host: str | None = None,
             port: int | None = None, **kwargs: Any) -> None:
@@ -425,9 +585,23 @@ class SocketIO:
         """An in-process :class:`~flask_socketio.testing.SocketIOTestClient`, connected."""
         cls = self.test_client_class
         if cls is None:
-            from .testing import SocketIOTestClient as cls
+            from .testing import SocketIOTestClient
+
+            cls = SocketIOTestClient
         return cls(app, self, namespace=namespace, query_string=query_string,
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
+
+
+def _handler_namespace(namespace: Any) -> Any:
+    """A handler's namespace: a name (``'/'`` for ``None``) or a pattern."""
+    return namespace if is_pattern(namespace) else opts.check_namespace(namespace)
+
+
+def _hook_namespace(namespace: Any) -> Any:
+    """The namespace a hook serves: ``None`` (or ``'*'``) for every one."""
+    if namespace is None or namespace == "*":
+        return None
+    return _handler_namespace(namespace)
 
 
 class _Dispatcher:

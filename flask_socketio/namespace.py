@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import flask
 import socketio
 
+from .dynamic_namespaces import is_pattern
 from .handlers import HandlerSpec
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ class Namespace(socketio.Namespace):
     Flask-SocketIO); its return value is the event's result (the acknowledgement).
     """
 
+    namespace: str  # python-socketio's attribute
+
     def __init__(self, namespace: str | None = None) -> None:
         super().__init__(namespace)
         self.socketio: SocketIO | None = None
@@ -43,28 +47,51 @@ class Namespace(socketio.Namespace):
         on_error = getattr(self, "error", None)
         if spec is None or spec.function != method or spec.on_error != on_error:
             spec = self._specs[event] = HandlerSpec(method, event, self.namespace,
-                                                    on_error=on_error)
+                                                    on_error=on_error, owner=self)
         return self.socketio.bridge.dispatch(spec, args)
+
+    def _namespace_for(self, namespace: str | None) -> str:
+        """``namespace``, else this one's; for a pattern, the handler's namespace."""
+        if namespace:
+            return namespace
+        if is_pattern(self.namespace):
+            handler_namespace: str = flask.request.namespace  # type: ignore[attr-defined]
+            return handler_namespace
+        return self.namespace
+
+    def before_event(self, event: str, args: tuple[Any, ...]) -> None:
+        """Override to run before each of this namespace's handlers (``connect``
+        included), after the ``SocketIO`` object's before-event hooks; raise
+        :class:`~flask_socketio.EventRefused` to refuse the event."""
+
+    def after_event(self, event: str, args: tuple[Any, ...], result: Any,
+                    error: BaseException | None) -> None:
+        """Override to run after each of this namespace's handlers, before the
+        ``SocketIO`` object's after-event hooks; ``result`` is the acknowledgement,
+        ``error`` what the handler (or a before hook) raised, if anything."""
 
     def emit(self, event: str, data: Any = None, room: Any = None, include_self: bool = True,
              namespace: str | None = None, callback: Callable[..., Any] | None = None,
-             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False) -> None:
+             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False,
+             exclude: Any = None, volatile: bool = False) -> None:
         """:meth:`SocketIO.emit` defaulting to this namespace."""
         assert self.socketio is not None, "register the namespace with on_namespace() first"
         args = () if data is None else (data,)
         self.socketio.emit(event, *args, to=to if to is not None else room,
                            include_self=include_self, skip_sid=skip_sid,
-                           namespace=namespace or self.namespace, callback=callback,
-                           ignore_queue=ignore_queue)
+                           namespace=self._namespace_for(namespace), callback=callback,
+                           ignore_queue=ignore_queue, exclude=exclude, volatile=volatile)
 
     def send(self, data: Any, room: Any = None, include_self: bool = True,
              namespace: str | None = None, callback: Callable[..., Any] | None = None,
-             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False) -> None:
+             to: Any = None, skip_sid: Any = None, ignore_queue: bool = False,
+             exclude: Any = None, volatile: bool = False) -> None:
         """:meth:`SocketIO.send` defaulting to this namespace."""
         assert self.socketio is not None, "register the namespace with on_namespace() first"
         self.socketio.send(data, to=to if to is not None else room, include_self=include_self,
-                           skip_sid=skip_sid, namespace=namespace or self.namespace,
-                           callback=callback, ignore_queue=ignore_queue)
+                           skip_sid=skip_sid, namespace=self._namespace_for(namespace),
+                           callback=callback, ignore_queue=ignore_queue, exclude=exclude,
+                           volatile=volatile)
 
     def call(self, event: str, data: Any = None, to: Any = None, sid: Any = None,
              namespace: str | None = None, timeout: float = 60,
@@ -73,10 +100,10 @@ class Namespace(socketio.Namespace):
         assert self.socketio is not None, "register the namespace with on_namespace() first"
         args = () if data is None else (data,)
         return self.socketio.call(event, *args, to=to, sid=sid,
-                                  namespace=namespace or self.namespace, timeout=timeout,
+                                  namespace=self._namespace_for(namespace), timeout=timeout,
                                   ignore_queue=ignore_queue)
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
         """:meth:`SocketIO.close_room` defaulting to this namespace."""
         assert self.socketio is not None, "register the namespace with on_namespace() first"
-        self.socketio.close_room(room, namespace=namespace or self.namespace)
+        self.socketio.close_room(room, namespace=self._namespace_for(namespace))

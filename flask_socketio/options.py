@@ -16,17 +16,18 @@ ENGINEIO_OPTIONS = frozenset({
     "http_compression", "compression_threshold", "cookie", "cors_allowed_origins",
     "cors_credentials", "monitor_clients", "transports",
     # ours: which Engine.IO server ("native" on gevent by default, or "engineio"), and
-    # the native engine's limits
-    "engine", "max_queued_bytes", "max_packets_per_post",
+    # the native engine's limits, and permessage-deflate on the embedded server
+    # (python-engineio ignores these)
+    "engine", "max_queued_bytes", "max_packets_per_post", "websocket_compression",
 })
 
 #: Options of our protocol server (:class:`~flask_socketio.protocol.ProtocolServer`).
-PROTOCOL_OPTIONS = frozenset({"max_attachments", "max_pending_bytes", "connect_timeout"})
+PROTOCOL_OPTIONS = frozenset({"max_attachments", "max_pending_bytes", "connect_timeout",
+                              "connection_state_recovery"})
 
 #: Options of this extension.
 EXTENSION_OPTIONS = frozenset({
     "path", "resource", "manage_session", "message_queue", "channel", "write_only",
-    "websocket_compression",
     "message_queue_options",
 })
 

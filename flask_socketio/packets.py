@@ -12,7 +12,9 @@ from typing import Any
 
 from socketio import packet
 
-_STOCK_DATA_IS_BINARY = packet.Packet.data_is_binary.__func__  # type: ignore[attr-defined]
+from .textcodec import DEFAULT_JSON, encode_text
+
+_STOCK_DATA_IS_BINARY = packet.Packet.data_is_binary.__func__
 
 
 def has_binary(data: Any) -> bool:
@@ -42,8 +44,48 @@ def has_binary(data: Any) -> bool:
 class Packet(packet.Packet):
     """``socketio.packet.Packet`` with :func:`has_binary` as its ``data_is_binary``.
 
-    The server uses it for the default serializer; nothing else differs.
+    The server uses it for the default serializer. A text EVENT or ACK with the
+    default JSON module is encoded by :func:`flask_socketio.textcodec.encode_text`
+    (the same string, without a ``JSONEncoder`` made per packet), and when such a
+    packet is built without a ``binary`` answer it is encoded at once instead of
+    being searched for binary data: JSON refuses bytes, so a payload that encodes has
+    none (one that does not goes the stock way: searched, then encoded by
+    python-socketio's ``encode``, which raises what it always raised).
     """
+
+    _encoded: tuple[str, int, Any, str | None, int | None] | None = None
+
+    def __init__(self, packet_type: int = packet.EVENT, data: Any = None,
+                 namespace: str | None = None, id: int | None = None,
+                 binary: bool | None = None, encoded_packet: Any = None) -> None:
+        if (binary is None and not encoded_packet
+                and (packet_type == packet.EVENT or packet_type == packet.ACK)
+                and self.json is DEFAULT_JSON):
+            try:
+                encoded = encode_text(packet_type, namespace, id, data)
+            except Exception:
+                pass  # bytes, or no JSON at all: the stock constructor decides
+            else:
+                self.packet_type = packet_type
+                self.data = data
+                self.namespace = namespace
+                self.id = id
+                self.attachment_count = 0
+                self.attachments: list[bytes] = []
+                self._encoded = (encoded, packet_type, data, namespace, id)
+                return
+        super().__init__(packet_type, data=data, namespace=namespace, id=id, binary=binary,
+                         encoded_packet=encoded_packet)
+
+    def encode(self) -> Any:
+        kind = self.packet_type
+        encoded = self._encoded
+        if (encoded is not None and encoded[1] == kind and encoded[2] is self.data
+                and encoded[3] == self.namespace and encoded[4] == self.id):
+            return encoded[0]  # encoded when built, and unchanged since
+        if (kind == packet.EVENT or kind == packet.ACK) and self.json is DEFAULT_JSON:
+            return encode_text(kind, self.namespace, self.id, self.data)
+        return super().encode()
 
     @classmethod
     def data_is_binary(cls, data: Any) -> bool:
@@ -53,7 +95,7 @@ class Packet(packet.Packet):
 _FAST_DATA_IS_BINARY = Packet.data_is_binary.__func__  # type: ignore[attr-defined]
 
 
-def binary_hint(packet_class: type, data: Any) -> bool | None:
+def binary_hint(packet_class: type[packet.Packet], data: Any) -> bool | None:
     """The ``binary=`` to build a ``packet_class`` packet of ``data`` with.
 
     The answer the class's own ``data_is_binary`` gives, found faster; ``None`` (the

@@ -5,7 +5,9 @@ of ``close_room`` and of a disconnect, passes through ``basic_enter_room`` and
 ``basic_leave_room``. :func:`observable` makes a manager class that reports them
 to an optional listener (the test client's transcript); with no listener it costs
 one attribute check. It mixes in
-:class:`~flask_socketio.emit_observer.EmitObserverMixin` too, which reports emits.
+:class:`~flask_socketio.emit_observer.EmitObserverMixin` too, which reports emits,
+and :class:`~flask_socketio.recovery.RecoveringManagerMixin` (just above
+python-socketio's ``Manager``), which logs deliveries for connection state recovery.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Any
 
 import socketio
 
+from .cluster.node import ClusterMixin
 from .emit_observer import EmitObserverMixin
+from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
+from .volatile import VolatileQueueMixin
 
 #: ``listener(eio_sid, sid, namespace, room, joined)``
 RoomListener = Callable[[str, str, str, Any, bool], None]
@@ -27,7 +32,7 @@ class RoomObserverMixin:
     """Reports named-room joins and leaves to ``room_listener``."""
 
     room_listener: RoomListener | None = None
-    rooms: dict
+    rooms: dict[str, Any]
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any,
                          eio_sid: str | None = None) -> Any:
@@ -53,16 +58,28 @@ class RoomObserverMixin:
 
 def observable(manager_class: type) -> type:
     """``manager_class`` with :class:`RoomObserverMixin` and
-    :class:`~flask_socketio.emit_observer.EmitObserverMixin` mixed in (made once per
-    class)."""
+    :class:`~flask_socketio.emit_observer.EmitObserverMixin` and
+    :class:`~flask_socketio.volatile.VolatileQueueMixin` mixed in, and the cluster
+    operations (:class:`~flask_socketio.cluster.node.ClusterMixin`); made once
+    per class."""
     if issubclass(manager_class, RoomObserverMixin):
         return manager_class
     cls = _classes.get(manager_class)
     if cls is None:
+        # RecoveringManager goes just above python-socketio's Manager: every local
+        # delivery (a pub/sub manager's too) passes through it.
+        local = (RecoveringManager,) if manager_class is socketio.Manager \
+            else (manager_class, RecoveringManager)
         cls = _classes[manager_class] = type(
             "Observable" + manager_class.__name__,
-            (RoomObserverMixin, EmitObserverMixin, manager_class), {})
+            (RoomObserverMixin, EmitObserverMixin, VolatileQueueMixin, QueuedRecoveryMixin,
+             ClusterMixin, *local), {})
     return cls
+
+
+class RecoveringManager(RecoveringManagerMixin, socketio.Manager):
+    """python-socketio's in-memory manager, logging deliveries for connection state
+    recovery (see :mod:`flask_socketio.recovery`)."""
 
 
 #: The default in-memory manager, observable.

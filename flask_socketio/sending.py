@@ -7,15 +7,22 @@ running (``request.sid``, ``request.namespace``), as Flask-SocketIO's do.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import flask
 
-from .context import current_sid
+from .context import current_sid, running_handler
 from .options import check_namespace
 
 if TYPE_CHECKING:
     from .extension import SocketIO
+
+
+class _HandlerRequest(Protocol):
+    """Flask's request while a Socket.IO handler runs: the bridge adds these two."""
+
+    sid: str
+    namespace: str
 
 
 def _socketio() -> SocketIO:
@@ -23,52 +30,78 @@ def _socketio() -> SocketIO:
         raise RuntimeError("no Flask app context: call this from a Socket.IO handler, or "
                            "use the methods of your SocketIO object")
     try:
-        return flask.current_app.extensions["socketio"]
+        socketio: SocketIO = flask.current_app.extensions["socketio"]
+        return socketio
     except KeyError:
         raise RuntimeError("this Flask app has no SocketIO: call SocketIO(app) or "
                            "socketio.init_app(app)") from None
 
 
-def _handler_request(what: str) -> Any:
+def _handler_request(what: str) -> _HandlerRequest:
     if not flask.has_request_context() or not hasattr(flask.request, "sid"):
         raise RuntimeError(f"{what}() without a sid or namespace only works inside a "
                            "Socket.IO handler; elsewhere pass sid=/to= and namespace=, or "
                            "use the methods of your SocketIO object")
-    return flask.request
+    return cast(_HandlerRequest, flask.request)
 
 
 def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
          room: Any = None, broadcast: bool = False, include_self: bool = True,
          skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-         ignore_queue: bool = False) -> None:
+         ignore_queue: bool = False, exclude: Any = None,
+         volatile: bool = False) -> None:
     """Emit ``event`` from a handler: to the sender, unless ``to``/``room`` or
-    ``broadcast=True`` say otherwise. ``namespace`` defaults to the handler's."""
-    request = _handler_request("emit") if namespace is None or (
-        to is None and room is None and not broadcast) else None
-    if namespace is None:
-        namespace = request.namespace
+    ``broadcast=True`` say otherwise. ``namespace`` defaults to the handler's.
+    ``exclude`` and ``volatile=True``: see :meth:`SocketIO.emit`."""
+    running = running_handler()
+    if running is not None and running.socketio is not None:  # the handler's connection
+        socketio = running.socketio
+        if namespace is None:
+            namespace = running.namespace
+        if to is None:
+            to = room
+        if to is None and not broadcast:
+            to = current_sid(socketio._require_server(), namespace) or running.sid
+        socketio.emit(event, *args, namespace=namespace, to=to, include_self=include_self,
+                      skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue,
+                      exclude=exclude, volatile=volatile)
+        return
     if to is None:
         to = room
+    if namespace is None or (to is None and not broadcast):
+        request = _handler_request("emit")
+        if namespace is None:
+            namespace = request.namespace
+        if to is None and not broadcast:
+            to = current_sid(_socketio()._require_server(), namespace) or request.sid
     socketio = _socketio()
-    if to is None and not broadcast:
-        to = current_sid(socketio._require_server(), namespace) or request.sid
     socketio.emit(event, *args, namespace=namespace, to=to, include_self=include_self,
-                  skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
+                  skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue,
+                  exclude=exclude, volatile=volatile)
 
 
 def send(message: Any, json: bool = False, namespace: str | None = None, to: Any = None,
          room: Any = None, broadcast: bool = False, include_self: bool = True,
          skip_sid: Any = None, callback: Callable[..., Any] | None = None,
-         ignore_queue: bool = False) -> None:
+         ignore_queue: bool = False, exclude: Any = None,
+         volatile: bool = False) -> None:
     """Send a ``'message'`` (``'json'`` with ``json=True``) event from a handler."""
     emit("json" if json else "message", message, namespace=namespace, to=to, room=room,
          broadcast=broadcast, include_self=include_self, skip_sid=skip_sid,
-         callback=callback, ignore_queue=ignore_queue)
+         callback=callback, ignore_queue=ignore_queue, exclude=exclude, volatile=volatile)
 
 
 def call(event: str, *args: Any, namespace: str | None = None, to: Any = None,
          timeout: float = 60, ignore_queue: bool = False) -> Any:
     """Emit ``event`` to one client (the sender by default) and return its ack."""
+    running = running_handler()
+    if running is not None and running.socketio is not None:
+        socketio = running.socketio
+        namespace = namespace or running.namespace
+        if to is None:
+            to = current_sid(socketio._require_server(), namespace) or running.sid
+        return socketio.call(event, *args, to=to, namespace=namespace, timeout=timeout,
+                             ignore_queue=ignore_queue)
     if namespace is None or to is None:
         request = _handler_request("call")
         namespace = namespace or request.namespace
@@ -81,10 +114,16 @@ def call(event: str, *args: Any, namespace: str | None = None, to: Any = None,
 def _room_target(what: str, sid: str | None, namespace: str | None) -> tuple[str, str]:
     if namespace is not None:
         check_namespace(namespace)
-    if sid is None or namespace is None:
+    running = running_handler()
+    if (sid is None or namespace is None) and running is not None \
+            and running.socketio is not None:
+        namespace = namespace or running.namespace
+        sid = sid or current_sid(running.socketio._require_server(), namespace) or running.sid
+    elif sid is None or namespace is None:
         request = _handler_request(what)
         namespace = namespace or request.namespace
         sid = sid or current_sid(_socketio()._require_server(), namespace) or request.sid
+    assert sid is not None and namespace is not None  # one of the branches found them
     return sid, namespace
 
 

@@ -1,12 +1,12 @@
 """``socketio.run()``: the embedded gevent server, with the debugger and reloader.
 
-The server is gevent's ``pywsgi.WSGIServer`` with gevent-websocket's handler, so one
-process serves HTTP long-polling and WebSocket. gevent-websocket was chosen by
-measurement (faster broadcast and about a third of the memory per connection of
-simple-websocket, mostly because it does not do permessage-deflate); WebSocket
-compression is therefore off. Blocking libraries in your app need gevent's
-monkey-patching, done first thing in your program: ``from gevent import monkey;
-monkey.patch_all()``.
+The server is gevent's ``pywsgi.WSGIServer``, so one process serves HTTP long-polling
+and WebSocket: the native engine speaks WebSocket itself on the connection's socket
+(:mod:`flask_socketio.engine.websocket`); gevent-websocket's handler still upgrades
+every other request (python-engineio with ``engine='engineio'``, and the app's own
+routes that use ``environ['wsgi.websocket']``). Blocking libraries in your app need
+gevent's monkey-patching, done first thing in your program: ``from gevent import
+monkey; monkey.patch_all()``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from .wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
     import flask
@@ -89,7 +91,8 @@ class EmbeddedServer:
     def port(self) -> int:
         if self.wsgi_server is None:
             raise RuntimeError("the server is not listening yet")
-        return self.wsgi_server.server_port
+        port: int = self.wsgi_server.server_port
+        return port
 
     def serve_forever(self) -> None:
         import gevent
@@ -118,32 +121,37 @@ class EmbeddedServer:
 
 def _request_handler(socketio: SocketIO | None = None,
                      header_timeout: float | None = DEFAULT_HEADER_TIMEOUT) -> type:
-    """gevent-websocket's handler, also giving the engine the request's socket (so that
-    a client hanging up on a pending long-poll is noticed at once).
+    """gevent-websocket's handler, giving the engine the request's socket (on which
+    the native engine answers WebSocket upgrades itself, and notices a client hanging
+    up on a pending long-poll at once).
+
+    Upgrades to ``socketio``'s path are left to its native engine (all upgrades,
+    without ``socketio``); gevent-websocket upgrades the others before the app runs.
+    A WebSocket upgrade to its path from an origin its ``cors_allowed_origins`` does
+    not accept is answered 403 before any upgrade.
 
     A client that has not sent a request's line and headers ``header_timeout``
     seconds after the connection became ready for it (accepted, or its previous
     request answered) is disconnected; ``None`` waits forever.
-
-    With ``socketio``, a WebSocket upgrade to its path from an origin its
-    ``cors_allowed_origins`` does not accept is answered 403 before the upgrade:
-    gevent-websocket answers 101 before the app runs, so the engine's own origin
-    check would only close an already open WebSocket.
     """
     from geventwebsocket.handler import WebSocketHandler
 
-    from .engine import deflate
+    from .engine import deflate, gevent_websocket_deflate
     from .engine.cors import CorsPolicy
-    from .engine.native import SOCKET_KEY
+    from .engine.native import SOCKET_KEY, NativeEngine
 
     policy: CorsPolicy | None = None
     prefix = ""
+    is_native = True
     compression: dict[str, int] | None = None
     if socketio is not None:
         options = socketio.server_options
         policy = CorsPolicy(options.get("cors_allowed_origins"), credentials=False)
         prefix = "/" + socketio.path.strip("/")
-        if options.get("websocket_compression"):
+        server = socketio.server
+        is_native = isinstance(getattr(getattr(server, "eio", None), "network", None),
+                               NativeEngine)
+        if options.get("websocket_compression") and not is_native:
             compression = {"threshold": options.get("compression_threshold", 1024),
                            "max_message_size": options.get("max_http_buffer_size",
                                                            1_000_000)}
@@ -151,6 +159,7 @@ def _request_handler(socketio: SocketIO | None = None,
     import gevent
 
     class SocketIOHandler(WebSocketHandler):
+        start_response: Any  # pywsgi.WSGIHandler's, for the request being handled
         _header_timer: Any = None
 
         def handle_one_request(self) -> Any:
@@ -183,8 +192,8 @@ def _request_handler(socketio: SocketIO | None = None,
                 self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().handle()
 
-        def get_environ(self) -> dict:
-            environ = super().get_environ()
+        def get_environ(self) -> WSGIEnvironment:
+            environ: WSGIEnvironment = super().get_environ()
             environ[SOCKET_KEY] = self.socket
             return environ
 
@@ -197,30 +206,39 @@ def _request_handler(socketio: SocketIO | None = None,
                     and not policy.allows(origin, environ)):
                 self.start_response("403 Forbidden", [("Content-Type", "text/plain")])
                 return [b"Not an accepted origin."]
+            if is_native and environ.get("PATH_INFO", "").startswith(prefix):
+                return None  # the native engine answers the upgrade (a plain WSGI call)
             return super().upgrade_websocket()
+
+        def run_application(self) -> None:
+            try:
+                super().run_application()
+            finally:
+                if self.code == 101:  # the app took the connection over
+                    self.close_connection = True
 
         def upgrade_connection(self) -> Any:
             if compression is None or not deflate.is_offered(self.environ):
                 return super().upgrade_connection()
             plain_start_response = self.start_response
 
-            def start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+            def start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
                 if status.startswith("101"):
                     headers = [*headers, ("Sec-WebSocket-Extensions",
                                           deflate.EXTENSION_RESPONSE)]
                 return plain_start_response(status, headers, exc_info)
 
-            self.start_response = start_response  # type: ignore[method-assign]
+            self.start_response = start_response
             try:
                 failure = super().upgrade_connection()
             finally:
                 del self.start_response
             plain = self.environ.get("wsgi.websocket")
             if failure is None and plain is not None:
-                self.websocket = deflate.DeflateWebSocket(self.environ, plain.stream, self,
-                                                          **compression)
+                self.websocket = gevent_websocket_deflate.DeflateWebSocket(
+                    self.environ, plain.stream, self, **compression)
                 self.environ["wsgi.websocket"] = self.websocket
-                deflate.retire(plain)
+                gevent_websocket_deflate.retire(plain)
             return failure
 
     return SocketIOHandler
@@ -274,6 +292,8 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
                          f"{header_timeout!r}")
     from gevent import pywsgi
 
+    from .engine.native import LeanGreenlet
+
     check_server_options(server_options, "socketio.run")
     mode = socketio._require_server().async_mode
     if mode != "gevent":
@@ -297,13 +317,16 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
         listener.setblocking(False)
     address: Any = listener if listener is not None else _listen_address(app, host, port)
 
+    # a greenlet per connection, without a copy of the accepting stack (see LeanGreenlet)
+    server_options.setdefault("spawn", LeanGreenlet.spawn)
+
     def make_wsgi_server() -> Any:
         server = pywsgi.WSGIServer(
             address, application, handler_class=_request_handler(socketio, header_timeout),
             log=_access_log() if log_output else None,
             error_log=logging.getLogger("flask_socketio.server"), **server_options)
         # gevent-websocket's handler logs requests through ``server.logger``, not ``log``
-        server.logger = _access_log() if log_output else _SILENT
+        server.logger = _access_log() if log_output else _SILENT  # type: ignore[attr-defined]
         return server
 
     return EmbeddedServer(make_wsgi_server)

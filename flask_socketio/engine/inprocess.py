@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import engineio
 import greenlet
 
+from ..wsgi_types import StartResponse, WSGIEnvironment
 from .base import Cancellable
 from .scheduler import Scheduler, current_scheduler
 
@@ -31,18 +33,24 @@ CloseListener = Callable[[str], None]
 class InProcessSocket:
     """One Engine.IO session between an in-process client and the server."""
 
-    def __init__(self, engine: InProcessEngine, sid: str, environ: dict,
+    def __init__(self, engine: InProcessEngine, sid: str, environ: WSGIEnvironment,
                  on_payload: PayloadListener, on_close: CloseListener) -> None:
         self.engine = engine
         self.sid = sid
         self.environ = environ
-        self.session: dict = {}
+        self.session: dict[str, Any] = {}
         self.is_closed = False
         self.close_reason: str | None = None
         self._on_payload = on_payload
         self._on_close = on_close
         self._inbound: deque[Any] = deque()
         self._reading = False
+        #: While stalled the client reads nothing: what the server sends waits here
+        #: (volatile messages are dropped instead), until :meth:`resume`.
+        self.is_stalled = False
+        self._waiting: deque[Any] = deque()
+        #: Deliveries may come from a message queue's listener thread too.
+        self._stall_lock = threading.RLock()
 
     # client -> server ---------------------------------------------------------------
 
@@ -95,8 +103,30 @@ class InProcessSocket:
     # server -> client ---------------------------------------------------------------
 
     def deliver(self, payload: Any) -> None:
-        if not self.is_closed:
-            self._on_payload(payload)
+        if self.is_closed:
+            return
+        if self.is_stalled or self._waiting:
+            with self._stall_lock:
+                if self.is_stalled:
+                    self._waiting.append(payload)
+                    return
+        self._on_payload(payload)
+
+    def is_writable(self) -> bool:
+        """Would what the server sends now reach the client at once?"""
+        return not self.is_closed and not self.is_stalled
+
+    def stall(self) -> None:
+        """The client stops reading, as over a congested network."""
+        self.is_stalled = True
+
+    def resume(self) -> None:
+        """The client reads again: what waited is delivered, in order (before what
+        another thread delivers meanwhile)."""
+        with self._stall_lock:
+            self.is_stalled = False
+            while self._waiting and not self.is_closed:
+                self._on_payload(self._waiting.popleft())
 
     def notify_closed(self, reason: str) -> None:
         self._on_close(reason)
@@ -126,6 +156,8 @@ class InProcessEngine:
         self.handlers: dict[str, Callable[..., Any]] = {}
         #: Per in-process session, told of its rooms joined and left.
         self.room_listeners: dict[str, Callable[[str, str, Any, bool], None]] = {}
+        #: Volatile messages dropped: their client was stalled.
+        self.volatile_dropped = 0
         self._generate_id = id_factory
 
     @property
@@ -136,6 +168,10 @@ class InProcessEngine:
         if scheduler.retired:
             scheduler = self._scheduler = current_scheduler()
         return scheduler
+
+    def report_failure(self, source: str, exc: BaseException) -> None:
+        """Keep a server exception for the current test to see (its scheduler's)."""
+        self.scheduler.report_failure(source, exc)
 
     def scheduler_for_caller(self) -> Scheduler | None:
         """This engine's scheduler if the calling greenlet runs on it (the test's code
@@ -149,7 +185,7 @@ class InProcessEngine:
 
     # the client's side --------------------------------------------------------------
 
-    def open(self, environ: dict, on_payload: PayloadListener,
+    def open(self, environ: WSGIEnvironment, on_payload: PayloadListener,
              on_close: CloseListener) -> InProcessSocket:
         """Open an Engine.IO session for a client, as a handshake would."""
         sid = self._generate_id()
@@ -194,6 +230,7 @@ class InProcessEngine:
         return register if handler is None else register(handler)
 
     def send(self, sid: str, data: Any) -> None:
+        self._scheduler.note_progress()
         socket = self.sockets.get(sid)
         if socket is None:
             logger.warning("Cannot send to in-process sid %s", sid)
@@ -202,6 +239,16 @@ class InProcessEngine:
 
     def send_packet(self, sid: str, pkt: Any) -> None:
         self.send(sid, pkt.data)
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """Deliver ``pkts`` (one volatile message) unless the client is stalled or
+        gone; then they are dropped and counted in :attr:`volatile_dropped`."""
+        socket = self.sockets.get(sid)
+        if socket is None or not socket.is_writable():
+            self.volatile_dropped += 1
+            return
+        for pkt in pkts:
+            socket.deliver(pkt.data)
 
     def disconnect(self, sid: str | None = None) -> None:
         sids = list(self.sockets) if sid is None else [sid]
@@ -213,10 +260,10 @@ class InProcessEngine:
     def transport(self, sid: str) -> str:
         return "websocket"
 
-    def get_session(self, sid: str) -> dict:
+    def get_session(self, sid: str) -> dict[str, Any]:
         return self.sockets[sid].session
 
-    def save_session(self, sid: str, session: dict) -> None:
+    def save_session(self, sid: str, session: dict[str, Any]) -> None:
         self.sockets[sid].session = session
 
     def generate_id(self) -> str:
@@ -235,6 +282,10 @@ class InProcessEngine:
     def sleep(self, seconds: float = 0) -> None:
         self.scheduler.sleep(seconds)
 
+    def monotonic(self) -> float:
+        """Now, on the virtual clock."""
+        return self.scheduler.clock.now
+
     def create_event(self) -> Any:
         return self.scheduler.create_event()
 
@@ -244,7 +295,8 @@ class InProcessEngine:
     def get_queue_empty_exception(self) -> type[Exception]:
         return queue.Empty
 
-    def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def handle_request(self, environ: WSGIEnvironment,
+                       start_response: StartResponse) -> Iterable[bytes]:
         raise RuntimeError("the in-process engine serves no HTTP requests")
 
     def shutdown(self) -> None:

@@ -20,9 +20,11 @@ full queue) closes run in greenlets of their own.
 
 The WebSocket seam
 ------------------
-A WebSocket transport is any object with these four methods; :func:`websocket_transport`
-makes one from a request's environ (today over gevent-websocket,
-:class:`GeventWebSocket`):
+A WebSocket transport is any object with these four methods: ours,
+:class:`flask_socketio.engine.websocket.WebSocket`, which the engine makes on the raw
+socket the embedded server hands over (``environ['flask_socketio.socket']``), and
+:class:`GeventWebSocket`, over the ``environ['wsgi.websocket']`` of other servers
+(gevent-websocket's gunicorn worker, simple-websocket under gunicorn's own):
 
 ``receive() -> str | bytes | None``
     The next message (``str`` for text, ``bytes`` for binary), ``None`` once the peer
@@ -38,14 +40,15 @@ makes one from a request's environ (today over gevent-websocket,
     End the connection now (shut the socket down), so that a blocked ``receive`` or
     ``send_batch`` returns or raises at once. May be called from any greenlet.
 
-Served by gevent's ``pywsgi`` with gevent-websocket's handler (``environ
-['wsgi.websocket']``); :mod:`flask_socketio.serving` also hands over the raw socket
-(``environ['flask_socketio.socket']``) so that a cancelled poll closes its session.
+Served by gevent's ``pywsgi``: :mod:`flask_socketio.serving` hands over the raw socket
+(``environ['flask_socketio.socket']``), on which the engine speaks WebSocket itself
+and notices a client hanging up on a pending poll.
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import contextvars
 import gzip
@@ -68,6 +71,8 @@ import gevent.event
 import gevent.hub
 import gevent.queue
 
+from ..wsgi_types import StartResponse, WSGIEnvironment
+from . import websocket
 from .base import Cancellable
 from .cors import CorsPolicy, own_origin
 
@@ -85,6 +90,8 @@ class Reason(engineio.Server.reason):
 OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0123456"
 SEPARATOR = "\x1e"
 SOCKET_KEY = "flask_socketio.socket"
+#: An Engine.IO event to run: the handler and its arguments.
+PostedEvent = tuple[Callable[..., Any], tuple[Any, ...]]
 _CANCELLED = object()
 
 #: Default of ``max_queued_bytes``: what may wait to be sent to one client.
@@ -109,6 +116,18 @@ ERRORS = {
 
 class ProtocolError(Exception):
     """A client broke the Engine.IO protocol; its session is closed."""
+
+
+class LeanGreenlet(gevent.Greenlet):  # type: ignore[type-arg]  # (not subscriptable at run time)
+    """A gevent ``Greenlet`` that keeps no copy of its spawner's stack.
+
+    gevent keeps the last ``spawning_stack_limit`` (10) frames of the spawner with
+    every greenlet, for debugging output; a session's writer and worker (and each
+    connection's greenlet of the embedded server) would hold about 1 KB each of it
+    for the life of the connection.
+    """
+
+    spawning_stack_limit = 0
 
 
 class GeventWebSocket:
@@ -156,8 +175,8 @@ class GeventWebSocket:
                 self.socket.shutdown(socket.SHUT_RDWR)
 
 
-def websocket_transport(environ: dict) -> Any:
-    """The WebSocket transport of a request, ``None`` if it is not a WebSocket one."""
+def websocket_transport(environ: WSGIEnvironment) -> Any:
+    """The transport over another server's WebSocket (``wsgi.websocket``), if any."""
     ws = environ.get("wsgi.websocket")
     return None if ws is None else GeventWebSocket(ws, environ.get(SOCKET_KEY))
 
@@ -171,7 +190,7 @@ class _Volatile:
         self.message = message
 
 
-def _unwrap(batch: list) -> list:
+def _unwrap(batch: list[Any]) -> list[Any]:
     return [m.message if type(m) is _Volatile else m for m in batch]
 
 
@@ -180,16 +199,18 @@ class Session:
 
     __slots__ = ("engine", "sid", "environ", "transport", "session", "queue", "queued_bytes",
                  "volatile_count", "stalled_since", "poll", "is_posting", "posted_events",
+                 "post_backlog",
                  "ws", "writer", "writer_waiter", "is_upgrading", "is_closed",
                  "awaiting_pong", "ping_sent_at", "worker", "task", "worker_waiter",
                  "__weakref__")
 
-    def __init__(self, engine: NativeEngine, sid: str, environ: dict, transport: str) -> None:
+    def __init__(self, engine: NativeEngine, sid: str, environ: WSGIEnvironment,
+                 transport: str) -> None:
         self.engine = engine
         self.sid = sid
         self.environ = environ
         self.transport = transport
-        self.session: dict = {}
+        self.session: dict[str, Any] = {}
         #: Messages waiting to be sent: ``str`` (a text packet, type first) or
         #: ``bytes`` (a binary message), volatile ones wrapped in ``_Volatile``.
         self.queue: list[Any] = []
@@ -199,13 +220,15 @@ class Session:
         #: When the client began to owe us a read (a write in flight, or queued
         #: messages no poll has taken); 0 when it owes none.
         self.stalled_since = 0.0
-        self.poll: gevent.event.AsyncResult | None = None
+        self.poll: gevent.event.AsyncResult[Any] | None = None
         self.is_posting = False
         #: Events of the POST being read, run together once it is read.
-        self.posted_events: list[tuple[Callable[..., Any], tuple]] | None = None
+        self.posted_events: list[PostedEvent] | None = None
+        #: The events of earlier POSTs still to run, while their greenlet runs them.
+        self.post_backlog: collections.deque[PostedEvent] | None = None
         #: The WebSocket transport (see the module's docstring), once there is one.
         self.ws: Any = None
-        self.writer: gevent.Greenlet | None = None
+        self.writer: gevent.Greenlet[..., Any] | None = None
         self.writer_waiter: Any = None
         self.is_upgrading = False
         self.is_closed = False
@@ -213,13 +236,13 @@ class Session:
         self.ping_sent_at = 0.0
         #: The greenlet that runs this session's event handlers (made at its first
         #: event), the task handed to it, and its waiter while it waits for one.
-        self.worker: gevent.Greenlet | None = None
-        self.task: tuple[Callable[..., Any], tuple] | None = None
+        self.worker: gevent.Greenlet[..., Any] | None = None
+        self.task: PostedEvent | None = None
         self.worker_waiter: Any = None
 
     # -- running handlers ----------------------------------------------------------------
 
-    def hand_to_worker(self, target: Callable[..., Any], args: tuple) -> bool:
+    def hand_to_worker(self, target: Callable[..., Any], args: tuple[Any, ...]) -> bool:
         """Run ``target(*args)`` in this session's worker greenlet, if it is free.
 
         Free means waiting for work: not running a handler (one that waits, say for
@@ -239,7 +262,7 @@ class Session:
             return True
         if self.worker is None:
             self.task = (target, args)
-            self.worker = gevent.spawn(self._work)
+            self.worker = LeanGreenlet.spawn(self._work)
             return True
         return False  # the worker is inside a handler
 
@@ -316,9 +339,11 @@ class Session:
     def _make_room(self, size: int, volatile: bool) -> bool:
         engine = self.engine
         if volatile:
+            engine.volatile_dropped += 1
             engine.logger.debug("%s: queue full, a volatile message dropped", self.sid)
             return False
         if self.volatile_count:
+            engine.volatile_dropped += self.volatile_count
             kept, dropped = [], 0
             for message in self.queue:
                 if type(message) is _Volatile:
@@ -337,6 +362,16 @@ class Session:
             engine.max_queued_bytes)
         engine.close(self, Reason.QUEUE_FULL, notify=None, handlers_apart=True)
         return False
+
+    def is_writable(self) -> bool:
+        """Would a message queued now leave at once? On WebSocket: the writer is idle
+        (no write in flight); on long-polling: a poll waits, with nothing queued for
+        it yet. Never while upgrading or closed (the reference server's ``writable``)."""
+        if self.is_closed or self.is_upgrading:
+            return False
+        if self.ws is not None:
+            return self.writer_waiter is not None
+        return self.poll is not None and not self.queue
 
     def take_queue(self) -> list[str | bytes]:
         """Everything queued, for one write or one poll response."""
@@ -358,7 +393,7 @@ class Session:
         batch = first + self.take_queue()
         self.ws = transport
         self.stalled_since = 0.0
-        self.writer = gevent.spawn(self._write, transport, batch)
+        self.writer = LeanGreenlet.spawn(self._write, transport, batch)
 
     def _write(self, transport: Any, batch: list[str | bytes] | None) -> None:
         """The writer: one ``send_batch`` at a time, each with everything queued
@@ -440,7 +475,8 @@ class NativeEngine:
                  logger: Any = False, json: Any = None, async_handlers: bool = True,
                  monitor_clients: bool | None = None, transports: Any = None,
                  max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
-                 max_packets_per_post: int = DEFAULT_MAX_PACKETS_PER_POST) -> None:
+                 max_packets_per_post: int = DEFAULT_MAX_PACKETS_PER_POST,
+                 websocket_compression: bool = False) -> None:
         if async_mode not in (None, "gevent"):
             raise ValueError(f"the native engine runs on gevent, not {async_mode!r}")
         for name, value in (("max_queued_bytes", max_queued_bytes),
@@ -458,6 +494,8 @@ class NativeEngine:
         self.allow_upgrades = allow_upgrades
         self.http_compression = http_compression
         self.compression_threshold = compression_threshold
+        #: Accept permessage-deflate (messages from ``compression_threshold`` bytes up).
+        self.websocket_compression = websocket_compression
         self.cookie = cookie
         self.cors_allowed_origins = cors_allowed_origins
         self.cors_credentials = cors_credentials
@@ -483,11 +521,20 @@ class NativeEngine:
         else:
             self.logger = globals()["logger"]
         self.sessions: dict[str, Session] = {}
+        #: Volatile messages dropped, not sent: the transport was not writable, or
+        #: the queue was full.
+        self.volatile_dropped = 0
+        #: The MESSAGE packet last sent and its queued form (see :meth:`send_packet`).
+        self._last_packet: Any = None
+        self._last_message: str | bytes = ""
         self.handlers: dict[str, Callable[..., Any]] = {}
         self._timers: list[tuple[float, int, str, str]] = []
         self._timer_sequence = itertools.count()
-        self._heartbeat: gevent.Greenlet | None = None
+        self._heartbeat: gevent.Greenlet[..., Any] | None = None
         self._heartbeat_wakeup = gevent.event.Event()
+        #: Polling sessions the server closed while no poll was pending: kept until
+        #: their next poll, which gets the CLOSE packet (or for a poll interval).
+        self._closing: dict[str, Session] = {}
 
     # -- the engine interface python-socketio uses --------------------------------------
 
@@ -507,9 +554,35 @@ class NativeEngine:
             return
         session.send_message(data, volatile)
 
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """Queue the MESSAGE packets ``pkts`` (one volatile Socket.IO packet) for
+        session ``sid`` only if its transport is writable (:meth:`Session.is_writable`)
+        and its queue can take them all; else drop them (:attr:`volatile_dropped`)."""
+        session = self.sessions.get(sid)
+        messages = [MESSAGE + pkt.data if isinstance(pkt.data, str) else bytes(pkt.data)
+                    for pkt in pkts]
+        if (session is None or not session.is_writable()
+                or session.queued_bytes + sum(map(len, messages)) > self.max_queued_bytes):
+            self.volatile_dropped += 1
+            return
+        for message in messages:
+            session.enqueue(message)
+
     def send_packet(self, sid: str, pkt: Any, volatile: bool = False) -> None:
         if pkt.packet_type == engineio.packet.MESSAGE:
-            self.send(sid, pkt.data, volatile)
+            session = self.sessions.get(sid)
+            if session is None:
+                self.logger.warning("Cannot send to sid %s", sid)
+                return
+            # A broadcast hands the same packet for every recipient: its message is
+            # made once and the same object queued for each of them.
+            if pkt is self._last_packet:
+                message = self._last_message
+            else:
+                data = pkt.data
+                message = MESSAGE + data if isinstance(data, str) else bytes(data)
+                self._last_packet, self._last_message = pkt, message
+            session.enqueue(message, volatile)
             return
         session = self.sessions.get(sid)
         if session is not None:
@@ -524,17 +597,17 @@ class NativeEngine:
     def transport(self, sid: str) -> str:
         return self.sessions[sid].transport
 
-    def get_session(self, sid: str) -> dict:
+    def get_session(self, sid: str) -> dict[str, Any]:
         return self.sessions[sid].session
 
-    def save_session(self, sid: str, session: dict) -> None:
+    def save_session(self, sid: str, session: dict[str, Any]) -> None:
         self.sessions[sid].session = session
 
     def generate_id(self) -> str:
         return secrets.token_urlsafe(15)
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
-                              **kwargs: Any) -> gevent.Greenlet:
+                              **kwargs: Any) -> gevent.Greenlet[..., Any]:
         return gevent.spawn(target, *args, **kwargs)
 
     def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
@@ -546,7 +619,7 @@ class NativeEngine:
         if session is not None and session.posted_events is not None:
             session.posted_events.append((target, args))
         elif session is None or not session.hand_to_worker(target, args):
-            gevent.spawn(target, *args)
+            LeanGreenlet.spawn(target, *args)
 
     def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Any:
         """Run ``target(*args)`` in a new greenlet after ``delay`` seconds; the result's
@@ -566,7 +639,7 @@ class NativeEngine:
     def create_event(self, *args: Any, **kwargs: Any) -> gevent.event.Event:
         return gevent.event.Event()
 
-    def create_queue(self, *args: Any, **kwargs: Any) -> gevent.queue.JoinableQueue:
+    def create_queue(self, *args: Any, **kwargs: Any) -> gevent.queue.JoinableQueue[Any]:
         return gevent.queue.JoinableQueue(*args, **kwargs)
 
     def get_queue_empty_exception(self) -> type[Exception]:
@@ -580,7 +653,8 @@ class NativeEngine:
 
     # -- HTTP --------------------------------------------------------------------------
 
-    def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def handle_request(self, environ: WSGIEnvironment,
+                       start_response: StartResponse) -> Iterable[bytes]:
         """The WSGI entry point for every Engine.IO request."""
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and not self.cors.allows(origin, environ):
@@ -591,11 +665,11 @@ class NativeEngine:
             return self._respond(start_response, "200 OK", b"", environ,
                                  self.cors.preflight_headers(environ))
         query = parse_qs(environ.get("QUERY_STRING", ""))
+        transport = query.get("transport", [None])[0]
+        if transport not in self.transports:  # checked first, as the reference server does
+            return self._error(start_response, "transport", environ)
         if query.get("EIO", [None])[0] != "4":
             return self._error(start_response, "version", environ)
-        transport = query.get("transport", [None])[0]
-        if transport not in self.transports:
-            return self._error(start_response, "transport", environ)
         sid = query.get("sid", [None])[0]
         if sid is None:
             if method != "GET":
@@ -603,7 +677,11 @@ class NativeEngine:
             return self._handshake(environ, start_response, transport)
         session = self.sessions.get(sid)
         if session is None:
-            return self._error(start_response, "sid", environ)
+            session = self._closing.get(sid)
+            if session is None or transport != "polling":
+                return self._error(start_response, "sid", environ)
+            if method == "GET":  # its last poll: the CLOSE packet, then it is gone
+                del self._closing[sid]
         if transport == "websocket":
             return self._upgrade(session, environ, start_response)
         if session.transport != "polling" or session.ws is not None:
@@ -614,11 +692,15 @@ class NativeEngine:
             return self._post(session, environ, start_response)
         return self._error(start_response, "method", environ)
 
-    def _handshake(self, environ: dict, start_response: Callable[..., Any],
+    def _handshake(self, environ: WSGIEnvironment, start_response: StartResponse,
                    transport: str) -> Iterable[bytes]:
-        ws = websocket_transport(environ) if transport == "websocket" else None
-        if transport == "websocket" and ws is None:
-            return self._error(start_response, "request", environ)
+        ws = None
+        if transport == "websocket":
+            ws = self._open_websocket(environ, start_response)
+            if ws is None:
+                return self._error(start_response, "request", environ)
+            if isinstance(ws, list):  # a bad WebSocket handshake, answered
+                return ws
         origin = environ.get("HTTP_ORIGIN")
         if (self.strips_cross_origin_cookies and origin is not None
                 and "HTTP_COOKIE" in environ and origin != own_origin(environ)):
@@ -655,7 +737,7 @@ class NativeEngine:
         return self._respond(start_response, "200 OK", opening.encode(), environ, headers,
                              content_type="text/plain; charset=UTF-8")
 
-    def _poll(self, session: Session, environ: dict,
+    def _poll(self, session: Session, environ: WSGIEnvironment,
               start_response: Callable[..., Any]) -> Iterable[bytes]:
         if session.poll is not None:  # a second concurrent GET breaks the protocol
             self.close(session, Reason.TRANSPORT_ERROR, notify=CLOSE)
@@ -685,7 +767,8 @@ class NativeEngine:
         return self._respond(start_response, "200 OK", body, environ,
                              content_type="text/plain; charset=UTF-8")
 
-    def _watch_for_hangup(self, environ: dict, waiter: gevent.event.AsyncResult) -> Any:
+    def _watch_for_hangup(self, environ: WSGIEnvironment,
+                          waiter: gevent.event.AsyncResult[Any]) -> Any:
         """Tell ``waiter`` if the client hangs up on its pending poll."""
         sock = environ.get(SOCKET_KEY)
         if sock is None:
@@ -706,7 +789,7 @@ class NativeEngine:
         watcher.start(readable)
         return watcher
 
-    def _post(self, session: Session, environ: dict,
+    def _post(self, session: Session, environ: WSGIEnvironment,
               start_response: Callable[..., Any]) -> Iterable[bytes]:
         if session.is_posting:
             self.close(session, Reason.TRANSPORT_ERROR, notify=CLOSE)
@@ -744,31 +827,48 @@ class NativeEngine:
                              content_type="text/html; charset=UTF-8")
 
     @staticmethod
-    def _run_events(session: Session, events: list[tuple[Callable[..., Any], tuple]]) -> None:
+    def _run_events(session: Session, events: list[PostedEvent]) -> None:
         """Run the events of one POST in order, in one greenlet (the session's worker
-        if it is free), each in a fresh context, yielding between them."""
+        if it is free), each in a fresh context, yielding between them. The events of
+        a POST that comes while those of an earlier one are still running go after
+        them, in that greenlet: the client's next POST does not wait for its
+        events, and must not overtake them."""
+        if session.post_backlog is not None:
+            session.post_backlog.extend(events)
+            return
         if len(events) == 1:
             target, args = events[0]
         else:
+            backlog = session.post_backlog = collections.deque(events)
+
             def target(*args: Any) -> None:
-                for index, (event_target, event_args) in enumerate(events):
-                    if index:
-                        gevent.sleep(0)
-                    try:
-                        contextvars.Context().run(event_target, *event_args)
-                    except Exception:
-                        gevent.get_hub().handle_error(gevent.getcurrent(), *sys.exc_info())
+                try:
+                    first = True
+                    while backlog:
+                        event_target, event_args = backlog.popleft()
+                        if not first:
+                            gevent.sleep(0)
+                        first = False
+                        try:
+                            contextvars.Context().run(event_target, *event_args)
+                        except Exception:
+                            gevent.get_hub().handle_error(gevent.getcurrent(),
+                                                          *sys.exc_info())
+                finally:
+                    session.post_backlog = None
             args = ()
         if not session.hand_to_worker(target, args):
             gevent.spawn(target, *args)
 
     # -- WebSocket ---------------------------------------------------------------------
 
-    def _upgrade(self, session: Session, environ: dict,
+    def _upgrade(self, session: Session, environ: WSGIEnvironment,
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
-        ws = websocket_transport(environ)
+        ws = self._open_websocket(environ, start_response)
         if ws is None:
             return self._error(start_response, "request", environ)
+        if isinstance(ws, list):  # a bad WebSocket handshake, answered
+            return ws
         if (session.transport != "polling" or session.is_upgrading or session.ws is not None
                 or not self.allow_upgrades):
             ws.close()
@@ -798,6 +898,21 @@ class NativeEngine:
             session.poll.set(None)
         return self._read_websocket(session, ws)
 
+    def _open_websocket(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+        """The request's WebSocket transport: over another server's ``wsgi.websocket``,
+        else ours on the raw socket (answering the handshake). A list is the response
+        refusing a bad handshake; ``None``: no WebSocket can be had."""
+        transport = websocket_transport(environ)
+        if transport is not None:
+            return transport
+        sock = environ.get(SOCKET_KEY) or environ.get("gunicorn.socket")
+        if sock is None:
+            return None
+        threshold = self.compression_threshold if self.websocket_compression else None
+        return websocket.accept(environ, start_response, sock,
+                                max_message_size=self.max_http_buffer_size,
+                                compression_threshold=threshold)
+
     def _receive_frame(self, ws: Any) -> Any:
         with gevent.Timeout(self.ping_timeout + self.ping_interval):
             return ws.receive()
@@ -812,7 +927,7 @@ class NativeEngine:
                 if len(frame) > self.max_http_buffer_size:
                     raise ProtocolError("message too large")
                 self._receive(session, frame, polling=False)
-        except ProtocolError as exc:
+        except (ProtocolError, websocket.ProtocolViolation) as exc:
             self.logger.info("closing %s: %s", session.sid, exc)
             reason = Reason.TRANSPORT_ERROR
         except Exception:  # a broken socket
@@ -841,7 +956,9 @@ class NativeEngine:
             except ValueError:
                 raise ProtocolError("bad base64 packet") from None
         elif kind == PONG:
-            session.awaiting_pong = False
+            if session.awaiting_pong:  # the next ping a ping interval after this pong
+                session.awaiting_pong = False
+                self._schedule(self.ping_interval, session.sid, PING)
         elif kind == PING:  # v3 clients ping; answering is harmless
             session.send_text(PONG + data)
         elif kind == CLOSE:
@@ -864,7 +981,9 @@ class NativeEngine:
         ``handlers_apart`` (for the heartbeat and for senders, which must not wait)."""
         if session.is_closed:
             return
-        if notify is not None:
+        if notify is not None and session.ws is None:  # a WebSocket just closes
+            if reason == Reason.SERVER_DISCONNECT and session.poll is None:
+                self._keep_for_last_poll(session)
             session.enqueue(notify, force=True)
         session.is_closed = True
         self.sessions.pop(session.sid, None)
@@ -882,6 +1001,23 @@ class NativeEngine:
             self._trigger("disconnect", sid, reason)
         except Exception:
             self.logger.exception("disconnect handler error")
+
+    def _keep_for_last_poll(self, session: Session) -> None:
+        """Keep a polling session the server closes until its next poll (at most a
+        ping interval and timeout), which gets a NOOP, if nothing else is due, and the
+        CLOSE packet, as from the reference server; meanwhile a POST is answered and
+        ignored."""
+        if not session.queue:
+            session.enqueue(NOOP, force=True)
+        sid = session.sid
+        self._closing[sid] = session
+        timer = gevent.get_hub().loop.timer(self.ping_interval + self.ping_timeout)
+
+        def forget() -> None:
+            timer.close()
+            self._closing.pop(sid, None)
+
+        timer.start(forget)
 
     def _trigger(self, event: str, *args: Any) -> Any:
         handler = self.handlers.get(event)
@@ -915,11 +1051,11 @@ class NativeEngine:
                     session.send_text(PING)
                     heapq.heappush(timers, (now + self.ping_timeout + self.ping_grace,
                                             next(self._timer_sequence), sid, PONG))
-                elif session.awaiting_pong or session.is_stalled(now):
+                elif session.is_stalled(now) or (
+                        session.awaiting_pong
+                        and now >= session.ping_sent_at + self.ping_timeout + self.ping_grace):
+                    # (the PONG itself schedules the next ping, a ping interval later)
                     self.close(session, Reason.PING_TIMEOUT, notify=None, handlers_apart=True)
-                else:
-                    due = max(now, session.ping_sent_at + self.ping_interval)
-                    heapq.heappush(timers, (due, next(self._timer_sequence), sid, PING))
             self._heartbeat_wakeup.clear()
             wait = timers[0][0] - time.monotonic() if timers else None
             self._heartbeat_wakeup.wait(wait if wait is None or wait > 0 else 0)
@@ -927,7 +1063,7 @@ class NativeEngine:
 
     # -- responses ---------------------------------------------------------------------
 
-    def _cookie_headers(self, sid: str, environ: dict) -> list[tuple[str, str]]:
+    def _cookie_headers(self, sid: str, environ: WSGIEnvironment) -> list[tuple[str, str]]:
         """The ``cookie`` option's ``Set-Cookie``: ``path=/``, ``SameSite=Lax`` and
         ``HttpOnly`` (and ``Secure`` over HTTPS) unless the option says otherwise."""
         cookie = self.cookie
@@ -953,7 +1089,7 @@ class NativeEngine:
         return [("Set-Cookie", "; ".join(parts))]
 
     def _respond(self, start_response: Callable[..., Any], status: str, body: bytes,
-                 environ: dict, headers: list[tuple[str, str]] | None = None,
+                 environ: WSGIEnvironment, headers: list[tuple[str, str]] | None = None,
                  content_type: str = "text/plain; charset=UTF-8") -> list[bytes]:
         all_headers = [("Content-Type", content_type)]
         all_headers += self.cors.response_headers(environ)
@@ -968,15 +1104,19 @@ class NativeEngine:
         return [body]
 
     def _error(self, start_response: Callable[..., Any], kind: str,
-               environ: dict) -> list[bytes]:
+               environ: WSGIEnvironment) -> list[bytes]:
         code, message = ERRORS[kind]
-        body = json.dumps({"code": code, "message": message}).encode()
         # 400 for a refused origin too, as python-engineio answers (Node says 403)
+        if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            # a refused upgrade: the bare message, as the reference server answers
+            return self._respond(start_response, "400 BAD REQUEST", message.encode(),
+                                 environ, content_type="text/html")
+        body = json.dumps({"code": code, "message": message}, separators=(",", ":")).encode()
         return self._respond(start_response, "400 BAD REQUEST", body, environ,
                              content_type="application/json")
 
 
-def _is_https(environ: dict) -> bool:
+def _is_https(environ: WSGIEnvironment) -> bool:
     scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
     return scheme.split(",")[0].strip().lower() in ("https", "wss")
 

@@ -17,12 +17,15 @@ one server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import engineio
 import greenlet
 
+from ..recovery import take_reused_sid
+from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import adoption
 from .inprocess import InProcessEngine
 from .surface import EngineSurface
@@ -54,11 +57,11 @@ class _SleepingTask:
     on an event for ``delay`` and runs ``target`` unless the event was set."""
 
     def __init__(self, engine: Any, delay: float, target: Callable[..., Any],
-                 args: tuple) -> None:
+                 args: tuple[Any, ...]) -> None:
         self._cancelled = engine.create_event()
         engine.start_background_task(self._run, delay, target, args)
 
-    def _run(self, delay: float, target: Callable[..., Any], args: tuple) -> None:
+    def _run(self, delay: float, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
         if not self._cancelled.wait(delay):
             target(*args)
 
@@ -76,6 +79,7 @@ class EngineRouter(EngineSurface):
         #: Set when a message queue listener delivers from a thread of its own, so
         #: in-process clients know to wait for deliveries from other threads.
         self.external_listeners = False
+        self._volatile_dropped = 0
         self._handlers: dict[str, Callable[..., Any]] = {}
         #: The (real) thread serving network requests and its gevent hub: network
         #: sessions are written to there, since gevent queues serve one thread only.
@@ -83,13 +87,16 @@ class EngineRouter(EngineSurface):
         self._network_hub: Any = None
         #: ``(greenlet, target, args, kwargs)`` of gevent tasks started before the
         #: server was served or adopted; ``None`` once it is either.
-        self._early_tasks: list[tuple[Any, Callable[..., Any], tuple, dict]] | None = []
+        self._early_tasks: list[
+            tuple[Any, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] | None = []
+        self._served = False
         if adoption.in_test is not None and adoption.in_test():
             self.adopt()  # made by a test's own code: under test from the start
 
     @property
     def async_mode(self) -> str:
-        return self.network.async_mode
+        mode: str = self.network.async_mode
+        return mode
 
     def runs_on_test_scheduler(self) -> bool:
         """Is the caller the test's code or a task driving this server's in-process
@@ -133,6 +140,10 @@ class EngineRouter(EngineSurface):
                 listener(self)
         return self.inprocess
 
+    def serves_network(self) -> bool:
+        """Has this server handled a network request (a live server shares it)?"""
+        return self._served
+
     def is_inprocess(self, sid: str) -> bool:
         return self.inprocess is not None and sid in self.inprocess.sockets
 
@@ -171,11 +182,47 @@ class EngineRouter(EngineSurface):
             owner.send(sid, data)
 
     def send_packet(self, sid: str, pkt: Any) -> None:
-        owner = self._owner(sid)
-        if owner is self.network:
-            self._in_network_thread(owner.send_packet, sid, pkt)
+        # once per recipient of a broadcast: _owner and _in_network_thread inlined
+        inprocess = self.inprocess
+        if inprocess is not None and sid in inprocess.sockets:
+            inprocess.send_packet(sid, pkt)
+            return
+        hub = self._network_hub
+        if hub is None or hub.loop is None or _real_thread_id() == self._network_thread:
+            self.network.send_packet(sid, pkt)
         else:
-            owner.send_packet(sid, pkt)
+            self._in_network_thread(self.network.send_packet, sid, pkt)
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """Send the Engine.IO packets of one volatile message to session ``sid`` if
+        its transport is ready for them, else drop them (counted in
+        :attr:`volatile_dropped`). python-engineio, which has no such notion, gets
+        them when the session is connected, not upgrading, and has nothing queued."""
+        owner = self._owner(sid)
+        if owner is not self.network:
+            owner.send_volatile(sid, pkts)
+        elif hasattr(owner, "send_volatile"):
+            self._in_network_thread(owner.send_volatile, sid, pkts)
+        else:
+            self._in_network_thread(self._send_volatile_engineio, sid, pkts)
+
+    def _send_volatile_engineio(self, sid: str, pkts: list[Any]) -> None:
+        socket = self.network.sockets.get(sid)
+        if (socket is None or not socket.connected or socket.closing or socket.closed
+                or socket.upgrading or not socket.queue.empty()):
+            self._volatile_dropped += 1
+            return
+        for pkt in pkts:
+            self.network.send_packet(sid, pkt)
+
+    @property
+    def volatile_dropped(self) -> int:
+        """Volatile messages dropped (not sent) since the server was made, by every
+        engine."""
+        count = self._volatile_dropped + getattr(self.network, "volatile_dropped", 0)
+        if self.inprocess is not None:
+            count += self.inprocess.volatile_dropped
+        return count
 
     def disconnect(self, sid: str | None = None) -> None:
         if sid is None:
@@ -188,16 +235,21 @@ class EngineRouter(EngineSurface):
             self._owner(sid).disconnect(sid)
 
     def transport(self, sid: str) -> str:
-        return self._owner(sid).transport(sid)
+        transport: str = self._owner(sid).transport(sid)
+        return transport
 
-    def get_session(self, sid: str) -> dict:
-        return self._owner(sid).get_session(sid)
+    def get_session(self, sid: str) -> dict[str, Any]:
+        session: dict[str, Any] = self._owner(sid).get_session(sid)
+        return session
 
-    def save_session(self, sid: str, session: dict) -> None:
+    def save_session(self, sid: str, session: dict[str, Any]) -> None:
         self._owner(sid).save_session(sid, session)
 
     def generate_id(self) -> str:
-        return self.network.generate_id()
+        # python-socketio's managers make a connection's sid here: a recovered
+        # connection gets its old one back (flask_socketio.recovery.reusing_sid).
+        reused = take_reused_sid()
+        return reused if reused is not None else self.network.generate_id()
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> Any:
@@ -229,7 +281,14 @@ class EngineRouter(EngineSurface):
             engine.start_background_task(target, *args)
 
     def sleep(self, seconds: float = 0) -> None:
-        return self._async_engine.sleep(seconds)
+        self._async_engine.sleep(seconds)
+
+    def monotonic(self) -> float:
+        """Seconds on the caller's clock: the virtual clock of the test's scheduler,
+        else ``time.monotonic()``."""
+        if self.runs_on_test_scheduler() and self.inprocess is not None:
+            return self.inprocess.monotonic()
+        return time.monotonic()
 
     def create_event(self, *args: Any, **kwargs: Any) -> Any:
         return self._async_engine.create_event()
@@ -238,10 +297,13 @@ class EngineRouter(EngineSurface):
         return self._async_engine.create_queue(*args, **kwargs)
 
     def get_queue_empty_exception(self) -> type[Exception]:
-        return self._async_engine.get_queue_empty_exception()
+        empty: type[Exception] = self._async_engine.get_queue_empty_exception()
+        return empty
 
-    def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def handle_request(self, environ: WSGIEnvironment,
+                       start_response: StartResponse) -> Iterable[bytes]:
         self._early_tasks = None  # served: its tasks are the network's
+        self._served = True
         if self.network.async_mode == "gevent":
             thread = _real_thread_id()
             if thread != self._network_thread:  # the first request, or a new server thread
@@ -249,7 +311,8 @@ class EngineRouter(EngineSurface):
 
                 self._network_thread = thread
                 self._network_hub = gevent.get_hub()
-        return self.network.handle_request(environ, start_response)
+        response: Iterable[bytes] = self.network.handle_request(environ, start_response)
+        return response
 
     def shutdown(self) -> None:
         self.network.shutdown()

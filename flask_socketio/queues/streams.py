@@ -17,7 +17,7 @@ import itertools
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 import socketio
 
@@ -33,6 +33,9 @@ STREAMS_SCHEMES = {"redis+streams": "redis", "rediss+streams": "rediss",
 
 #: Entries the stream keeps, about (``MAXLEN ~``), unless the URL's ``maxlen`` says.
 DEFAULT_MAXLEN = 10_000
+#: Publishers whose last entry number a listener remembers (the most recent ones;
+#: each write-only emitter is a publisher).
+REMEMBERED_PUBLISHERS = 10_000
 
 
 def split_streams_url(url: str) -> tuple[str, int]:
@@ -54,7 +57,33 @@ def split_streams_url(url: str) -> tuple[str, int]:
         else:
             kept.append((key, value))
     scheme = STREAMS_SCHEMES[parsed.scheme.lower()]
-    return urlunparse(parsed._replace(scheme=scheme, query=urlencode(kept))), maxlen
+    address = url.split("://", 1)[1].split("?", 1)[0]
+    return f"{scheme}://{address}" + (f"?{urlencode(kept)}" if kept else ""), maxlen
+
+
+class RedisSharedSessions:
+    """Kept sessions of connection state recovery in Redis, one key per pid
+    (``<channel>:recovery:<pid>``) that expires with the session; taken with
+    ``GETDEL``, so a session is restored once, on one node."""
+
+    def __init__(self, connect: Any, prefix: str, json_module: Any) -> None:
+        self._connect = connect
+        self._redis: Any = None
+        self._prefix = prefix
+        self._json = json_module
+
+    def _client(self) -> Any:
+        if self._redis is None:
+            self._redis = self._connect()
+        return self._redis
+
+    def put(self, pid: str, record: dict[str, Any], ttl: float) -> None:
+        self._client().set(self._prefix + pid, self._json.dumps(record),
+                           px=max(1, int(ttl * 1000)))
+
+    def take(self, pid: str) -> dict[str, Any] | None:
+        value = self._client().getdel(self._prefix + pid)
+        return None if value is None else self._json.loads(value)
 
 
 def _entry_id(value: bytes | str) -> tuple[int, int]:
@@ -73,6 +102,7 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
     """
 
     name = "redis-streams"
+    redis: Any  # the client (python-socketio's RedisManager attribute), None until connected
     #: Milliseconds an ``XREAD`` waits for new entries before it asks again.
     block_ms: int = 2000
     #: Entries read at most per ``XREAD``.
@@ -82,7 +112,7 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
 
     def __init__(self, url: str = "redis+streams://localhost:6379/0",
                  channel: str = "socketio", write_only: bool = False, logger: Any = None,
-                 json: Any = None, redis_options: dict | None = None) -> None:
+                 json: Any = None, redis_options: dict[str, Any] | None = None) -> None:
         client_url, self.maxlen = split_streams_url(url)
         super().__init__(client_url, channel=channel, write_only=write_only, logger=logger,
                          json=json, redis_options=redis_options)
@@ -93,6 +123,10 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
 
     def _client(self) -> Any:
         return self._get_redis_module().Redis.from_url(self.redis_url, **self.redis_options)
+
+    def recovery_sessions(self) -> RedisSharedSessions:
+        """Where connection state recovery keeps sessions, for every node to find."""
+        return RedisSharedSessions(self._client, f"{self.channel}:recovery:", self.json)
 
     # -- publishing --------------------------------------------------------------------
 
@@ -171,8 +205,8 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
         if info is None or _entry_id(info["last-generated-id"]) < last:
             self._gap("the stream is gone or new (a Redis restart without persistence?)")
             return "0-0"
-        deleted = info.get("max-deleted-entry-id")
-        if deleted is not None and _entry_id(deleted) > last:
+        first = info.get("first-entry")
+        if first and _entry_id(first[0]) > last:  # the entry read last is trimmed too
             self._gap(f"entries were trimmed (maxlen {self.maxlen}) before they were read")
         return last_id
 
@@ -182,13 +216,17 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
         self._update_status(gaps=1)
 
     @staticmethod
-    def _first_time(fields: dict, seen: dict[bytes, int]) -> bytes | None:
+    def _first_time(fields: dict[bytes, bytes], seen: dict[bytes, int]) -> bytes | None:
         """The entry's message, or ``None`` if this publisher's entry with this
-        number was read already (a batch it sent twice)."""
+        number was read already (a batch it sent twice). ``seen`` keeps the
+        :data:`REMEMBERED_PUBLISHERS` most recent publishers."""
         publisher, sequence = fields.get(b"publisher"), fields.get(b"seq")
         if publisher is not None and sequence is not None:
             number = int(sequence)
             if number <= seen.get(publisher, -1):
                 return None
+            seen.pop(publisher, None)
             seen[publisher] = number
+            if len(seen) > REMEMBERED_PUBLISHERS:
+                del seen[next(iter(seen))]
         return fields.get(b"message")

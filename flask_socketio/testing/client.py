@@ -14,6 +14,7 @@ import itertools
 import logging
 import queue
 import sys
+import threading
 import time
 from collections.abc import Callable
 from io import BytesIO
@@ -24,8 +25,9 @@ from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
 from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
-from ..extension import binary_hint
 from ..options import check_namespace
+from ..packets import binary_hint
+from ..wsgi_types import WSGIEnvironment
 from . import hooks
 from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
@@ -41,6 +43,7 @@ from .state import (
     resolve_namespace,
 )
 from .transcript import Transcript
+from .waiting import check_count, has_arrived, take_arrived, wanted_args
 
 if TYPE_CHECKING:
     from ..engine.inprocess import InProcessSocket
@@ -57,12 +60,15 @@ CLIENT_DISCONNECT = "io client disconnect"
 #: ``socketio_receive_timeout`` changes it.
 DEFAULT_TIMEOUT = 1.0 if hooks.receive_timeout is None else hooks.receive_timeout
 
+#: ``auth`` for :meth:`SocketIOTestClient._connect`: the namespace's last one.
+_LAST_AUTH: Any = object()
+
 #: Callables told of each new client (the pytest plugin collects a test's clients
 #: here to print their transcripts when it fails). Nothing else keeps clients.
 creation_listeners: list[Callable[[SocketIOTestClient], None]] = hooks.test_clients
 
 
-def _cookies_into(flask_test_client: Any, environ: dict) -> None:
+def _cookies_into(flask_test_client: Any, environ: WSGIEnvironment) -> None:
     """Copy a Flask test client's cookies into ``environ``.
 
     Werkzeug's ``Client`` has no public way to do this; ``_add_cookies_to_wsgi``
@@ -71,7 +77,7 @@ def _cookies_into(flask_test_client: Any, environ: dict) -> None:
     flask_test_client._add_cookies_to_wsgi(environ)
 
 
-def _handshake_environ(path: str, query_string: str, headers: Any) -> dict:
+def _handshake_environ(path: str, query_string: str, headers: Any) -> dict[str, Any]:
     """The WSGI environ of a handshake request, as werkzeug's ``EnvironBuilder`` makes it.
 
     Building one costs more than the rest of a connection; for the usual headers (none,
@@ -89,11 +95,11 @@ def _handshake_environ(path: str, query_string: str, headers: Any) -> dict:
 
 
 @functools.lru_cache(maxsize=32)
-def _environ_template(path: str, query_string: str, headers: tuple) -> tuple:
+def _environ_template(path: str, query_string: str, headers: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_build_environ(path, query_string, dict(headers) or None).items())
 
 
-def _build_environ(path: str, query_string: str, headers: Any) -> dict:
+def _build_environ(path: str, query_string: str, headers: Any) -> dict[str, Any]:
     builder = EnvironBuilder(path, query_string=query_string, headers=headers)
     try:
         return builder.get_environ()
@@ -147,7 +153,7 @@ class SocketIOTestClient(ClientState):
         self.eio_sid: str | None = None
         self._socket: InProcessSocket | None = None
         self._packet_class = self.server.packet_class
-        self._acks: dict[tuple[str, int], list] = {}
+        self._acks: dict[tuple[str, int], list[Any]] = {}
         self._ack_ids = itertools.count(1)
         self._binary_packet: Any = None
         self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -156,14 +162,21 @@ class SocketIOTestClient(ClientState):
         self._query_string = query_string
         self._headers = headers
         self._environ_overrides = dict(environ_overrides or {})
+        #: ``auth`` given with ``connect=False``, for the first :meth:`connect`.
+        self._deferred_auth: dict[str, Any] = {}
+        #: Connection state recovery, per namespace: the server's pid, the offset of
+        #: the last event received, and whether the last connect was a recovery.
+        self._pids: dict[str, str] = {}
+        self._offsets: dict[str, str] = {}
+        self._recovered: dict[str, bool] = {}
         if session is not None:
             self._seed_session(session)
         for listener in creation_listeners:
             listener(self)
         if connect:
             self.connect(namespace, auth=auth)
-        elif auth is not None:
-            self._auth[check_namespace(namespace)] = auth
+        elif auth is not None:  # the first connect() uses it
+            self._deferred_auth[check_namespace(namespace)] = auth
 
     def _seed_session(self, values: dict[str, Any]) -> None:
         http = self.flask_test_client
@@ -188,11 +201,15 @@ class SocketIOTestClient(ClientState):
 
         A refused connection is not an exception: :meth:`is_connected` is ``False``
         and :attr:`connect_error` holds what the server said. Connecting a namespace
-        that is already connected does nothing, as with socket.io-client. Without
-        ``auth``, the namespace connects with the ``auth`` it last used;
-        ``query_string`` and ``headers`` replace the client's for the sessions it
-        opens from now on.
+        that is already connected does nothing, as with socket.io-client. ``auth``
+        is what the connect handler gets (``None``: no auth, as in Flask-SocketIO;
+        :meth:`reconnect` reuses each namespace's last ``auth``); ``query_string``
+        and ``headers`` replace the client's for the sessions it opens from now on.
         """
+        self._connect(namespace, query_string, headers, auth)
+
+    def _connect(self, namespace: str | None, query_string: str | None,
+                 headers: dict[str, str] | None, auth: Any) -> None:
         if self._is_closed:
             raise RuntimeError("this test client was closed; make a new one")
         namespace = check_namespace(namespace)
@@ -202,16 +219,36 @@ class SocketIOTestClient(ClientState):
             self._query_string = query_string
         if headers is not None:
             self._headers = headers
-        if auth is None:
+        deferred = self._deferred_auth.pop(namespace, None)
+        if auth is _LAST_AUTH:
             auth = self._auth.get(namespace)
+        elif auth is None and deferred is not None:
+            auth = self._auth[namespace] = deferred
         else:
             self._auth[namespace] = auth
         if self._socket is None or self._socket.is_closed:
             self._open(self._query_string, self._headers)
         self._connect_errors.pop(namespace, None)
         self._disconnect_reasons.pop(namespace, None)
-        self._send(sio_packet.CONNECT, namespace, data=auth)
+        self._send(sio_packet.CONNECT, namespace, data=self._with_recovery(namespace, auth))
         self._sync()
+
+    def _with_recovery(self, namespace: str, auth: Any) -> Any:
+        """``auth`` with the namespace's pid and last offset, as socket.io-client
+        sends them once the server gave a pid (connection state recovery)."""
+        pid = self._pids.get(namespace)
+        if pid is None or not (auth is None or isinstance(auth, dict)):
+            return auth
+        state = {"pid": pid}
+        if namespace in self._offsets:
+            state["offset"] = self._offsets[namespace]
+        return {**state, **(auth or {})}
+
+    def is_recovered(self, namespace: str | None = None) -> bool:
+        """Did the server recover ``namespace``'s connection state at its last connect
+        (the same pid again: its sid, rooms and data back, missed events replayed)?
+        As socket.io-client's ``socket.recovered``."""
+        return self._recovered.get(check_namespace(namespace), False)
 
     def reconnect(self) -> None:
         """Open a new Engine.IO session and connect the namespaces the last one had,
@@ -219,7 +256,7 @@ class SocketIOTestClient(ClientState):
         if self._socket is not None and not self._socket.is_closed:
             raise RuntimeError("the client is still connected: drop() or disconnect() first")
         for namespace in self._lost_namespaces or ["/"]:
-            self.connect(namespace)
+            self._connect(namespace, None, None, _LAST_AUTH)
 
     def drop(self, reason: str = TRANSPORT_CLOSE) -> None:
         """The network fails under the client: the server sees ``reason``.
@@ -235,6 +272,28 @@ class SocketIOTestClient(ClientState):
             raise RuntimeError("cannot drop: the client has no open connection")
         self.transcript.add("sent", "drop", "*", args=reason)
         self._socket.drop(reason)
+        self._sync()
+
+    def stall(self) -> _Stall:
+        """Stop reading, as a client on a congested network would, until
+        :meth:`resume` (or the end of ``with client.stall():``).
+
+        Meanwhile the server sees the client's transport as not ready: volatile
+        emits to it are dropped (and counted in ``socketio.stats``); everything else
+        waits and arrives, in order, when it resumes. The client can still send.
+        """
+        if self._socket is None or self._socket.is_closed:
+            raise RuntimeError("cannot stall: the client has no open connection")
+        if self._socket.is_stalled:
+            raise RuntimeError("the client is already stalled")
+        self._socket.stall()
+        return _Stall(self)
+
+    def resume(self) -> None:
+        """Read again after :meth:`stall`: what the server sent meanwhile arrives."""
+        if self._socket is None or not self._socket.is_stalled:
+            raise RuntimeError("the client is not stalled")
+        self._socket.resume()
         self._sync()
 
     def send_raw(self, payload: str | bytes) -> None:
@@ -262,7 +321,7 @@ class SocketIOTestClient(ClientState):
         self._binary_packet = None
         connection = self.socketio.bridge.connection(environ)
         connection.session_observer = self._record_session_change
-        self.server.manager.room_listener = self.engine.room_event  # type: ignore[attr-defined]
+        self.server.manager.room_listener = self.engine.room_event
         self.engine.room_listeners[self.eio_sid] = self._record_room_change
 
     def disconnect(self, namespace: str | None = None) -> None:
@@ -382,6 +441,7 @@ class SocketIOTestClient(ClientState):
         disconnect are still returned; once they are read, waiting on a disconnected
         namespace is a ``RuntimeError``, at once.
         """
+        __tracebackhide__ = True
         namespace = resolve_namespace(namespace)
         record = self._receive(event, namespace, NO_CHECK, timeout)
         if record is None:
@@ -409,12 +469,20 @@ class SocketIOTestClient(ClientState):
                         timeout: float | None = None) -> None:
         """Assert no ``event`` (with ``args``, if given: none means any arguments) is
         waiting to be read on ``namespace``. Pending server work runs first;
-        ``timeout`` also watches that long for deliveries from other threads."""
+        ``timeout`` also lets the virtual clock move that far (stopping at the first
+        such event), and watches that long for deliveries from other threads."""
         __tracebackhide__ = True
         namespace = resolve_namespace(namespace)
         self._sync()
         if timeout:
-            self._drain_foreign(timeout)
+            def arrived() -> bool:
+                self._sync()
+                return self._refuted(event, args, namespace) is not None
+
+            if not arrived():
+                self.scheduler.run_until(arrived, timeout)
+            if not arrived() and self._may_get_foreign(timeout):
+                self._drain_foreign(timeout, until=arrived)
         failure = self._refuted(event, args, namespace)
         if failure is not None:
             raise AssertionError(failure)
@@ -426,6 +494,33 @@ class SocketIOTestClient(ClientState):
         self._sync()
         self._fail_if_any(self._matching(None, resolve_namespace(namespace)))
 
+    def wait_for(self, event: str, *args: Any, count: int = 1, within: float | None = None,
+                 namespace: Any = None) -> list[ReceivedEvent]:
+        """Wait until ``count`` ``event`` events (with ``args``, if given; matchers
+        allowed) have arrived on ``namespace``; return them, and forget them.
+
+        In-process the wait moves the virtual clock, up to ``within`` seconds (the
+        client's timeout by default), and stops as soon as they are there; live it
+        waits in real time. So one test body runs both ways. ``TimeoutError`` says
+        how many arrived.
+        """
+        __tracebackhide__ = True
+        check_count(count)
+        namespace = resolve_namespace(namespace)
+        expected = wanted_args(event, args)
+        wait = self.timeout if within is None else within
+
+        def arrived() -> bool:
+            self._sync()
+            return has_arrived(self, event, namespace, expected, count)
+
+        if not arrived():
+            self.scheduler.run_until(arrived, wait)
+            if not arrived() and self._may_get_foreign(wait):
+                self._drain_foreign(wait, until=arrived)
+        return take_arrived(self, event, namespace, expected, count, wait,
+                            "in-process clock")
+
     def _receive(self, event: str | None, namespace: Any, expected: Any,
                  timeout: float | None) -> ReceivedEvent | None:
         self._sync()
@@ -435,11 +530,37 @@ class SocketIOTestClient(ClientState):
                                f"{self._connection_state(namespace)}\n"
                                + self._nothing_matched(event, namespace, expected,
                                                        with_state=False))
-        if record is None and (timeout is not None or self._has_foreign_producers
-                               or self.server.eio.external_listeners):
+        if record is None and timeout:
+            # A wait on the in-process clock: the events that the server's timers
+            # and sleeping tasks bring within ``timeout`` virtual seconds.
+            found: list[ReceivedEvent] = []
+
+            def arrived() -> bool:
+                self._sync()
+                taken = self._take(event, namespace, expected)
+                if taken is not None:
+                    found.append(taken)
+                return bool(found)
+
+            self.scheduler.run_until(arrived, timeout)
+            record = found[0] if found else None
+        if record is None and self._may_get_foreign(timeout):
             record = self._wait_foreign(event, namespace, expected,
                                         self.timeout if timeout is None else timeout)
         return record
+
+    def _may_get_foreign(self, timeout: float | None) -> bool:
+        """Can events still come from other threads (a queue listener, a live server
+        sharing this server, a thread of the test that emits), so that a wait must be
+        in real time too? Without an explicit ``timeout``, only once some did."""
+        router = self.server.eio
+        if self._has_foreign_producers or router.external_listeners:
+            return True
+        if not timeout:
+            return False
+        current = threading.current_thread()
+        return router.serves_network() or any(
+            thread is not current and not thread.daemon for thread in threading.enumerate())
 
     def _wait_foreign(self, event: str | None, namespace: Any, expected: Any,
                       timeout: float) -> ReceivedEvent | None:
@@ -456,8 +577,9 @@ class SocketIOTestClient(ClientState):
                 return record
         return None
 
-    def _drain_foreign(self, timeout: float) -> None:
-        """Take deliveries from other threads for ``timeout`` seconds."""
+    def _drain_foreign(self, timeout: float, until: Callable[[], bool] | None = None) -> None:
+        """Take deliveries from other threads for ``timeout`` seconds (or until
+        ``until()`` holds)."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -466,6 +588,8 @@ class SocketIOTestClient(ClientState):
                 break
             self._on_payload(payload)
             self._sync()
+            if until is not None and until():
+                return
 
     # -- the protocol --------------------------------------------------------------------
 
@@ -518,6 +642,12 @@ class SocketIOTestClient(ClientState):
         kind = pkt.packet_type
         if kind == sio_packet.CONNECT:
             self._namespaces[namespace] = pkt.data["sid"]
+            pid = pkt.data.get("pid")
+            self._recovered[namespace] = pid is not None and self._pids.get(namespace) == pid
+            if pid is None:
+                self._pids.pop(namespace, None)
+            else:
+                self._pids[namespace] = pid
             self.transcript.add("received", "connect", namespace, args=pkt.data)
         elif kind == sio_packet.CONNECT_ERROR:
             self._namespaces.pop(namespace, None)
@@ -538,7 +668,15 @@ class SocketIOTestClient(ClientState):
             self._acks[(namespace, pkt.id)] = pkt.data
             self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
 
-    def _received_event(self, namespace: str, event: str, args: list, ack_id: int | None) -> None:
+    def _received_event(self, namespace: str, event: str, args: list[Any],
+                        ack_id: int | None) -> None:
+        recovery = self.server.recovery
+        if (recovery is not None and args and namespace in self._pids
+                and recovery.is_offset(args[-1])):
+            # the offset of connection state recovery: kept for the reconnect, not
+            # shown (a real client's handler gets it as a last argument)
+            self._offsets[namespace] = args[-1]
+            args = args[:-1]
         self.transcript.add("received", "event", namespace, event, args, ack_id)
         shown: Any = args[0] if event in ("message", "json") and len(args) == 1 else args
         record = ReceivedEvent(event, shown, namespace, ack_id, self._respond)
@@ -552,11 +690,11 @@ class SocketIOTestClient(ClientState):
             self.scheduler.start_background_task(self._run_handler, handler, handler_args,
                                                  record)
 
-    def _run_handler(self, handler: Callable[..., Any], args: tuple,
+    def _run_handler(self, handler: Callable[..., Any], args: tuple[Any, ...],
                      record: ReceivedEvent) -> None:
         self._answer(record, handler(*args))
 
-    def _respond(self, record: ReceivedEvent, args: tuple) -> None:
+    def _respond(self, record: ReceivedEvent, args: tuple[Any, ...]) -> None:
         try:
             if record.namespace not in self._namespaces:
                 raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
@@ -569,8 +707,8 @@ class SocketIOTestClient(ClientState):
         if not self.scheduler.is_task():
             self._sync()
 
-    def _record_session_change(self, event: str, namespace: str, before: dict,
-                               after: dict) -> None:
+    def _record_session_change(self, event: str, namespace: str, before: dict[str, Any],
+                               after: dict[str, Any]) -> None:
         missing = SessionChange.MISSING
         for key in sorted(set(before) | set(after), key=str):
             old, new = before.get(key, missing), after.get(key, missing)
@@ -585,14 +723,16 @@ class SocketIOTestClient(ClientState):
 
     def _sync(self) -> None:
         """Run pending in-process work, take deliveries from other threads, raise errors."""
-        while True:
+        while self._has_foreign_producers:  # set before any is put
             try:
                 payload = self._foreign.get_nowait()
             except queue.Empty:
                 break
             self._on_payload(payload)
-        self.scheduler.run_pending()
-        self._raise_failures()
+        scheduler = self.engine.scheduler
+        scheduler.run_pending()
+        if scheduler.failures:
+            self._raise_failures()
 
     def _raise_failures(self) -> None:
         failures = self.scheduler.pop_failures()
@@ -619,3 +759,20 @@ _KINDS = {
     sio_packet.BINARY_EVENT: "event",
     sio_packet.BINARY_ACK: "ack",
 }
+
+
+class _Stall:
+    """What :meth:`SocketIOTestClient.stall` returns: ``with`` resumes at the end."""
+
+    __slots__ = ("client",)
+
+    def __init__(self, client: SocketIOTestClient) -> None:
+        self.client = client
+
+    def __enter__(self) -> SocketIOTestClient:
+        return self.client
+
+    def __exit__(self, *exc_info: Any) -> None:
+        socket = self.client._socket
+        if socket is not None and socket.is_stalled:
+            self.client.resume()

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..emit_observer import EmitNotice
+from ..emit_observer import EmittedEvent
 from .matchers import ANY, differences
 from .state import resolve_namespace
 
@@ -20,11 +20,6 @@ if TYPE_CHECKING:
     from ..extension import SocketIO
 
 __all__ = ["EmitRecorder", "EmittedEvent", "capture_emits"]
-
-#: One recorded emit: ``event``, ``args`` (a list), ``namespace``, ``to`` (``None``:
-#: everyone in the namespace), ``skip_sid``, ``callback`` (an acknowledgement was
-#: asked for), ``sids`` (the sids of this process it reached) and ``from_queue``.
-EmittedEvent = EmitNotice
 
 _UNSET: Any = type("Unset", (), {"__repr__": lambda self: "<any>"})()
 
@@ -43,6 +38,8 @@ class EmitRecorder:
         self.emits: list[EmittedEvent] = []
         self._manager: Any = None
         self._condition = threading.Condition()
+        self._thread = threading.get_ident()
+        self._has_emits_from_other_threads = False
 
     def start(self) -> EmitRecorder:
         """Start recording (again, after :meth:`stop`)."""
@@ -96,20 +93,27 @@ class EmitRecorder:
         arguments) on ``namespace`` (``'/'``; ``ANY`` for any), to ``to`` if given;
         ``count`` times exactly if given, else at least once. Returns the matches.
 
-        In-process, pending server work runs first and the answer is exact. Live,
-        ``timeout`` waits up to that many seconds for the emits to be made.
+        In-process, pending server work runs first and the answer is exact;
+        ``timeout`` moves the virtual clock, up to that many seconds, until the emits
+        are made (as ``wait_for`` does). Emits made by other threads (a live server,
+        a broker's listener) are waited for in real time, ``timeout`` seconds.
         """
         __tracebackhide__ = True
         namespace = resolve_namespace(namespace)
+        wanted = 1 if count is None else count
 
         def found() -> list[EmittedEvent]:
             self._run_pending()
             return self._matching(event, args, to, namespace, check_args=True)
 
-        deadline = time.monotonic() + timeout
-        wanted = 1 if count is None else count
         matches = found()
-        while len(matches) < wanted and (left := deadline - time.monotonic()) > 0:
+        scheduler = self._test_scheduler()
+        if len(matches) < wanted and timeout and scheduler is not None:
+            scheduler.run_until(lambda: len(found()) >= wanted, timeout)
+            matches = found()
+        deadline = time.monotonic() + timeout
+        while len(matches) < wanted and self._may_come_from_other_threads(scheduler) and (
+                left := deadline - time.monotonic()) > 0:
             with self._condition:
                 self._condition.wait(min(left, 0.05))
             matches = found()
@@ -131,12 +135,14 @@ class EmitRecorder:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _record(self, notice: EmitNotice) -> None:
+    def _record(self, notice: EmittedEvent) -> None:
+        if threading.get_ident() != self._thread:
+            self._has_emits_from_other_threads = True
         with self._condition:
             self.emits.append(notice)
             self._condition.notify_all()
 
-    def _matching(self, event: str, args: tuple, to: Any, namespace: Any,
+    def _matching(self, event: str, args: tuple[Any, ...], to: Any, namespace: Any,
                   check_args: bool) -> list[EmittedEvent]:
         expected = list(args)
         with self._condition:
@@ -146,6 +152,18 @@ class EmitRecorder:
                     and (to is _UNSET or emit.to == to)
                     and (not check_args or expected == emit.args)]
 
+    def _test_scheduler(self) -> Any:
+        """The in-process scheduler the caller drives for this server, or ``None``."""
+        router = getattr(self.socketio.server, "eio", None)
+        if router is None or not router.runs_on_test_scheduler():
+            return None
+        return router.inprocess.scheduler
+
+    def _may_come_from_other_threads(self, scheduler: Any) -> bool:
+        router = getattr(self.socketio.server, "eio", None)
+        return (scheduler is None or self._has_emits_from_other_threads
+                or bool(getattr(router, "external_listeners", False)))
+
     def _run_pending(self) -> None:
         """Run the in-process work pending for this server, if this thread drives it."""
         server = self.socketio.server
@@ -153,7 +171,7 @@ class EmitRecorder:
         if router is not None and router.runs_on_test_scheduler():
             router.inprocess.scheduler.run_pending()
 
-    def _describe_failure(self, event: str, expected: list, to: Any, namespace: Any,
+    def _describe_failure(self, event: str, expected: list[Any], to: Any, namespace: Any,
                           count: int | None, matches: list[EmittedEvent]) -> str:
         where = "any namespace" if namespace is ANY else f"namespace {namespace!r}"
         target = "" if to is _UNSET else f" to {to!r}"
@@ -182,7 +200,8 @@ class EmitRecorder:
         return "\n".join(lines)
 
 
-def _emit_differences(emit: EmittedEvent, expected: list, to: Any, namespace: Any) -> list[str]:
+def _emit_differences(emit: EmittedEvent, expected: list[Any], to: Any,
+                      namespace: Any) -> list[str]:
     lines = []
     if namespace is not ANY and emit.namespace != namespace:
         lines.append(f"namespace: expected {namespace!r}, got {emit.namespace!r}")

@@ -59,9 +59,11 @@ import tempfile
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import hooks
 
 if TYPE_CHECKING:
@@ -171,6 +173,7 @@ class LiveServer:
         self._port = 0
         self._log = ServerLog()
         self._clients: list[LiveSocketIOClient] = []
+        self._environ_overrides: dict[str, dict[str, Any]] = {}
         self._runner: _ThreadRunner | _ProcessRunner | None = None
         for listener in creation_listeners:
             listener(self)
@@ -344,20 +347,39 @@ class LiveServer:
 
     # -- working with it -----------------------------------------------------------------
 
-    def client(self, namespace: str | None = None, **options: Any) -> LiveSocketIOClient:
+    def client(self, namespace: str | None = None, *,
+               environ_overrides: dict[str, Any] | None = None,
+               session: dict[str, Any] | None = None, **options: Any) -> LiveSocketIOClient:
         """A :class:`~flask_socketio.testing.LiveSocketIOClient` connected to this server.
 
         ``options`` are the client's (``transports=['polling']``, ``auth``,
-        ``headers``, ``query_string``, ``timeout``...). The server closes it at
-        :meth:`stop`.
+        ``headers``, ``query_string``, ``timeout``, ``connect=False``...). The
+        server closes it at :meth:`stop`. As for the in-process client (thread mode
+        only):
+
+        - ``environ_overrides``: WSGI environ keys set on every request of the
+          client (``{"REMOTE_ADDR": "203.0.113.9"}``), which no real client could;
+        - ``session``: a Flask session to start with, sent as the session cookie.
         """
         from .live_client import LiveSocketIOClient
 
         if self._state != "running":
             raise RuntimeError("the live server is not running")
+        if (environ_overrides or session is not None) and not isinstance(self._runner,
+                                                                         _ThreadRunner):
+            raise RuntimeError("environ_overrides= and session= need a LiveServer in "
+                               "thread mode (not from_import())")
+        headers = dict(options.pop("headers", None) or {})
+        if environ_overrides:
+            token = uuid.uuid4().hex
+            self._environ_overrides[token] = dict(environ_overrides)
+            headers[ENVIRON_OVERRIDES_HEADER] = token
+        if session is not None:
+            headers["Cookie"] = _session_cookie(self.app, session)  # type: ignore[arg-type]
         options.setdefault("socketio", self.socketio)
         options.setdefault("path", self.path)
-        live_client = LiveSocketIOClient(self.url, namespace, **options)
+        live_client = LiveSocketIOClient(self.url, namespace, headers=headers or None,
+                                         **options)
         self._clients.append(live_client)
         return live_client
 
@@ -376,6 +398,41 @@ class LiveServer:
     def __repr__(self) -> str:
         where = f" {self.url}" if self._socket is not None else ""
         return f"<LiveServer{where} {self._state}>"
+
+
+#: The header a live client sends to have its ``environ_overrides`` applied.
+ENVIRON_OVERRIDES_HEADER = "X-Flask-SocketIO-Test-Environ"
+_ENVIRON_OVERRIDES_KEY = "HTTP_" + ENVIRON_OVERRIDES_HEADER.upper().replace("-", "_")
+
+
+class _EnvironOverrides:
+    """WSGI middleware of a thread-mode LiveServer: applies a client's
+    ``environ_overrides`` to each of its requests (named by its header)."""
+
+    def __init__(self, application: Any, overrides: dict[str, dict[str, Any]]) -> None:
+        self.application = application
+        self.overrides = overrides
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+        token = environ.pop(_ENVIRON_OVERRIDES_KEY, None)
+        if token is not None:
+            environ.update(self.overrides.get(token, {}))
+        return self.application(environ, start_response)
+
+
+def _session_cookie(app: flask.Flask, values: dict[str, Any]) -> str:
+    """A ``Cookie`` header carrying a Flask session with ``values``."""
+    http = app.test_client()
+    try:
+        with http.session_transaction() as flask_session:
+            flask_session.update(values)
+    except RuntimeError as exc:
+        raise RuntimeError(f"cannot seed session=: {exc} (is SECRET_KEY set?)") from exc
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = http.get_cookie(name)
+    if cookie is None:
+        raise RuntimeError("cannot seed session=: the session interface set no cookie")
+    return f"{name}={cookie.value}"
 
 
 class _ThreadRunner:
@@ -413,6 +470,9 @@ class _ThreadRunner:
         if self.embedded.started.is_set():
             # The access log: pywsgi writes it to ``log``; gevent-websocket's handler
             # logs it, and its warnings, to the server's ``logger``.
+            wsgi_server = self.embedded.wsgi_server
+            wsgi_server.application = _EnvironOverrides(wsgi_server.application,
+                                                        server._environ_overrides)
             self.embedded.wsgi_server.log = self.log
             self.embedded.wsgi_server.logger = _stream_logger("flask_socketio.live.access",
                                                               self.log)
@@ -422,7 +482,8 @@ class _ThreadRunner:
 
         self._log_handler.thread_id = threading.get_ident()
         hub = self.hub = gevent.get_hub()
-        hub.exception_stream = self.log  # tracebacks of greenlets that failed
+        # tracebacks of greenlets that failed (gevent only calls ``write``)
+        hub.exception_stream = self.log  # type: ignore[assignment]
         try:
             self.embedded.serve_forever()
         except BaseException as exc:  # noqa: BLE001 - reported by stop()
@@ -456,7 +517,7 @@ class _ThreadRunner:
 
         engine = self.server.socketio._require_server().eio.network  # type: ignore[union-attr]
         try:
-            with gevent.Timeout(self.server.disconnect_timeout, False):
+            with gevent.Timeout(self.server.disconnect_timeout, False):  # type: ignore[arg-type]
                 engine.disconnect()
             engine.shutdown()
         finally:
@@ -465,7 +526,7 @@ class _ThreadRunner:
     def is_alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
-    def call(self, function: Callable[..., Any], args: tuple, kwargs: dict,
+    def call(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
              timeout: float) -> Any:
         import gevent
 

@@ -27,6 +27,7 @@ acknowledged later, by the test) instead of being answered at once.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -41,11 +42,22 @@ from socketio import packet as sio_packet
 
 from ..options import check_namespace
 from . import hooks
-from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT, TRANSPORT_CLOSE
+from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT
 from .matchers import ANY
+from .network import SeverableConnections
 from .records import ReceivedEvent
-from .state import NO_CHECK, ClientState, expected_args, ignore_keywords, resolve_namespace
+from .state import (
+    NO_CHECK,
+    TRANSPORT_CLOSE,
+    ClientState,
+    check_drop_reason,
+    expected_args,
+    ignore_keywords,
+    raw_namespace,
+    resolve_namespace,
+)
 from .transcript import Transcript
+from .waiting import check_count, has_arrived, take_arrived, wanted_args
 
 if TYPE_CHECKING:
     from ..extension import SocketIO
@@ -64,6 +76,8 @@ _REASONS = {
     engineio.Client.reason.CLIENT_DISCONNECT: CLIENT_DISCONNECT,
 }
 _STOP = object()
+#: ``auth`` for :meth:`LiveSocketIOClient._connect`: the namespace's last one.
+_LAST_AUTH: Any = object()
 
 
 class _InOrderEngineIOClient(engineio.Client):
@@ -80,9 +94,17 @@ class _InOrderEngineIOClient(engineio.Client):
         #: Every thread this client started, to join at close.
         self.threads: list[threading.Thread] = []
         self._is_close_sent = False
+        #: Set by ``drop('ping timeout')``: the client goes silent (no PONG, nothing).
+        self.is_silent = False
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         self._is_close_sent = False
+        self.is_silent = False
+        # The queue outlives a connection: a stop marker (None) left by the last
+        # one's end would make the new writer exit at once.
+        while self.queue is not None and not self.queue.empty():
+            self.queue.get_nowait()
+            self.queue.task_done()
         return super().connect(*args, **kwargs)
 
     def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
@@ -130,7 +152,7 @@ class _InOrderEngineIOClient(engineio.Client):
         self._is_close_sent = True
 
     def _send_packet(self, pkt: Any) -> None:
-        if pkt.packet_type == engineio.packet.CLOSE and self._is_close_sent:
+        if self.is_silent or (pkt.packet_type == engineio.packet.CLOSE and self._is_close_sent):
             return
         super()._send_packet(pkt)
 
@@ -165,7 +187,7 @@ class _RecordingClient(socketio.Client):
     def _engineio_client_class(self) -> Any:
         return _InOrderEngineIOClient
 
-    def _handle_event(self, namespace: str | None, id: int | None, data: list) -> None:
+    def _handle_event(self, namespace: str | None, id: int | None, data: list[Any]) -> None:
         self._owner._received_event(namespace or "/", data[0], list(data[1:]), id)
 
     def connect_namespace(self, namespace: str, auth: Any) -> None:
@@ -181,7 +203,7 @@ class _RecordingClient(socketio.Client):
         if namespace in self.connection_namespaces:
             self.connection_namespaces.remove(namespace)
 
-    def send_ack(self, namespace: str, ack_id: int, args: tuple) -> None:
+    def send_ack(self, namespace: str, ack_id: int, args: tuple[Any, ...]) -> None:
         self._send_packet(self.packet_class(sio_packet.ACK, namespace=namespace, id=ack_id,
                                             data=list(args)))
 
@@ -197,6 +219,11 @@ class LiveSocketIOClient(ClientState):
     :param path: where the server serves Socket.IO (``'socket.io'``).
     :param timeout: default seconds for every wait.
     :param serializer: ``'default'`` (JSON) or ``'msgpack'``, as the server's.
+    :param connect: ``False`` makes the client without connecting: :meth:`connect`
+        later.
+
+    ``query_string`` and ``headers`` are used for every connection the client opens;
+    each namespace keeps the ``auth`` it last connected with (see :meth:`reconnect`).
 
     A refused connection is not an exception: :meth:`is_connected` is ``False`` and
     :attr:`connect_error` holds what the server said. A server that cannot be
@@ -208,7 +235,7 @@ class LiveSocketIOClient(ClientState):
                  headers: dict[str, str] | None = None, auth: Any = None,
                  transports: list[str] | tuple[str, ...] = ("websocket",),
                  path: str = "socket.io", timeout: float | None = None,
-                 serializer: str = "default") -> None:
+                 serializer: str = "default", connect: bool = True) -> None:
         super().__init__()
         requests = require_live_dependencies()
 
@@ -225,6 +252,9 @@ class LiveSocketIOClient(ClientState):
         self._worker: threading.Thread | None = None
         self._is_closed = False
         self._http = requests.Session()
+        self._network = SeverableConnections(self._http)
+        self._query_string = query_string
+        self._headers = headers
         self._client = _RecordingClient(self, reconnection=False, handle_sigint=False,
                                         serializer=serializer, http_session=self._http,
                                         request_timeout=self.timeout)
@@ -234,8 +264,14 @@ class LiveSocketIOClient(ClientState):
         self._eio_sid: str | None = None
         for listener in creation_listeners:
             listener(self)
+        #: ``auth`` given with ``connect=False``, for the first :meth:`connect`.
+        self._deferred_auth: dict[str, Any] = {}
+        if not connect:
+            if auth is not None:
+                self._deferred_auth[check_namespace(namespace)] = auth
+            return
         try:
-            self.connect(namespace, query_string=query_string, headers=headers, auth=auth)
+            self.connect(namespace, auth=auth)
         except BaseException:
             self.close()
             raise
@@ -244,10 +280,30 @@ class LiveSocketIOClient(ClientState):
 
     def connect(self, namespace: str | None = None, query_string: str | None = None,
                 headers: dict[str, str] | None = None, auth: Any = None) -> None:
-        """Connect ``namespace``, opening the connection first if there is none."""
+        """Connect ``namespace``, opening the connection first if there is none.
+
+        ``auth`` is what the connect handler gets (``None``: no auth, as in-process;
+        :meth:`reconnect` reuses each namespace's last ``auth``); ``query_string``
+        and ``headers`` replace the client's from now on.
+        """
+        self._connect(namespace, query_string, headers, auth)
+
+    def _connect(self, namespace: str | None, query_string: str | None,
+                 headers: dict[str, str] | None, auth: Any) -> None:
         if self._is_closed:
             raise RuntimeError("this live client was closed; make a new one")
         namespace = check_namespace(namespace)
+        if query_string is not None:
+            self._query_string = query_string
+        if headers is not None:
+            self._headers = headers
+        deferred = self._deferred_auth.pop(namespace, None)
+        if auth is _LAST_AUTH:
+            auth = self._auth.get(namespace)
+        elif auth is None and deferred is not None:
+            auth = self._auth[namespace] = deferred
+        else:
+            self._auth[namespace] = auth
         with self._condition:
             self._connect_errors.pop(namespace, None)
             self._disconnect_reasons.pop(namespace, None)
@@ -258,9 +314,13 @@ class LiveSocketIOClient(ClientState):
             self._wait(lambda: namespace in self._namespaces or namespace in self._connect_errors,
                        self.timeout)
             return
-        url = self.url + ("?" + query_string.lstrip("?") if query_string else "")
+        self._network.restore()
+        with self._condition:
+            self._lost_namespaces = []
+        query = self._query_string
+        url = self.url + ("?" + query.lstrip("?") if query else "")
         try:
-            self._client.connect(url, headers=dict(headers or {}), auth=auth,
+            self._client.connect(url, headers=dict(self._headers or {}), auth=auth,
                                  transports=self.transports, namespaces=[namespace],
                                  socketio_path=self.path, wait_timeout=self.timeout)
         except socketio.exceptions.ConnectionError as exc:
@@ -268,6 +328,107 @@ class LiveSocketIOClient(ClientState):
                 raise ConnectionError(f"cannot connect to {self.url} over "
                                       f"{self.transports}: {exc}") from exc
         self._eio_sid = self._client.eio.sid or self._eio_sid
+
+    def reconnect(self) -> None:
+        """Open a new connection and connect the namespaces the last one had, each
+        with its ``auth``, as socket.io-client does after a network failure."""
+        if self._client.eio.state != "disconnected" or self._namespaces:
+            raise RuntimeError("the client is still connected: drop() or disconnect() first")
+        for namespace in list(self._lost_namespaces) or ["/"]:
+            self._connect(namespace, None, None, _LAST_AUTH)
+
+    def drop(self, reason: str = TRANSPORT_CLOSE, timeout: float | None = None) -> None:
+        """The network fails under the client; the server sees ``reason``.
+
+        - ``'transport close'``: the TCP connections are shut down with no
+          Engine.IO CLOSE (for long-polling, while a GET is pending);
+        - ``'transport error'``: an undecodable Engine.IO packet is sent first;
+        - ``'ping timeout'``: the client goes silent (answers no ping) until the
+          server gives up, after its ``ping_interval`` + ``ping_timeout``.
+
+        With ``socketio=`` (a :class:`LiveServer` in thread mode gives it), this
+        waits, up to ``timeout`` (the client's, plus the ping delays), until the
+        server has run its disconnect handlers, so the test can look at once.
+        """
+        check_drop_reason(reason)
+        eio = self._client.eio
+        if eio.state != "connected":
+            raise RuntimeError("cannot drop: the client has no open connection")
+        self.transcript.add("sent", "drop", "*", args=reason)
+        sid = eio.sid
+        with self._condition:
+            self._lost_namespaces = list(self._namespaces)
+            for namespace in self._namespaces:
+                self._disconnect_reasons[namespace] = reason
+            self._namespaces.clear()
+            self._condition.notify_all()
+        wait = self.timeout if timeout is None else timeout
+        if reason == "ping timeout":
+            eio.is_silent = True
+            network = self._server_engine()
+            wait += (getattr(network, "ping_interval", 25) + getattr(network, "ping_timeout", 20)
+                     + getattr(network, "ping_grace", 0))
+        else:
+            if reason == "transport error":
+                self._send_undecodable(eio)
+            elif eio.current_transport == "polling":
+                self._wait_for_pending_poll(sid, wait)
+            self._network.sever([eio.ws.sock] if eio.ws is not None and eio.ws.sock else [])
+        if self.socketio is not None:
+            server = self.socketio._require_server()
+            deadline = time.monotonic() + wait
+            while sid in server.environ and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if sid in server.environ:
+                raise TimeoutError(f"the server did not see the drop ({reason}) within "
+                                   f"{wait:g}s")
+        self._network.sever([eio.ws.sock] if eio.ws is not None and eio.ws.sock else [])
+        if eio.state != "disconnected":
+            eio.disconnect(abort=True)
+        # the old connection's reader and writer end before a new one may start
+        deadline = time.monotonic() + self.timeout
+        for thread in eio.threads:
+            if thread is not threading.current_thread():
+                thread.join(max(deadline - time.monotonic(), 0))
+        self._network.close_severed()
+
+    def _send_undecodable(self, eio: Any) -> None:
+        """An Engine.IO packet of an unknown type: the server closes with a
+        transport error (after a WebSocket frame, or a POST, it has read)."""
+        if eio.current_transport == "websocket":
+            with self._send_lock:
+                eio.ws.send("x")
+        else:
+            with contextlib.suppress(Exception):
+                self._http.post(eio.base_url, data="x", timeout=self.timeout,
+                                headers={"Content-Type": "text/plain"})
+
+    def _wait_for_pending_poll(self, sid: str, timeout: float) -> None:
+        """Until a long-polling GET is pending at the server (so that cutting it is
+        seen as the transport closing), bounded by ``timeout``."""
+        network = self._server_engine()
+        sessions = getattr(network, "sessions", None)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sessions is not None:
+                session = sessions.get(sid)
+                if session is None or getattr(session, "poll", None) is not None:
+                    return
+            elif self._network.in_flight.get("GET"):
+                time.sleep(0.1)  # no view of the server: give the GET time to arrive
+                return
+            time.sleep(0.005)
+
+    def send_raw(self, payload: str | bytes) -> None:
+        """Send one Engine.IO message as it is: an encoded Socket.IO packet
+        (``'2["echo",1]'``) or a binary attachment, unchecked, for protocol tests."""
+        if not isinstance(payload, (str, bytes)):
+            raise TypeError(f"send_raw() takes a str or bytes payload, not {payload!r}")
+        if self._client.eio.state != "connected":
+            raise RuntimeError("cannot send: the client has no open connection")
+        self.transcript.add("sent", "raw", raw_namespace(payload), args=payload)
+        with self._send_lock:
+            self._client.eio.send(payload)
 
     def disconnect(self, namespace: str | None = None) -> None:
         """Disconnect ``namespace``; disconnecting the last one closes the connection."""
@@ -328,7 +489,8 @@ class LiveSocketIOClient(ClientState):
     @property
     def transport(self) -> str | None:
         """``'websocket'`` or ``'polling'``: what the connection uses now."""
-        return self._client.eio.current_transport
+        transport: str | None = self._client.eio.current_transport
+        return transport
 
     def wait_disconnected(self, namespace: str | None = None,
                           timeout: float | None = None) -> str:
@@ -407,6 +569,7 @@ class LiveSocketIOClient(ClientState):
         Waits up to ``timeout`` seconds (the client's default); ``TimeoutError``
         says nothing matched.
         """
+        __tracebackhide__ = True
         namespace = resolve_namespace(namespace)
         wait = self.timeout if timeout is None else timeout
         record = self._receive(event, namespace, NO_CHECK, wait)
@@ -428,6 +591,24 @@ class LiveSocketIOClient(ClientState):
             with self._condition:
                 raise AssertionError(self._nothing_matched(event, namespace, expected, wait))
         return record
+
+    def wait_for(self, event: str, *args: Any, count: int = 1, within: float | None = None,
+                 namespace: Any = None) -> list[ReceivedEvent]:
+        """Wait until ``count`` ``event`` events (with ``args``, if given; matchers
+        allowed) have arrived on ``namespace``; return them, and forget them.
+
+        Live it waits in real time, up to ``within`` seconds (the client's timeout by
+        default); in-process the same call moves the virtual clock. ``TimeoutError``
+        says how many arrived.
+        """
+        __tracebackhide__ = True
+        check_count(count)
+        namespace = resolve_namespace(namespace)
+        expected = wanted_args(event, args)
+        wait = self.timeout if within is None else within
+        self._wait(lambda: has_arrived(self, event, namespace, expected, count), wait)
+        with self._condition:
+            return take_arrived(self, event, namespace, expected, count, wait, "real time")
 
     def refute_received(self, event: str, *args: Any, namespace: Any = None,
                         timeout: float | None = None) -> None:
@@ -478,11 +659,16 @@ class LiveSocketIOClient(ClientState):
                 self._condition.wait(left)
             return True
 
+    def _server_engine(self) -> Any:
+        """The in-process server's network engine, if this client knows the server."""
+        server = self.socketio.server if self.socketio is not None else None
+        return getattr(getattr(server, "eio", None), "network", None)
+
     def _on_connect(self, namespace: str) -> None:
         sid = self._client.namespaces.get(namespace)
         self.transcript.add("received", "connect", namespace, args={"sid": sid})
         with self._condition:
-            self._namespaces[namespace] = sid  # type: ignore[assignment]
+            self._namespaces[namespace] = sid
             self._eio_sid = self._client.eio.sid
             self._condition.notify_all()
 
@@ -500,9 +686,11 @@ class LiveSocketIOClient(ClientState):
             if namespace in self._namespaces:
                 del self._namespaces[namespace]
                 self._disconnect_reasons[namespace] = _REASONS.get(reason, TRANSPORT_CLOSE)
+                if reason != engineio.Client.reason.CLIENT_DISCONNECT:
+                    self._lost_namespaces.append(namespace)
             self._condition.notify_all()
 
-    def _received_event(self, namespace: str, event: str, args: list,
+    def _received_event(self, namespace: str, event: str, args: list[Any],
                         ack_id: int | None) -> None:
         self.transcript.add("received", "event", namespace, event, args, ack_id)
         shown: Any = args[0] if event in ("message", "json") and len(args) == 1 else args
@@ -534,7 +722,7 @@ class LiveSocketIOClient(ClientState):
                 self.transcript.add("received", "handler_error", record.namespace,
                                     record.name, repr(exc))
 
-    def _respond(self, record: ReceivedEvent, args: tuple) -> None:
+    def _respond(self, record: ReceivedEvent, args: tuple[Any, ...]) -> None:
         if record.namespace not in self._namespaces:
             raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
                                f"namespace {record.namespace!r}")

@@ -56,9 +56,6 @@ if TYPE_CHECKING:
 #: recent), so that a test making thousands of clients does not keep them all alive.
 MAX_TRANSCRIPTS = 20
 
-#: Fixtures that activate the plugin for the rest of the session.
-FIXTURES = ("socketio_client", "socketio_clock", "socketio_emits", "socketio_server")
-
 _logger = logging.getLogger("flask_socketio.testing")
 
 
@@ -195,7 +192,9 @@ def _pop_failures() -> list[tuple[str, BaseException]]:
     scheduler_module = sys.modules.get("flask_socketio.engine.scheduler")
     if scheduler_module is None:
         return []
-    return scheduler_module.current_scheduler().pop_failures()
+    failures: list[tuple[str, BaseException]] = (
+        scheduler_module.current_scheduler().pop_failures())
+    return failures
 
 
 def _retire_scheduler() -> list[Any]:
@@ -361,7 +360,8 @@ def socketio_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., So
         if extension is None:
             raise LookupError("the app fixture's Flask app has no SocketIO: call "
                               "SocketIO(app) or socketio.init_app(app), or pass socketio=")
-        test_client = extension.test_client(flask_app, namespace=namespace, **kwargs)
+        test_client: SocketIOTestClient = extension.test_client(
+            flask_app, namespace=namespace, **kwargs)
         made.append(test_client)
         return test_client
 
@@ -409,6 +409,7 @@ def socketio_emits(request: pytest.FixtureRequest) -> Iterator[EmitRecorder]:
     if extension is None:
         raise LookupError("the app fixture's Flask app has no SocketIO: call "
                           "SocketIO(app) or socketio.init_app(app)")
+    _put_under_test(extension)
     with EmitRecorder(extension) as recorder:
         yield recorder
 
@@ -427,11 +428,15 @@ def socketio_clock(request: pytest.FixtureRequest) -> VirtualClock:
         app = request.getfixturevalue("app")
     except LookupError:  # pytest.FixtureLookupError: the project has no app fixture
         app = None
-    extension = getattr(app, "extensions", {}).get("socketio") if app is not None else None
+    _put_under_test(getattr(app, "extensions", {}).get("socketio") if app is not None else None)
+    return current_scheduler().clock
+
+
+def _put_under_test(extension: Any) -> None:
+    """The ``SocketIO``'s tasks and sleeps run on the test's clock from now on."""
     server = getattr(extension, "server", None)
     if server is not None and hasattr(server.eio, "attach_inprocess"):
         server.eio.attach_inprocess()
-    return current_scheduler().clock
 
 
 def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any,

@@ -2217,3 +2217,23 @@ def unmanaged_session_writes_stay_out_of_http():
     client = sio.test_client(app, flask_test_client=http)
     client.emit("write")
     return http.get("/read").get_data(as_text=True)
+
+
+@scenario()
+def test_client_connect_again_without_auth():
+    app, sio = make()
+    seen = []
+
+    @sio.on("connect")
+    def on_connect(auth):
+        seen.append(["/", auth])
+
+    @sio.on("connect", namespace="/n")
+    def on_n(auth):
+        seen.append(["/n", auth])
+
+    client = sio.test_client(app, auth={"token": 1})
+    client.connect("/n")
+    client.disconnect()
+    client.connect()
+    return [seen, client.is_connected(), client.is_connected("/n")]

@@ -16,6 +16,7 @@ Events (namespace ``/`` unless said):
 - ``ask(question)``: ``call()``s the client's ``question`` handler and acks its answer.
 - ``ask_later(question)``: emits ``question`` with a callback that emits ``answer``.
 - ``ticks(count)``: a background task emits ``tick`` 0..count-1 to the sender.
+- ``timed_ticks(count, period)``: the same, one every ``period`` seconds.
 - ``kick()``: emits ``bye``, then disconnects the sender (server side).
 - ``/chat`` ``echo(*args)``: as ``echo``, with ``{"namespace": "/chat"}`` appended.
 - ``/private`` ``connect``: always refused with ``{"message": "members only"}``.
@@ -111,6 +112,18 @@ def create_app(**options: Any) -> tuple[Flask, SocketIO]:
         def tick() -> None:
             for number in range(count):
                 socketio.sleep(0)
+                socketio.emit("tick", number, to=sid)
+
+        socketio.start_background_task(tick)
+        return True
+
+    @socketio.on("timed_ticks")
+    def on_timed_ticks(count: int, period: float) -> bool:
+        sid = request.sid  # type: ignore[attr-defined]
+
+        def tick() -> None:
+            for number in range(count):
+                socketio.sleep(period)
                 socketio.emit("tick", number, to=sid)
 
         socketio.start_background_task(tick)

@@ -219,10 +219,15 @@ class Client:
     they arrived (handlers must not block: they run in the client's read loop)."""
 
     def __init__(self, url: str, transport: str | list[str], name: str = "client",
-                 path: str = "socket.io", source: str | None = None) -> None:
+                 path: str = "socket.io", source: str | None = None, auth: Any = None,
+                 answers: dict[str, Any] | None = None, ordered: bool = True) -> None:
         """Connect to ``url`` over ``transport`` (``"websocket"``, ``"polling"``, or a
         list: ``["polling", "websocket"]`` upgrades); ``source`` is a loopback address
-        to connect from (``127.0.3.1``), so that a proxy sees different clients."""
+        to connect from (``127.0.3.1``), so that a proxy sees different clients;
+        ``auth`` is the connect payload; ``answers`` maps events to the functions that
+        handle (and acknowledge) them instead of recording them; ``ordered=False``
+        uses python-socketio's own client (events in threads of their own, so not
+        kept in order), which ends cleanly when the server disconnects it."""
         self.name = name
         self.events: queue.Queue[tuple[str, tuple]] = queue.Queue()
         self.received: list[tuple[str, tuple]] = []
@@ -238,14 +243,22 @@ class Client:
             if "websocket" in transports:
                 self._socket = socket_from(source, url)
                 options["websocket_extra_options"] = {"socket": self._socket}
-        self.sio = OrderedClient(reconnection=False, **options)
+        client_class = OrderedClient if ordered else socketio.Client
+        self.sio = client_class(reconnection=False, **options)
         self.sio.on("*", self._on_event)
         self.sio.on("disconnect", self._on_disconnect)
+        for event, answer in (answers or {}).items():
+            self.sio.on(event, answer)
         try:
-            self.sio.connect(url, transports=transports, socketio_path=path, wait_timeout=10)
+            self.sio.connect(url, transports=transports, socketio_path=path, wait_timeout=10,
+                             auth=auth)
         except BaseException:
             self.close()
             raise
+        websocket = getattr(self.sio.eio, "ws", None)
+        #: The WebSocket's TCP socket: python-engineio's client leaves it open when the
+        #: server closes the connection; :meth:`close` closes it.
+        self._websocket_socket = getattr(websocket, "sock", None)
 
     def _on_event(self, event: str, *args: Any) -> None:
         self.arrivals.append((event, args, time.monotonic()))
@@ -311,6 +324,12 @@ class Client:
 
     def close(self) -> None:
         self.sio.disconnect()
+        # A connection the server closed ends its Engine.IO threads on their own: wait.
+        for task in (self.sio.eio.read_loop_task, self.sio.eio.write_loop_task):
+            if task is not None and task is not threading.current_thread():
+                task.join(5)
+        if getattr(self, "_websocket_socket", None) is not None:
+            self._websocket_socket.close()
         if self._socket is not None:
             self._socket.close()
         if self._session is not None:
@@ -350,3 +369,26 @@ def socket_from(source: str, url: str) -> socket.socket:
     sock = socket.create_connection((parts.hostname, parts.port), timeout=10,
                                     source_address=(source, 0))
     return sock
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (for redis-server, which cannot take a
+    socket from us; the tiny race is accepted for it alone)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_redis(process, port: int) -> None:
+    import redis
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping():
+                return
+        except redis.RedisError:
+            pass
+        assert process.is_alive(), f"{process.name} exited:\n{process.log}"
+        assert time.monotonic() < deadline, f"{process.name} not ready:\n{process.log}"
+        time.sleep(0.05)

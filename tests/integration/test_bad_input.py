@@ -221,7 +221,7 @@ def test_unknown_namespace_gets_connect_error_with_an_object(server):
         raw.send("40/nowhere,")
         packet = raw.recv()
         assert packet.startswith("44/nowhere,")
-        assert json.loads(packet[len("44/nowhere,"):]) == {"message": "Unable to connect"}
+        assert json.loads(packet[len("44/nowhere,"):]) == {"message": "Invalid namespace"}
         raw.send("40")  # the connection itself is fine
         assert raw.recv().startswith("40{")
 

@@ -48,7 +48,7 @@ def test_namespaces_and_connect_errors(scenario):
     result = scenario("namespaces")
     assert result["answer"] == ["in chat", {"namespace": "/chat"}]
     assert result["privateRefusal"]["message"] == "members only"
-    assert result["unknown"]["message"] == "Unable to connect"
+    assert result["unknown"]["message"] == "Invalid namespace"
 
 
 def test_rooms_and_broadcast(scenario):

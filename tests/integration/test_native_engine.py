@@ -54,7 +54,7 @@ class EchoServer:
     def _serve(self):
         server = pywsgi.WSGIServer(self.listener, self._app, handler_class=_request_handler(),
                                    log=None)
-        hub = gevent.get_hub()
+        hub = self.hub = gevent.get_hub()
         self._stop = lambda: hub.loop.run_callback_threadsafe(server.stop, 1)
         server.start()
         self._started.set()
@@ -229,3 +229,56 @@ def test_native_engine_refuses_other_async_modes_and_bad_transports():
         NativeEngine(async_mode="threading")
     with pytest.raises(ValueError, match="No valid transports"):
         NativeEngine(transports=["carrier-pigeon"])
+
+
+def test_the_next_ping_comes_a_ping_interval_after_the_pong(serve):
+    # pingTimeout longer than pingInterval: pings must still come every interval (as
+    # from the reference server), not every ping timeout
+    server = serve(ping_interval=0.2, ping_timeout=1.0)
+    ws = websocket.create_connection(server.url.replace("http", "ws")
+                                     + "?EIO=4&transport=websocket", timeout=5)
+    ws.recv()
+    assert ws.recv() == "2"
+    ws.send("3")
+    answered = time.monotonic()
+    assert ws.recv() == "2"
+    assert time.monotonic() - answered < 0.6  # 0.2 s due; 1.0 s with the bug
+    ws.close()
+
+
+def test_a_server_closed_polling_session_gets_noop_and_close_on_its_next_poll(serve):
+    server = serve()
+    _, opening = server.handshake()
+    sid = opening["sid"]
+    url = f"{server.url}?EIO=4&transport=polling&sid={sid}"
+    server.hub.loop.run_callback_threadsafe(server.engine.disconnect, sid)  # no poll pending
+    deadline = time.monotonic() + 5
+    while ("disconnect", sid, "server disconnect") not in server.events:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert requests.post(url, data=b"4ignored", timeout=5).text == "ok"
+    assert requests.get(url, timeout=5).text == "6\x1e1"
+    assert requests.get(url, timeout=5).status_code == 400  # then it is gone
+
+
+def test_a_later_post_does_not_overtake_the_events_of_an_earlier_one(serve):
+    """The events of one long-polling session run in the order they were posted,
+    even when the next POST comes while the first one's events are still running
+    (its response does not wait for them)."""
+    server = serve()
+    handled = []
+
+    def handle(data):
+        gevent.sleep(0.002)  # a handler that waits a little (I/O)
+        handled.append(int(data))
+
+    server.engine.on("message", lambda sid, data: server.engine.run_event(sid, handle, data))
+    _, opened = server.handshake()
+    url = f"{server.url}?EIO=4&transport=polling&sid={opened['sid']}"
+    for first in (0, 50):
+        body = "\x1e".join(f"4{number}" for number in range(first, first + 50))
+        assert requests.post(url, data=body, timeout=5).text == "ok"
+    deadline = time.monotonic() + 10
+    while len(handled) < 100 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert handled == list(range(100))

@@ -159,7 +159,7 @@ def test_connect_error_over_websocket(server):
         raw.send("40/nowhere,")
         packet = raw.recv()
         assert packet.startswith("44/nowhere,")
-        assert json.loads(packet[len("44/nowhere,"):]) == {"message": "Unable to connect"}
+        assert json.loads(packet[len("44/nowhere,"):]) == {"message": "Invalid namespace"}
         raw.send("40/private,")
         assert raw.recv() == '44/private,{"message":"members only"}'
         raw.send('40{"token":"wrong"}')
@@ -208,7 +208,7 @@ def test_connect_error_over_polling(server):
         raw.post("40/nowhere,")
         packet = raw.get_skipping_pings()[0]
         assert packet.startswith("44/nowhere,")
-        assert json.loads(packet[len("44/nowhere,"):]) == {"message": "Unable to connect"}
+        assert json.loads(packet[len("44/nowhere,"):]) == {"message": "Invalid namespace"}
 
 
 # -- the upgrade -------------------------------------------------------------------------

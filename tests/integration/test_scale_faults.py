@@ -8,19 +8,25 @@ server process dies; the clients of node A get every message, in order (local
 delivery does not need the broker); node B's client misses the messages published
 while Redis was down and gets them again within 5 s of its return; both nodes
 report the outage (``queue_status``, ``on_queue_status``, a log line).
+
+``test_redis_blip_mid_stream`` runs a Redis of its own on a free port, paused
+(SIGSTOP) or restarted for 2 s in the middle of 300 broadcasts: ``redis+streams://``
+must deliver 300/300 on every node, in order, once; the pub/sub queue's loss is
+measured and printed. The RabbitMQ test has the broker close one node's connections.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from .processes import Client, ProcessGroup
+from .processes import Client, ProcessGroup, free_port, wait_for_redis
 
 COUNT = 300
 INTERVAL = 0.02  # seconds between two broadcasts: the stream lasts about 6 s
@@ -117,6 +123,76 @@ def test_redis_restart_mid_stream(processes, clients, channel, tmp_path,
               f"{gap:.2f} s); "
               f"unpublished on A: {node_a.status()['unpublished']}")
     assert resumed_in < RESUME_LIMIT
+
+
+OUTAGE = 2.0  # seconds Redis is away in the middle of the stream
+
+
+def start_redis_on(processes: ProcessGroup, port: int, directory: Path, name: str):
+    process = processes.start(name, [
+        shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+        "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(directory)])
+    wait_for_redis(process, port)
+    return process
+
+
+@pytest.mark.parametrize("fault", ["pause", "restart"])
+@pytest.mark.parametrize("scheme", ["redis+streams", "redis"])
+def test_redis_blip_mid_stream(processes, clients, channel, tmp_path, redis_server_binary,
+                               scheme, fault, capsys):
+    """300 broadcasts from node A, 20 ms apart; in the middle, the queue's Redis (the
+    test's own, on a free port) is paused with SIGSTOP for 2 s and continued, or
+    stopped and started again 2 s later (no persistence: it comes back empty). On
+    ``redis+streams://`` every client of both nodes gets 300/300, in order, once. On
+    pub/sub, node B's loss is measured and printed; in order, without duplicates, is
+    required of it too."""
+    port = free_port()
+    redis_process = start_redis_on(processes, port, tmp_path, "redis-server")
+    url = f"{scheme}://127.0.0.1:{port}/0"
+    node_a, node_b = processes.nodes(2, url, channel)
+    local = Client(node_a.url, "websocket", "A websocket")
+    remote_ws = Client(node_b.url, "websocket", "B websocket")
+    remote_polling = Client(node_b.url, "polling", "B polling")
+    clients.extend([local, remote_ws, remote_polling])
+    for node in (node_a, node_b):
+        node.wait_for_queue("connected")
+
+    assert local.call("stream", COUNT, INTERVAL) is True
+    time.sleep(1.5)
+    if fault == "pause":
+        os.kill(redis_process.pid, signal.SIGSTOP)
+        try:
+            time.sleep(OUTAGE)
+        finally:
+            os.kill(redis_process.pid, signal.SIGCONT)
+    else:
+        redis_process.stop()
+        time.sleep(OUTAGE)
+        start_redis_on(processes, port, tmp_path, "redis-server (restarted)")
+    back_at = time.monotonic()
+
+    numbers = [args[0] for args in local.collect("seq", COUNT, timeout=20)]
+    assert numbers == list(range(COUNT)), f"{local.name} lost or reordered messages"
+    received = {}
+    for client in (remote_ws, remote_polling):
+        got = [args[0] for args in client.collect("seq", COUNT, timeout=15,
+                                                  until="stream_done")]
+        assert got == sorted(set(got)), f"{client.name}: duplicates or disorder: {got}"
+        received[client.name] = got
+    for node in (node_a, node_b):
+        assert node.process.is_alive(), f"{node.process.name} died:\n{node.process.log}"
+    lost = {name: COUNT - len(got) for name, got in received.items()}
+    last = max(at for event, _, at in remote_ws.arrivals if event == "seq") - back_at
+    with capsys.disabled():
+        print(f"\n[redis {fault} {OUTAGE:.0f} s, {scheme}] {COUNT} broadcasts: node A "
+              f"{len(numbers)}/{COUNT}, node B " + ", ".join(
+                  f"{name} {COUNT - n}/{COUNT} (lost {n})" for name, n in lost.items())
+              + f"; unpublished on A {node_a.status()['unpublished']}; B's last message "
+              f"{last:.2f} s after Redis was back")
+    if scheme == "redis+streams":
+        for name, got in received.items():
+            assert got == list(range(COUNT)), f"{name} lost {lost[name]} messages"
+        assert node_a.status()["unpublished"] == 0
 
 
 def longest_gap(times: list[float]) -> float:

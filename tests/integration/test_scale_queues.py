@@ -12,27 +12,33 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from .processes import APPS, Client
+from .processes import APPS, Client, free_port, wait_for_redis
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def broker_url(request, kind: str, channel: str):
     """The URL of a real broker (``valkey://``: the Redis server through the valkey
-    client); for RabbitMQ, the test's exchange is deleted after."""
+    client; ``streams``: ``redis+streams://``); the test's RabbitMQ exchange or Redis
+    stream is deleted after."""
     if kind == "valkey":
         pytest.importorskip("valkey")
         url = request.getfixturevalue("redis_url").replace("redis://", "valkey://", 1)
+    elif kind == "streams":
+        url = request.getfixturevalue("redis_url").replace("redis://", "redis+streams://", 1)
     else:
         url = request.getfixturevalue(f"{kind}_url")
     yield url
+    if kind == "streams":
+        import redis
+
+        redis.Redis.from_url(request.getfixturevalue("redis_url")).delete(channel)
     if kind == "amqp":
         import kombu
 
@@ -40,7 +46,7 @@ def broker_url(request, kind: str, channel: str):
             kombu.Exchange(channel, type="fanout", channel=connection.channel()).delete()
 
 
-@pytest.fixture(params=["redis", "valkey", "amqp"])
+@pytest.fixture(params=["redis", "valkey", "amqp", "streams"])
 def queue_url(request, channel):
     yield from broker_url(request, request.param, channel)
 
@@ -148,29 +154,6 @@ def test_order_per_connection_is_kept(processes, clients, queue_url, channel):
     remote_ws.assert_nothing("seq", wait=0.2)
 
 
-def free_port() -> int:
-    """A port that was free a moment ago (for redis-server, which cannot take a
-    socket from us; the tiny race is accepted for it alone)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_redis(process, port: int) -> None:
-    import redis
-
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            if redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping():
-                return
-        except redis.RedisError:
-            pass
-        assert process.is_alive(), f"{process.name} exited:\n{process.log}"
-        assert time.monotonic() < deadline, f"{process.name} not ready:\n{process.log}"
-        time.sleep(0.05)
-
-
 def test_sentinel_url_finds_the_master(processes, clients, channel, tmp_path):
     """``redis+sentinel://`` asks a Sentinel (run by the test, with a Redis of its
     own) for the master, and the nodes share broadcasts through it."""
@@ -247,7 +230,7 @@ SENDERS = 5
 MESSAGES = 1_000  # in all, MESSAGES // SENDERS per sender
 
 
-@pytest.fixture(params=["redis", "valkey", "amqp", "memory"])
+@pytest.fixture(params=["redis", "valkey", "amqp", "streams", "memory"])
 def three_nodes(request, processes, channel):
     """``(url, nodes)``: three nodes sharing a queue; ``memory://`` nodes share one
     process, the others have one each. ``valkey://`` is the Redis server through
@@ -298,3 +281,40 @@ def test_per_sender_order_across_three_nodes(clients, three_nodes, capsys):
               f"senders, {len(members)} members on 3 nodes: {len(failures)} out of order "
               f"or incomplete, {took:.1f} s")
     assert not failures, "\n".join(failures)
+
+
+def test_python_socketio_write_only_managers_reach_the_nodes(processes, clients, queue_url,
+                                                              channel):
+    """python-socketio's own write-only managers (``RedisManager``, ``KombuManager``)
+    publish what our pub/sub nodes read; on ``redis+streams://`` the emitter is
+    ``RedisStreamsManager``, used the same way."""
+    import socketio as python_socketio
+
+    from flask_socketio.queues import RedisStreamsManager
+
+    node_a, node_b = processes.nodes(2, queue_url, channel)
+    a = Client(node_a.url, "websocket", "a")
+    b = Client(node_b.url, "polling", "b")
+    clients.extend([a, b])
+    for node in (node_a, node_b):
+        node.wait_for_queue("connected")
+    scheme = queue_url.split("://", 1)[0]
+    if scheme == "redis+streams":
+        emitter = RedisStreamsManager(queue_url, channel=channel, write_only=True)
+    elif scheme in ("redis", "valkey"):
+        emitter = python_socketio.RedisManager(queue_url, channel=channel, write_only=True)
+    else:
+        emitter = python_socketio.KombuManager(queue_url, channel=channel, write_only=True)
+    try:
+        for number in range(20):
+            emitter.emit("seq", number)
+        emitter.emit("message", "just for b", to=b.sid)
+    finally:
+        if getattr(emitter, "publisher_connection", None) is not None:
+            emitter.publisher_connection.release()
+        if getattr(emitter, "redis", None) is not None:
+            emitter.redis.close()
+    for client in (a, b):
+        assert [args[0] for args in client.collect("seq", 20)] == list(range(20))
+    assert b.receive("message") == ("just for b",)
+    a.assert_nothing("message", wait=0.2)

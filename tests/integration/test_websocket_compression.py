@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import socket
 import struct
@@ -11,11 +10,13 @@ import threading
 import zlib
 
 import pytest
-import simple_websocket
 from flask import Flask
 
 from flask_socketio import SocketIO, emit
+from flask_socketio.engine.deflate import BoundedInflater, MessageTooBig
 from flask_socketio.serving import build_server
+
+from .support import run_node
 
 
 @pytest.fixture
@@ -175,32 +176,35 @@ def test_a_client_that_offers_nothing_gets_plain_frames(serve):
 
 
 def test_a_real_deflate_client_round_trips(serve):
+    """Node's ``ws`` (permessage-deflate offered by default): compressed both ways."""
     port = serve(websocket_compression=True, compression_threshold=64)
-    client = simple_websocket.Client(
-        f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket")
-    try:
-        assert client.receive(timeout=5).startswith("0{")
-        client.send("40")
-        assert client.receive(timeout=5).startswith("40{")
-        text = "é" * 3000
-        client.send(f'42["echo","{text}"]')
-        reply = client.receive(timeout=5)
-        assert reply.startswith("42") and json.loads(reply[2:]) == ["echo", text]
-    finally:
-        client.close()
+    result = run_node("ws_frames.js", f"http://127.0.0.1:{port}", "echo")
+    assert result == {"extensions": "permessage-deflate", "opening": "0{",
+                      "connected": "40{", "echoed": True, "pong": "are you there",
+                      "close": 1000}
 
 
 def test_inflating_stops_at_the_limit_instead_of_inflating_the_whole_message():
-    from geventwebsocket.exceptions import ProtocolError
-
-    from flask_socketio.engine.deflate import DeflateWebSocket
-
-    websocket = DeflateWebSocket.__new__(DeflateWebSocket)
-    websocket.max_message_size = 1000
-    websocket._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    websocket._inflated = 0
+    inflater = BoundedInflater(1000)
     deflater = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     bomb = deflater.compress(b"z" * 10_000_000) + deflater.flush(zlib.Z_SYNC_FLUSH)
-    with pytest.raises(ProtocolError, match="over the size limit"):
-        websocket._inflate(bomb)
-    assert websocket._inflated == 1001  # no more than the limit (plus one) inflated
+    with pytest.raises(MessageTooBig, match="over the size limit"):
+        inflater.inflate(bomb, final=False)
+    assert inflater.inflated == 1001  # no more than the limit (plus one) inflated
+
+
+def test_python_engineio_under_socketio_run_still_compresses_with_gevent_websocket(serve):
+    """``engine='engineio'`` keeps gevent-websocket, with our deflate on top of it."""
+    port = serve(engine="engineio", websocket_compression=True, compression_threshold=200)
+    sock, headers = raw_upgrade(port)
+    try:
+        assert headers["sec-websocket-extensions"].startswith("permessage-deflate")
+        read_frame(sock)
+        send_frame(sock, b"40", compressed=True)
+        read_frame(sock)
+        big = "w" * 5000
+        send_frame(sock, f'42["echo","{big}"]'.encode(), compressed=True)
+        compressed, echoed = read_frame(sock)
+        assert compressed and inflate(echoed) == f'42["echo","{big}"]'.encode()
+    finally:
+        sock.close()

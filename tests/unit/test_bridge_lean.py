@@ -107,3 +107,86 @@ def test_an_unserializable_emit_names_the_event_and_sends_nothing(serializer):
     assert other.get_received() == []
     socketio.emit("good", [1, 2])
     assert [r["name"] for r in client.get_received()] == ["good"]
+
+
+def test_an_emit_is_encoded_once_even_behind_the_emit_observer(monkeypatch):
+    # The emit observer (the recorder's hook) sits on every client manager; with no
+    # recorder listening it must not cost a second, validating, encode per emit.
+    from flask_socketio import packets
+
+    app, socketio = make_app()
+    client = socketio.test_client(app)
+    encodes = []
+    original = packets.Packet.encode
+
+    def counting_encode(self):
+        encodes.append(self.data)
+        return original(self)
+
+    monkeypatch.setattr(packets.Packet, "encode", counting_encode)
+    socketio.emit("news", {"n": 1})
+    assert encodes == [["news", {"n": 1}]]
+    client.assert_received("news", {"n": 1})
+
+
+class _WithoutRequestProxies:
+    """The ``flask`` module, but finding the request through it fails the test."""
+
+    def __getattr__(self, name):
+        if name in ("request", "has_request_context"):
+            raise AssertionError(f"flask.{name} used to find the sender")
+        import flask
+
+        return getattr(flask, name)
+
+
+def test_emit_call_and_rooms_in_a_handler_get_the_sender_handed_down(monkeypatch):
+    from flask_socketio import context, sending
+
+    app, socketio = make_app()
+    from flask_socketio import emit, join_room, rooms
+
+    @socketio.on("hello")
+    def hello(data):
+        join_room("lobby")
+        emit("mine", data)  # to the sender, in this namespace
+        emit("chat", data, namespace="/chat")  # to the sender's /chat sid
+        return sorted(rooms())
+
+    socketio.on_event("connect", lambda: None, namespace="/chat")
+    client = socketio.test_client(app)
+    chat = socketio.test_client(app, namespace="/chat")
+    client.connect("/chat")
+    monkeypatch.setattr(context, "flask", _WithoutRequestProxies())
+    monkeypatch.setattr(sending, "flask", _WithoutRequestProxies())
+    answer = client.emit("hello", {"n": 1}, callback=True)
+    assert answer == sorted(["lobby", client.sid])
+    client.assert_received("mine", {"n": 1})
+    client.assert_received("chat", {"n": 1}, namespace="/chat")
+    assert chat.get_received("/chat") == []
+
+
+def test_a_copied_request_context_still_finds_the_sender():
+    # A task given a copy of the handler's request context has no handler running
+    # (it runs in a fresh context, as a new greenlet or thread does): emit() finds the
+    # sender through the request, as before.
+    import contextvars
+
+    from flask_socketio import emit
+
+    app, socketio = make_app()
+    done = []
+
+    @socketio.on("later")
+    def later():
+        @copy_current_request_context
+        def task():
+            emit("from-task", request.sid)
+            done.append(True)
+
+        contextvars.Context().run(task)
+
+    client = socketio.test_client(app)
+    client.emit("later")
+    assert done == [True]
+    client.assert_received("from-task", client.sid)

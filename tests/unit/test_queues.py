@@ -422,3 +422,140 @@ def test_a_message_that_is_not_json_fails_in_the_emitter():
     with pytest.raises(TypeError):
         manager._publish({"data": object()})
     assert not manager._pending
+
+
+# -- redis+streams:// -------------------------------------------------------------------
+
+
+def streams_url(redis_url, **query):
+    from urllib.parse import urlencode
+
+    url = redis_url.replace("redis://", "redis+streams://", 1)
+    return url + ("?" + urlencode(query) if query else "")
+
+
+def test_streams_urls_pick_the_streams_manager():
+    from flask_socketio.queues import RedisStreamsManager
+
+    manager = client_manager_for({"message_queue": "redis+streams://127.0.0.1:6379/2?maxlen=50",
+                                  "channel": "c"})
+    assert isinstance(manager, RedisStreamsManager)
+    assert (manager.redis_url, manager.maxlen, manager.channel) == (
+        "redis://127.0.0.1:6379/2", 50, "c")
+    assert manager.redis_options == {"socket_connect_timeout": 5, "socket_timeout": 10}
+    unix = client_manager_for({"message_queue": "unix+streams:///tmp/redis.sock?db=1"})
+    assert (unix.redis_url, unix.maxlen) == ("unix:///tmp/redis.sock?db=1", 10_000)
+    valkey = client_manager_for({"message_queue": "valkey+streams://127.0.0.1:6379/0"})
+    assert valkey.redis_url == "valkey://127.0.0.1:6379/0"
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("redis+streams://127.0.0.1:6379/0?maxlen=0", "maxlen must be a positive"),
+    ("redis+streams://127.0.0.1:6379/0?maxlen=many", "maxlen must be a positive"),
+    ("unix+streams://", "names no socket path"),
+    ("redis+streams://127.0.0.1:port/0", "Port could not be cast"),
+])
+def test_bad_streams_urls_fail_at_start_up(url, message):
+    with pytest.raises(ValueError, match=message):
+        SocketIO(Flask(__name__), message_queue=url)
+
+
+def test_a_batch_sent_twice_is_read_once():
+    from flask_socketio.queues import RedisStreamsManager
+
+    seen = {}
+    entries = [{b"publisher": b"a", b"seq": b"0", b"message": b"m0"},
+               {b"publisher": b"a", b"seq": b"1", b"message": b"m1"},
+               {b"publisher": b"a", b"seq": b"0", b"message": b"m0"},  # the batch again
+               {b"publisher": b"a", b"seq": b"1", b"message": b"m1"},
+               {b"publisher": b"b", b"seq": b"0", b"message": b"n0"},
+               {b"message": b"from another producer"},
+               {b"publisher": b"a", b"seq": b"2", b"message": b"m2"}]
+    read = [RedisStreamsManager._first_time(fields, seen) for fields in entries]
+    assert [m for m in read if m is not None] == [b"m0", b"m1", b"n0",
+                                                   b"from another producer", b"m2"]
+    assert list(seen) == [b"b", b"a"]  # the most recent publisher last
+
+
+def test_a_listener_remembers_the_most_recent_publishers(monkeypatch):
+    from flask_socketio.queues import RedisStreamsManager, streams
+
+    monkeypatch.setattr(streams, "REMEMBERED_PUBLISHERS", 3)
+    seen = {}
+    for publisher, number in ((b"a", 1), (b"b", 1), (b"c", 1), (b"a", 2), (b"d", 1)):
+        RedisStreamsManager._first_time({b"publisher": publisher, b"seq": str(number),
+                                         b"message": b"m"}, seen)
+    assert seen == {b"c": 1, b"a": 2, b"d": 1}  # b, the least recent, forgotten
+
+
+def test_streams_queue_reaches_in_process_clients_and_python_socketio_emitters(redis_url):
+    import redis
+
+    from flask_socketio.queues import RedisStreamsManager
+
+    channel = f"test-{uuid.uuid4().hex}"
+    url = streams_url(redis_url, maxlen=100)
+    try:
+        def node():
+            app = Flask(__name__)
+            socketio = SocketIO(app, message_queue=url, channel=channel)
+
+            @socketio.on("shout")
+            def on_shout(message):
+                emit("shout", message, broadcast=True)
+
+            return app, socketio
+
+        (app1, node1), (app2, node2) = node(), node()
+        alice, bob = node1.test_client(app1), node2.test_client(app2)
+        for socketio in (node1, node2):
+            _wait_for(lambda s=socketio: s.queue_status.is_connected)
+        alice.emit("shout", "over a stream")
+        alice.assert_received("shout", "over a stream")
+        assert bob.receive("shout", timeout=5).args == ["over a stream"]
+        # a write-only SocketIO, and the manager alone as python-socketio's are used
+        SocketIO(message_queue=url, channel=channel).emit("news", 1)
+        RedisStreamsManager(url, channel=channel, write_only=True).emit("news", 2)
+        for client in (alice, bob):
+            assert client.receive("news", timeout=5).args == [1]
+            assert client.receive("news", timeout=5).args == [2]
+        entries = [entry for entry in redis.Redis.from_url(redis_url).xrange(channel)
+                   if b'"flask_socketio.cluster"' not in entry[1][b"message"]]
+        assert len(entries) == 3  # the cluster's hello messages aside
+        assert set(entries[0][1]) == {b"message", b"publisher", b"seq"}
+    finally:
+        redis.Redis.from_url(redis_url).delete(channel)
+
+
+def _wait_for(condition, timeout=5):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not true in time"
+        time.sleep(0.02)
+
+
+def test_a_listener_resumes_after_the_last_entry_it_read_and_tells_of_gaps(redis_url, caplog):
+    import redis
+
+    channel = f"test-{uuid.uuid4().hex}"
+    client = redis.Redis.from_url(redis_url)
+    manager = client_manager_for({"message_queue": streams_url(redis_url, maxlen=2),
+                                  "channel": channel})
+    try:
+        assert manager._resume_from(client, None) == "0-0"  # no stream yet
+        first = client.xadd(channel, {"message": "a"})
+        assert manager._resume_from(client, None) == first  # the end, the first time
+        assert manager._resume_from(client, first) == first
+        assert manager.status.gaps == 0
+        for letter in "bcdefghijklmnopqrstuvwxyz":  # trimmed past `first`
+            client.xadd(channel, {"message": letter}, maxlen=2, approximate=False)
+        assert manager._resume_from(client, first) == first
+        assert manager.status.gaps == 1 and "trimmed" in caplog.text
+        client.delete(channel)  # a Redis restart without persistence
+        client.xadd(channel, {"message": "new"}, id="1-1")
+        assert manager._resume_from(client, first) == "0-0"
+        assert manager.status.gaps == 2 and "gone or new" in caplog.text
+    finally:
+        client.delete(channel)

@@ -206,3 +206,17 @@ def test_a_manager_that_does_not_report_emits_is_refused():
     with pytest.raises(TypeError, match="does not report emits"):
         capture_emits(socketio)
 
+
+
+def test_assert_emitted_timeout_moves_the_virtual_clock(socketio_clock):
+    app, socketio = create_app()
+    client = socketio.test_client(app)
+    start = socketio_clock.now
+    with capture_emits(socketio) as emits:
+        client.emit("later", 30)
+        with pytest.raises(AssertionError):
+            emits.assert_emitted("tick", 30, to=client.sid, timeout=10)
+        assert socketio_clock.now - start == 10
+        emits.assert_emitted("tick", 30, to=client.sid, timeout=60)
+    assert socketio_clock.now - start == 30  # as far as needed, no further
+    client.get_received()

@@ -108,7 +108,7 @@ def test_connect_error_of_an_unknown_namespace():
     client.connect("/nowhere")
     assert not client.is_connected("/nowhere")
     # Socket.IO v5: the CONNECT_ERROR payload is an object
-    assert client.get_connect_error("/nowhere") == {"message": "Unable to connect"}
+    assert client.get_connect_error("/nowhere") == {"message": "Invalid namespace"}
 
 
 def test_connect_error_is_cleared_by_a_successful_connect():

@@ -99,13 +99,19 @@ def test_reconnect_uses_the_same_auth_for_every_namespace():
         client.reconnect()
 
 
-def test_connect_again_reuses_the_namespace_auth():
+def test_connect_again_sends_the_auth_it_is_given_as_flask_socketio_does():
     app, socketio = create_app()
     client = socketio.test_client(app, auth=AUTH)
     client.drop()
-    client.connect()
+    client.connect()  # auth=None: no auth, as Flask-SocketIO's test client
+    assert not client.is_connected()
+    assert client.connect_error == {"message": "bad token"}
+    client.connect(auth=AUTH)
     assert client.is_connected()
-    assert [event.name for event in client.get_received()] == ["welcome", "welcome"]
+    client.drop()
+    client.reconnect()  # reconnect() is the one that reuses the last auth
+    assert client.is_connected()
+    assert [event.name for event in client.get_received()] == ["welcome"] * 3
 
 
 def test_environ_overrides_reach_the_handlers():

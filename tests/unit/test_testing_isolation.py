@@ -157,6 +157,23 @@ def test_sleep_zero_loops_that_make_progress_are_not_busy_loops(socketio_clock):
     assert got == [0, 1, 2, 3, 4]
 
 
+def test_a_task_that_sends_while_yielding_is_not_a_busy_loop(monkeypatch):
+    from flask_socketio.engine import scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "SPIN_LIMIT", 50)
+    app = Flask(__name__)
+    socketio = SocketIO(app)
+    client = socketio.test_client(app)
+
+    def stream():
+        for number in range(200):  # 4x the limit: each round sends a packet
+            socketio.emit("n", number)
+            socketio.sleep(0)
+
+    socketio.start_background_task(stream)
+    assert len(client.wait_for("n", count=200, within=0)) == 200
+
+
 def test_ownership_is_per_greenlet_not_per_thread():
     app, socketio = create_app()
     router = socketio.server.eio
@@ -197,6 +214,13 @@ def test_b_starts_clean(socketio_clock):
     client.emit("ping")
     socketio.sleep(1)
     assert socketio_clock.now == 11
+
+    @socketio.on("crash")
+    def crash():
+        raise KeyError("seen by test B")
+
+    with pytest.raises(KeyError, match="seen by test B"):
+        client.emit("crash")  # A's client: its handler errors reach test B
 '''
 
 
@@ -220,3 +244,35 @@ def create_app():
                                  "*left Socket.IO work running: task *doomed*"])
     pytester.makeini("[pytest]\nsocketio_leak_guard = false\n")
     pytester.runpytest(*QUIET).assert_outcomes(passed=2)
+
+
+def test_a_memory_queue_of_module_level_servers_keeps_delivering_in_later_tests(pytester,
+                                                                                monkeypatch):
+    from flask_socketio.testing import client as client_module
+
+    monkeypatch.setattr(client_module, "DEFAULT_TIMEOUT", client_module.DEFAULT_TIMEOUT)
+    pytester.makepyfile('''
+import uuid
+import pytest
+from flask import Flask
+from flask_socketio import SocketIO, join_room
+
+URL = "memory://" + uuid.uuid4().hex
+apps = []
+for _ in range(2):
+    app = Flask(__name__)
+    node = SocketIO(app, message_queue=URL)
+    node.on("join")(lambda room: join_room(room))
+    apps.append((app, node))
+
+
+@pytest.mark.parametrize("round", [1, 2, 3])
+def test_delivery_through_the_queue(round):
+    (app1, node1), (app2, node2) = apps
+    bob = node2.test_client(app2)
+    bob.emit("join", "lobby")
+    node1.emit("news", round, to="lobby")
+    bob.assert_received("news", round)
+    bob.disconnect()
+''')
+    pytester.runpytest(*QUIET).assert_outcomes(passed=3)

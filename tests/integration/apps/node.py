@@ -5,7 +5,11 @@ http://127.0.0.1:PORT`` on stderr gives the port) and shares a message queue giv
 by the environment: ``MESSAGE_QUEUE`` (the URL), ``CHANNEL`` and
 ``MESSAGE_QUEUE_OPTIONS`` (JSON). Events let a test
 make this node emit, join, close rooms and disconnect clients of other nodes;
-``GET /status`` tells the queue's state. With ``NODES=N`` (N > 1) the process
+``GET /status`` tells the queue's state and the live nodes of the cluster; other events
+drive the cluster operations (``fetch``, ``bulk``, ``emit_except``, ``call_all``,
+``emit_callback``, ``server_call``); ``CLUSTER_HEARTBEAT`` sets the seconds between
+heartbeats, ``SERVER_EVENT_DELAY`` how long the ``whoami`` server event takes. An
+empty ``MESSAGE_QUEUE`` serves one node without a queue. With ``NODES=N`` (N > 1) the process
 serves N nodes, each its own app and ``SocketIO`` on its own port, sharing the
 queue: for ``memory://``, which only nodes of one process share.
 """
@@ -20,17 +24,26 @@ import sys  # noqa: E402
 
 from flask import Flask, jsonify  # noqa: E402
 
-from flask_socketio import SocketIO, close_room, disconnect, join_room  # noqa: E402
+from flask_socketio import (  # noqa: E402
+    ClusterTimeoutError,
+    SocketIO,
+    close_room,
+    disconnect,
+    join_room,
+)
 
 
 def make_node():
     """A node's app and ``SocketIO``, configured from the environment."""
     app = Flask(__name__)
-    socketio = SocketIO(app, message_queue=os.environ["MESSAGE_QUEUE"],
+    socketio = SocketIO(app, message_queue=os.environ["MESSAGE_QUEUE"] or None,
                         channel=os.environ.get("CHANNEL", "flask-socketio"),
                         message_queue_options=json.loads(
                             os.environ.get("MESSAGE_QUEUE_OPTIONS", "{}")))
+    if "CLUSTER_HEARTBEAT" in os.environ:
+        socketio.server.manager.heartbeat_interval = float(os.environ["CLUSTER_HEARTBEAT"])
     queue_changes = []
+    add_cluster_events(socketio)
 
     @socketio.on_queue_status
     def record_queue_status(status):
@@ -82,7 +95,10 @@ def make_node():
     @app.route("/status")
     def status():
         queue = socketio.queue_status
-        return jsonify(pid=os.getpid(), state=queue.state if queue else None,
+        listening = socketio.server.manager_initialized  # not before the first client
+        return jsonify(pid=os.getpid(), node_id=socketio.server.manager.node_id,
+                       nodes=socketio.cluster_nodes() if listening else [],
+                       state=queue.state if queue else None,
                        error=queue.error if queue else None,
                        outages=queue.outages if queue else 0,
                        unpublished=queue.unpublished if queue else 0,
@@ -90,6 +106,67 @@ def make_node():
                        changes=queue_changes)
 
     return app, socketio
+
+
+def add_cluster_events(socketio):
+    """Events that make this node use the cluster operations, and answer with what
+    they found."""
+    callback_answers = []
+
+    @socketio.on("connect")
+    def on_connect(auth=None):
+        if isinstance(auth, dict):
+            socketio.socket_data().update(auth)
+
+    @socketio.on("fetch")
+    def on_fetch(to=None, timeout=5, exclude=None):
+        found = socketio.fetch_sockets(to, exclude=exclude, timeout=timeout)
+        return {"sockets": {s.sid: {"rooms": sorted(map(str, s.rooms)), "data": s.data,
+                                    "node": s.node_id} for s in found},
+                "missing_nodes": list(found.missing_nodes)}
+
+    @socketio.on("bulk")
+    def on_bulk(operation, rooms, to=None, exclude=None):
+        if operation == "disconnect":
+            socketio.disconnect_sockets(to, exclude=exclude, close=bool(rooms))
+        else:
+            getattr(socketio, f"sockets_{operation}")(rooms, to, exclude=exclude)
+        return True
+
+    @socketio.on("emit_except")
+    def on_emit_except(data, to, exclude):
+        socketio.emit("news_except", data, to=to, exclude=exclude)
+        return True
+
+    @socketio.on("call_all")
+    def on_call_all(to=None, timeout=10):
+        try:
+            return {"answers": socketio.call_all("question", to=to, timeout=timeout)}
+        except ClusterTimeoutError as exc:
+            return {"answers": exc.answers, "missing": list(exc.missing),
+                    "missing_nodes": list(exc.missing_nodes)}
+
+    @socketio.on("emit_callback")
+    def on_emit_callback(to):
+        socketio.emit("question", to=to,
+                      callback=lambda sid, *answer: callback_answers.append([sid, *answer]))
+        return True
+
+    @socketio.on("callback_answers")
+    def on_callback_answers():
+        return callback_answers
+
+    @socketio.on_server_event("whoami")
+    def whoami(greeting):
+        socketio.sleep(float(os.environ.get("SERVER_EVENT_DELAY", "0")))
+        return f"{greeting} from {os.getpid()}"
+
+    @socketio.on("server_call")
+    def on_server_call(event, timeout=5):
+        try:
+            return {"answers": socketio.server_side_call(event, "hello", timeout=timeout)}
+        except ClusterTimeoutError as exc:
+            return {"answers": exc.answers, "missing_nodes": list(exc.missing_nodes)}
 
 
 if __name__ == "__main__":

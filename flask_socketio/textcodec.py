@@ -1,0 +1,110 @@
+"""A fast path for the commonest packets: text EVENT and ACK with the default JSON.
+
+python-socketio decodes each packet a client sends by building a ``Packet`` whose
+``decode`` calls ``engineio.json.loads``, which makes a ``JSONDecoder`` per call;
+its ``encode`` calls ``json.dumps`` with ``separators``, which makes a ``JSONEncoder``
+per call. For a text EVENT or ACK (``2`` or ``3``, an optional namespace, an optional
+ack id, a JSON array) this module does the same work with one decoder and one encoder
+made once, and returns the very answers python-socketio's codec gives (the property
+test ``tests/unit/test_textcodec.py`` compares both on generated packets).
+
+Anything else (another packet type, attachments, a namespace with a query, an odd
+character where a digit or ``[`` should be, JSON that does not decode, a ``json=``
+module of the application's) is left to the full codec: :func:`decode_text` returns
+``None`` and :func:`encode_text` is not used.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import engineio.json
+from socketio import packet
+
+#: The JSON module python-socketio's packets use unless the application gives one.
+DEFAULT_JSON = engineio.json
+
+
+
+def _bounded_int(digits: str) -> int:
+    """python-engineio's ``parse_int``: integers of at most 100 digits."""
+    if len(digits) > 100:
+        raise ValueError("Integer is too large")
+    return int(digits)
+
+
+# engineio.json.loads(s) is json.loads(s, parse_int=<the bounded int above>): this
+# decoder, made once.
+_decode_json = json.JSONDecoder(parse_int=_bounded_int).decode
+# json.dumps(data, separators=(',', ':')): this encoder, made once.
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode
+
+_EVENT, _ACK = packet.EVENT, packet.ACK
+_KINDS = {"2": _EVENT, "3": _ACK}
+#: Ack ids longer than this go to the full codec (the protocol's largest has 16 digits).
+_MAX_ID_DIGITS = 16
+_DIGITS = frozenset("0123456789")
+
+
+class TextPacket:
+    """A decoded text EVENT or ACK: the attributes of python-socketio's ``Packet``
+    that the server reads."""
+
+    __slots__ = ("packet_type", "namespace", "id", "data")
+
+    attachment_count = 0
+
+    def __init__(self, packet_type: int, namespace: str | None, id: int | None,
+                 data: list[Any]) -> None:
+        self.packet_type = packet_type
+        self.namespace = namespace
+        self.id = id
+        self.data = data
+
+
+def decode_text(encoded: str) -> TextPacket | None:
+    """``encoded`` decoded if it is a plain text EVENT or ACK, else ``None`` (the full
+    codec decides, errors included)."""
+    kind = _KINDS.get(encoded[:1])
+    if kind is None:
+        return None
+    position = 1
+    namespace = None
+    if encoded[1:2] == "/":
+        comma = encoded.find(",", 1)
+        if comma < 0:
+            return None
+        namespace = encoded[1:comma]
+        if "?" in namespace:
+            return None
+        position = comma + 1
+    ack_id = None
+    start = position
+    end = len(encoded)
+    while position < end and encoded[position] in _DIGITS:
+        position += 1
+    if position != start:
+        if position - start > _MAX_ID_DIGITS:
+            return None
+        ack_id = int(encoded[start:position])
+    if encoded[position:position + 1] != "[":
+        return None
+    try:
+        data = _decode_json(encoded[position:])
+    except Exception:
+        return None  # the full codec raises the error the server reports
+    return TextPacket(kind, namespace, ack_id, data)
+
+
+def encode_text(packet_type: int, namespace: str | None, id: int | None, data: Any) -> str:
+    """python-socketio's encoding of a text (non-binary) packet of ``packet_type``
+    with the default JSON module."""
+    encoded = str(packet_type)
+    if namespace is not None and namespace != "/":
+        encoded += namespace + ","
+    if id is not None:
+        encoded += str(id)
+    if data is not None:
+        encoded += _encode_json(data)
+    return encoded
