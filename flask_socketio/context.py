@@ -13,7 +13,7 @@ import contextvars
 import copy
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import flask
 import socketio
@@ -21,6 +21,7 @@ from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
 from .event_hooks import EventRefused, HookChain
+from .wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
     from .extension import SocketIO
@@ -40,7 +41,7 @@ REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
 
 _UNHANDLED: Any = object()
 
-SessionObserver = Callable[[str, str, dict, dict], None]
+SessionObserver = Callable[[str, str, dict[str, Any], dict[str, Any]], None]
 
 
 class RunningHandler:
@@ -73,6 +74,8 @@ def current_sid(server: Any, namespace: str) -> str | None:
     ``'/chat'`` means the same client's ``'/chat'`` sid (``None`` if it has none).
     """
     running = _RUNNING.get()
+    sid: str | None
+    own_namespace: str | None
     if running is not None:
         sid, own_namespace = running.sid, running.namespace
     else:  # e.g. a request context copied into a task (copy_current_request_context)
@@ -87,7 +90,7 @@ def current_sid(server: Any, namespace: str) -> str | None:
     return None if eio_sid is None else server.manager.sid_from_eio_sid(eio_sid, namespace)
 
 
-class ManagedSession(dict, SessionMixin):
+class ManagedSession(dict[str, Any], SessionMixin):
     """The session of one Socket.IO connection, kept by the server (``manage_session``).
 
     It starts as a copy of the Flask session of the handshake request; changes made
@@ -104,7 +107,7 @@ class Connection:
         self.app = app
         #: The URL routing of the handshake request, worked out by the first event
         #: and reused by the next ones (``False``: this Flask cannot reuse it).
-        self.route: _Route | bool | None = None
+        self.route: _Route | Literal[False] | None = None
         #: Called as ``observer(event, namespace, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
@@ -138,7 +141,7 @@ class _Route:
         self.exception = request.routing_exception
 
     @staticmethod
-    def of(ctx: RequestContext) -> _Route | bool:
+    def of(ctx: RequestContext) -> _Route | Literal[False]:
         if type(ctx) is not RequestContext or set(vars(ctx)) != _CONTEXT_FIELDS:
             return False
         return _Route(ctx)
@@ -152,7 +155,7 @@ class _EventContext(RequestContext):
     event, the app context and the session opened on :meth:`push`.
     """
 
-    def __init__(self, app: flask.Flask, environ: dict, request: Any = None,
+    def __init__(self, app: flask.Flask, environ: WSGIEnvironment, request: Any = None,
                  session: SessionMixin | None = None, route: _Route | None = None) -> None:
         if route is None:  # e.g. RequestContext.copy()
             super().__init__(app, environ, request=request, session=session)
@@ -184,7 +187,10 @@ class _EventContext(RequestContext):
             request.view_args = None if route.view_args is None else dict(route.view_args)
 
 
-def _clone(exception: BaseException) -> BaseException:
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _clone(exception: _E) -> _E:
     """A copy of a routing exception (a fresh one per event: raising one changes it),
     as ``copy.copy`` makes, without its ``__reduce_ex__`` round trip and ``__init__``."""
     kind = type(exception)
@@ -196,9 +202,12 @@ def _clone(exception: BaseException) -> BaseException:
 
 def _connect_refusal(refused: EventRefused) -> Exception:
     """The ``ConnectionRefusedError`` python-socketio turns into the CONNECT_ERROR."""
+    refusal: Exception
     if refused.has_custom_ack:
-        return socketio.exceptions.ConnectionRefusedError(refused.message, refused.ack)
-    return socketio.exceptions.ConnectionRefusedError(refused.message)
+        refusal = socketio.exceptions.ConnectionRefusedError(refused.message, refused.ack)
+    else:
+        refusal = socketio.exceptions.ConnectionRefusedError(refused.message)
+    return refusal
 
 
 class FlaskBridge:
@@ -207,7 +216,7 @@ class FlaskBridge:
     def __init__(self, extension: SocketIO) -> None:
         self.extension = extension
 
-    def connection(self, environ: dict) -> Connection:
+    def connection(self, environ: WSGIEnvironment) -> Connection:
         state = environ.get(CONNECTION_KEY)
         if state is None:
             app = environ.get("flask.app") or self.extension.app
@@ -218,7 +227,7 @@ class FlaskBridge:
                 app, inprocess)  # the in-process engine reports to the current test
         return state
 
-    def dispatch(self, spec: HandlerSpec, args: tuple) -> Any:
+    def dispatch(self, spec: HandlerSpec, args: tuple[Any, ...]) -> Any:
         """Run the handler ``spec`` with the arguments python-socketio called it with."""
         event, namespace, sid, user_args = spec.split(args)
         is_connect = spec.event == "connect"
@@ -242,7 +251,7 @@ class FlaskBridge:
                         environ=environ, is_connect=is_connect, on_error=spec.on_error,
                         request_event=request_event, hooks=hooks, hook_args=hook_args)
 
-    def dispatch_unhandled(self, event: str, namespace: str, args: tuple,
+    def dispatch_unhandled(self, event: str, namespace: str, args: tuple[Any, ...],
                            owner: Any = None) -> Any:
         """Run the event hooks for an event no handler took (python-socketio's
         ``args``: ``(sid, environ, auth)`` for connect, ``(sid, *data)`` else).
@@ -273,12 +282,12 @@ class FlaskBridge:
                           request_event=request_event, hooks=hooks, hook_args=hook_args)
         return server.not_handled if handled else result
 
-    def run(self, function: Callable[..., Any], args: tuple, *, sid: str | None,
-            namespace: str, event: str | None, environ: dict | None,
+    def run(self, function: Callable[..., Any], args: tuple[Any, ...], *, sid: str | None,
+            namespace: str, event: str | None, environ: WSGIEnvironment | None,
             is_connect: bool = False,
             on_error: Callable[[Exception], Any] | None = None,
             request_event: dict[str, Any] | None = None,
-            hooks: HookChain | None = None, hook_args: tuple | None = None) -> Any:
+            hooks: HookChain | None = None, hook_args: tuple[Any, ...] | None = None) -> Any:
         """Call ``function(*args)`` as a handler of ``event`` from ``sid``; what it
         raises goes to the error handlers, then to ``on_error``. ``request.event`` is
         ``request_event``, by default ``{"message": event, "args": args}``. The
@@ -360,7 +369,7 @@ class FlaskBridge:
             _RUNNING.reset(running)
             ctx.pop()
 
-    def _run_after_hooks(self, hooks: HookChain, event: str, args: tuple, result: Any,
+    def _run_after_hooks(self, hooks: HookChain, event: str, args: tuple[Any, ...], result: Any,
                          error: BaseException | None, connection: Connection) -> None:
         """Each after-event hook in turn; one that raises is reported (as an
         unhandled handler error) and the others still run."""
@@ -376,7 +385,7 @@ class FlaskBridge:
         server.start_background_task(server.disconnect, sid, namespace=namespace)
 
     @staticmethod
-    def _open_managed_session(app: flask.Flask, environ: dict) -> ManagedSession:
+    def _open_managed_session(app: flask.Flask, environ: WSGIEnvironment) -> ManagedSession:
         """A copy of the handshake request's Flask session, kept for the connection."""
         with app.app_context():
             request = app.request_class(environ)
@@ -386,7 +395,7 @@ class FlaskBridge:
                 session = interface.make_null_session(app)
             return ManagedSession(session)
 
-    def _run_without_connection(self, function: Callable[..., Any], args: tuple,
+    def _run_without_connection(self, function: Callable[..., Any], args: tuple[Any, ...],
                                 namespace: str) -> Any:
         app = self.extension.app
         if app is None or flask.has_app_context():

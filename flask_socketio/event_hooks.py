@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from .namespace import Namespace
 
 #: ``hook(event, args)``: ``args`` are the event's arguments (``(auth,)`` for connect).
-BeforeHook = Callable[[str, tuple], Any]
+BeforeHook = Callable[[str, tuple[Any, ...]], Any]
 #: ``hook(event, args, result, error)``: what the handler returned (the
 #: acknowledgement) and what it raised, if anything.
-AfterHook = Callable[[str, tuple, Any, "BaseException | None"], Any]
+AfterHook = Callable[[str, tuple[Any, ...], Any, "BaseException | None"], Any]
 
 _NO_ACK: Any = object()
 

@@ -22,7 +22,7 @@ from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
-from .recovery import RecoveringManagerMixin
+from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
 from .volatile import volatile_emit
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _UNSET: Any = object()
 
 
-def payload(args: tuple) -> Any:
+def payload(args: tuple[Any, ...]) -> Any:
     """python-socketio's ``data``: one argument as is, several as a tuple."""
     if not args:
         return None
@@ -73,7 +73,7 @@ def _emits_as_stock(manager: Any) -> bool:
         if owner is EmitObserverMixin:
             if manager.emit_listeners:
                 return False
-        elif owner is RecoveringManagerMixin:
+        elif owner is RecoveringManagerMixin or owner is QueuedRecoveryMixin:
             if getattr(manager.server, "recovery", None) is not None:
                 return False
         else:
@@ -172,14 +172,17 @@ class SocketIO(ClusterOperations):
             if not hasattr(app, "extensions"):
                 app.extensions = {}
             app.extensions["socketio"] = self
-            app.wsgi_app = SocketIOMiddleware(self, app, app.wsgi_app, self.path)
+            # Flask's documented way to wrap its WSGI app: assign over the method.
+            app.wsgi_app = SocketIOMiddleware(  # type: ignore[method-assign]
+                self, app, app.wsgi_app, self.path)
             if self.app is None:
                 self.app = app
 
     @property
     def path(self) -> str:
         """Where Socket.IO is served (the ``path`` option), ``'socket.io'`` by default."""
-        return self._option("path", "socket.io")
+        path: str = self._option("path", "socket.io")
+        return path
 
     def _option(self, name: str, default: Any = None) -> Any:
         """An option's value, wherever it is kept."""
@@ -256,7 +259,7 @@ class SocketIO(ClusterOperations):
         """Decorator registering ``listener(status)``, called at every change of the
         message queue's state (it runs in the queue's listener task: keep it short)."""
         self._queue_status_listeners.append(listener)
-        manager = getattr(self.server, "manager", None)
+        manager: Any = getattr(self.server, "manager", None)
         if hasattr(manager, "status_listeners"):
             manager.status_listeners.append(listener)
         return listener
@@ -367,7 +370,8 @@ class SocketIO(ClusterOperations):
 
         return decorator if hook is None else decorator(hook)
 
-    def _unhandled_event(self, event: str, namespace: str, args: tuple, owner: Any) -> Any:
+    def _unhandled_event(self, event: str, namespace: str, args: tuple[Any, ...],
+                         owner: Any) -> Any:
         from .namespace import Namespace
 
         return self.bridge.dispatch_unhandled(
@@ -523,7 +527,8 @@ class SocketIO(ClusterOperations):
         """Wrap ``callback`` so it runs in the Flask contexts of the emitting side."""
         server = self._require_server()
         environ = server.get_environ(sender, namespace) if sender is not None else None
-        app = flask.current_app._get_current_object() if flask.has_app_context() else self.app
+        app = (flask.current_app._get_current_object()  # type: ignore[attr-defined]
+               if flask.has_app_context() else self.app)
         run = self.bridge.run
 
         def acknowledged(*args: Any) -> Any:
@@ -577,7 +582,9 @@ class SocketIO(ClusterOperations):
         """An in-process :class:`~flask_socketio.testing.SocketIOTestClient`, connected."""
         cls = self.test_client_class
         if cls is None:
-            from .testing import SocketIOTestClient as cls
+            from .testing import SocketIOTestClient
+
+            cls = SocketIOTestClient
         return cls(app, self, namespace=namespace, query_string=query_string,
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
 

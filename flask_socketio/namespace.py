@@ -28,6 +28,8 @@ class Namespace(socketio.Namespace):
     Flask-SocketIO); its return value is the event's result (the acknowledgement).
     """
 
+    namespace: str  # python-socketio's attribute
+
     def __init__(self, namespace: str | None = None) -> None:
         super().__init__(namespace)
         self.socketio: SocketIO | None = None
@@ -53,15 +55,16 @@ class Namespace(socketio.Namespace):
         if namespace:
             return namespace
         if is_pattern(self.namespace):
-            return flask.request.namespace  # type: ignore[attr-defined]
+            handler_namespace: str = flask.request.namespace  # type: ignore[attr-defined]
+            return handler_namespace
         return self.namespace
 
-    def before_event(self, event: str, args: tuple) -> None:
+    def before_event(self, event: str, args: tuple[Any, ...]) -> None:
         """Override to run before each of this namespace's handlers (``connect``
         included), after the ``SocketIO`` object's before-event hooks; raise
         :class:`~flask_socketio.EventRefused` to refuse the event."""
 
-    def after_event(self, event: str, args: tuple, result: Any,
+    def after_event(self, event: str, args: tuple[Any, ...], result: Any,
                     error: BaseException | None) -> None:
         """Override to run after each of this namespace's handlers, before the
         ``SocketIO`` object's after-event hooks; ``result`` is the acknowledgement,

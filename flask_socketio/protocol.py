@@ -33,6 +33,7 @@ Everything else uses python-socketio's public API.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,7 @@ from .recovery import (
 )
 from .textcodec import DEFAULT_JSON, decode_text
 from .volatile import collecting
+from .wsgi_types import WSGIEnvironment
 
 logger = logging.getLogger("flask_socketio")
 
@@ -108,7 +110,7 @@ class ProtocolServer(socketio.Server):
     unless ``cors_credentials`` is given too.
     """
 
-    eio: EngineRouter  # type: ignore[assignment]
+    eio: EngineRouter
 
     def __init__(self, *args: Any, max_attachments: int = DEFAULT_MAX_ATTACHMENTS,
                  max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
@@ -161,14 +163,22 @@ class ProtocolServer(socketio.Server):
         #: the option is off.
         self.recovery: RecoveryStore | None = None
         if recovery_options is not None:
-            self.recovery = RecoveryStore(recovery_options, self.eio.monotonic)
+            shared = getattr(self.manager, "recovery_sessions", None)
+            self.recovery = RecoveryStore(recovery_options, self._recovery_clock,
+                                          shared() if shared is not None else None)
 
     def _engineio_server_class(self) -> Any:
         return EngineRouter
 
+    def _recovery_clock(self) -> float:
+        """The server's clock, whoever asks (a queue's listener thread too): the test's
+        virtual clock once the server is under test, else ``time.monotonic()``."""
+        inprocess = self.eio.inprocess
+        return inprocess.monotonic() if inprocess is not None else time.monotonic()
+
     # -- protocol hygiene (python-socketio's private ``_handle_eio_*`` hooks) -----------
 
-    def _handle_eio_connect(self, eio_sid: str, environ: dict) -> Any:
+    def _handle_eio_connect(self, eio_sid: str, environ: WSGIEnvironment) -> Any:
         result = super()._handle_eio_connect(eio_sid, environ)
         if self.connect_timeout is not None:
             # The timer runs on the clock of the engine that owns the session: the
@@ -297,7 +307,7 @@ class ProtocolServer(socketio.Server):
             self._handle_ack(eio_sid, namespace, pkt.id, pkt.data)
 
     def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
-                      data: list) -> None:
+                      data: list[Any]) -> None:
         # python-socketio starts a background task per event; the engine that owns the
         # session is asked instead (EngineRouter.run_event), so that the native engine
         # can run events in a worker greenlet of the session's.
@@ -312,7 +322,7 @@ class ProtocolServer(socketio.Server):
         else:
             self._handle_event_internal(self, sid, eio_sid, data, namespace, id)
 
-    def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: list,
+    def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: list[Any],
                                namespace: str, id: int | None) -> None:
         # With async handlers an event waits for its task; if the connection ended
         # meanwhile (its disconnect handler already ran), there is no request context
@@ -449,9 +459,12 @@ class ProtocolServer(socketio.Server):
             self.eio.get_session(eio_sid)[namespace] = kept.data
         environ = self.environ.get(eio_sid)
         if kept.flask_session is not None and environ is not None:
-            from .context import SAVED_SESSION_KEY
+            from .context import SAVED_SESSION_KEY, ManagedSession
 
-            environ[SAVED_SESSION_KEY] = kept.flask_session
+            flask_session = kept.flask_session
+            if not isinstance(flask_session, ManagedSession):  # from another node
+                flask_session = ManagedSession(flask_session)
+            environ[SAVED_SESSION_KEY] = flask_session
         if self.always_connect:  # the CONNECT reply is out already
             self._replay(eio_sid, namespace, kept.missed)
         else:
@@ -523,7 +536,7 @@ class ProtocolServer(socketio.Server):
         else:
             held.append((super()._send_packet, pkt))
 
-    def _replay(self, eio_sid: str, namespace: str | None, missed: list | None) -> None:
+    def _replay(self, eio_sid: str, namespace: str | None, missed: list[Any] | None) -> None:
         """Send a recovered connection the events it missed, in order."""
         for data in missed or ():
             try:

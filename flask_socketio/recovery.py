@@ -18,22 +18,30 @@ would have received, in order, before anything else. ``request.recovered`` says 
 A session is restored once; an unknown or expired ``pid``, or an offset the log no
 longer holds, gives a new session, as a first connection.
 
-The log and the sessions live in the process (one node). With a message queue each
-node logs what it delivers, so a client recovers when it reconnects to the node it
-was on (sticky sessions), and gets a new session on another node.
+The log and the sessions live in the process. With a message queue, the process that
+emits an event gives it its offset, which travels with the message, so every node
+logs it under the same offset; with ``redis+streams://`` the kept sessions are in
+Redis too (:class:`SharedSessions`), so a client recovers on any node; with the other
+queues, on the node it was on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import json
+import logging
 import secrets
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+import socketio
+
+logger = logging.getLogger("flask_socketio")
 
 #: The disconnect reasons after which a session is kept (socket.io's
 #: ``RECOVERABLE_DISCONNECT_REASONS``, as python-socketio words them).
@@ -93,27 +101,40 @@ class KeptSession:
     sid: str
     pid: str
     namespace: str
-    rooms: list
+    rooms: list[Any]
     #: python-socketio's session of the namespace (``save_session``).
     data: Any
     #: The connection's managed Flask session (``manage_session=True``), if any.
     flask_session: Any
     disconnected_at: float
     #: The logged events it missed, filled in by :meth:`RecoveryStore.restore`.
-    missed: list = field(default_factory=list)
+    missed: list[Any] = field(default_factory=list)
+    #: Kept in the shared sessions too (which then say whether it is still there).
+    shared: bool = False
+
+
+class SharedSessions(Protocol):
+    """Kept sessions shared by the nodes of a cluster (a JSON-able dict per pid)."""
+
+    def put(self, pid: str, record: dict[str, Any], ttl: float) -> None:
+        """Keep ``record`` under ``pid`` for ``ttl`` seconds."""
+
+    def take(self, pid: str) -> dict[str, Any] | None:
+        """The record kept under ``pid``, removed; ``None`` if there is none."""
 
 
 @dataclass(frozen=True)
 class _Logged:
     seq: int
+    offset: str
     namespace: str
-    to: frozenset | None
-    skip: frozenset
+    to: frozenset[str] | None
+    skip: frozenset[str]
     #: The EVENT packet's data: ``[event, *args, offset]``.
-    data: list
+    data: list[Any]
     emitted_at: float
 
-    def reaches(self, rooms: list) -> bool:
+    def reaches(self, rooms: list[Any]) -> bool:
         """Would a connection in ``rooms`` (its sid among them) have received it?
         (socket.io's ``shouldIncludePacket``)"""
         included = self.to is None or any(room in self.to for room in rooms)
@@ -123,16 +144,23 @@ class _Logged:
 class RecoveryStore:
     """The event log and the kept sessions of one server (thread-safe)."""
 
-    def __init__(self, options: RecoveryOptions, clock: Callable[[], float]) -> None:
+    def __init__(self, options: RecoveryOptions, clock: Callable[[], float],
+                 shared: SharedSessions | None = None) -> None:
         self.options = options
         self._clock = clock
+        self.shared = shared
         self._lock = threading.Lock()
-        #: Offsets are ``"<prefix>-<n>"``: the prefix is this store's, so an offset of
-        #: another process (or of this one before a restart) is never taken for ours.
+        #: Offsets this process gives are ``"<prefix>-<n>"``: the prefix is this
+        #: store's, so they never collide with another process's.
         self._prefix = secrets.token_hex(4)
+        self._numbers = itertools.count(1)
         self._seq = itertools.count(1)
-        self._last_seq = 0
         self._log: deque[_Logged] = deque()
+        #: offset -> local position in the log, of the events logged here
+        self._index: dict[str, int] = {}
+        #: The offset and position of the last event trimmed off the log: a client
+        #: that received it can still recover from what follows.
+        self._trimmed: tuple[str, int] | None = None
         self._sessions: dict[str, KeptSession] = {}
         #: ``(sid, namespace)`` -> pid of the connections of this process.
         self._pids: dict[tuple[str, str], str] = {}
@@ -141,52 +169,62 @@ class RecoveryStore:
         #: ``(eio_sid, namespace)`` -> a session being restored (between the CONNECT
         #: packet and the connect handler), and the events to replay after the reply.
         self.restoring: dict[tuple[str, str], KeptSession] = {}
-        self.replays: dict[tuple[str, str], list] = {}
+        self.replays: dict[tuple[str, str], list[Any]] = {}
 
     # -- the log -------------------------------------------------------------------------
 
-    def log(self, namespace: str, to: Any, skip_sid: Any, data: list) -> str:
+    def new_offset(self) -> str:
+        """A new offset of this process."""
+        return f"{self._prefix}-{next(self._numbers)}"
+
+    def log(self, namespace: str, to: Any, skip_sid: Any, data: list[Any],
+            offset: str | None = None) -> str:
         """Log the EVENT data ``[event, *args]`` emitted to ``to`` (a room, a sid, a list
-        of them, or ``None`` for everyone), skipping ``skip_sid``; return its offset
-        (``data`` is the logged list, with the offset appended)."""
+        of them, or ``None`` for everyone), skipping ``skip_sid``, under ``offset`` (a
+        new one by default); return the offset (``data`` is the logged list, with the
+        offset appended)."""
+        if offset is None:
+            offset = self.new_offset()
         now = self._clock()
+        data.append(offset)
         with self._lock:
             seq = next(self._seq)
-            offset = f"{self._prefix}-{seq}"
-            data.append(offset)
-            self._log.append(_Logged(seq, namespace, _room_set(to), _skip_set(skip_sid),
-                                     data, now))
-            self._last_seq = seq
+            self._log.append(_Logged(seq, offset, namespace, _room_set(to),
+                                     _skip_set(skip_sid), data, now))
+            self._index[offset] = seq
             self._trim(now)
         return offset
 
     def unlog(self, offset: str) -> None:
         """Take the event logged under ``offset`` off the log (it was not sent)."""
-        seq = self._seq_of(offset)
         with self._lock:
+            seq = self._index.pop(offset, None)
             for index in range(len(self._log) - 1, -1, -1):
                 if self._log[index].seq == seq:
                     del self._log[index]
                     return
 
     def is_offset(self, value: Any) -> bool:
-        """Is ``value`` an offset this store gave?"""
-        seq = self._seq_of(value)
-        return seq is not None and 0 < seq <= self._last_seq
+        """Is ``value`` the offset of an event logged here?"""
+        return isinstance(value, str) and (
+            value in self._index or (self._trimmed is not None and value == self._trimmed[0]))
 
-    def _seq_of(self, offset: Any) -> int | None:
+    def _position(self, offset: Any) -> int | None:
+        """Where the event of ``offset`` is (was) in the log; ``None`` if unknown."""
         if not isinstance(offset, str):
             return None
-        prefix, _, number = offset.partition("-")
-        if prefix != self._prefix or not number.isdigit():
-            return None
-        return int(number)
+        seq = self._index.get(offset)
+        if seq is None and self._trimmed is not None and self._trimmed[0] == offset:
+            seq = self._trimmed[1]
+        return seq
 
     def _trim(self, now: float) -> None:
         threshold = now - self.options.max_disconnection_duration
         log = self._log
         while log and (len(log) > self.options.max_packets or log[0].emitted_at < threshold):
-            log.popleft()
+            gone = log.popleft()
+            self._index.pop(gone.offset, None)
+            self._trimmed = (gone.offset, gone.seq)
         sessions = self._sessions
         while sessions:
             pid, kept = next(iter(sessions.items()))
@@ -204,18 +242,33 @@ class RecoveryStore:
                 pid = self._pids[(sid, namespace)] = secrets.token_urlsafe(15)
             return pid
 
-    def keep(self, sid: str, namespace: str, rooms: list, data: Any,
+    def keep(self, sid: str, namespace: str, rooms: list[Any], data: Any,
              flask_session: Any) -> None:
-        """Keep what connection ``sid`` on ``namespace`` had, under its pid."""
+        """Keep what connection ``sid`` on ``namespace`` had, under its pid (in the
+        shared sessions too, when its data can be written as JSON)."""
         now = self._clock()
         with self._lock:
             pid = self._pids.get((sid, namespace))
             if pid is None:
                 return
             self._sessions.pop(pid, None)
-            self._sessions[pid] = KeptSession(sid, pid, namespace, rooms, data,
-                                              flask_session, now)
+            kept = self._sessions[pid] = KeptSession(sid, pid, namespace, rooms, data,
+                                                     flask_session, now)
             self._trim(now)
+        if self.shared is not None:
+            record = {"sid": sid, "namespace": namespace, "rooms": rooms, "data": data,
+                      "flask_session": None if flask_session is None else dict(flask_session)}
+            try:
+                json.dumps(record)
+            except (TypeError, ValueError) as exc:
+                logger.warning("Connection state of %s kept on this node only: %s", sid, exc)
+                return
+            try:
+                self.shared.put(pid, record, self.options.max_disconnection_duration)
+            except Exception:
+                logger.exception("Connection state of %s kept on this node only", kept.sid)
+                return
+            kept.shared = True
 
     def forget(self, sid: str, namespace: str) -> None:
         """Connection ``sid`` on ``namespace`` ended."""
@@ -227,25 +280,47 @@ class RecoveryStore:
         """The session kept under ``pid`` for ``namespace``, with the events after
         ``offset`` that it would have received; ``None`` if there is none, it expired,
         or the log lost events after ``offset``. A session is restored once."""
-        seq = self._seq_of(offset)
-        if not isinstance(pid, str) or seq is None:
+        if not isinstance(pid, str) or not isinstance(offset, str):
             return None
         now = self._clock()
         with self._lock:
             self._trim(now)
-            kept = self._sessions.get(pid)
-            if kept is None or kept.namespace != namespace or seq > self._last_seq:
-                return None
-            first = self._log[0].seq if self._log else self._last_seq + 1
-            if seq < first - 1:
-                return None  # events after the offset were trimmed: not recoverable
-            del self._sessions[pid]
+            kept = self._sessions.pop(pid, None)
+        if kept is not None:
+            if kept.shared and self._shared_call(self.shared.take, pid) is None:  # type: ignore[union-attr]
+                return None  # restored on another node, or expired
+        elif self.shared is not None:
+            kept = self._from_record(pid, self._shared_call(self.shared.take, pid), now)
+        if kept is None or kept.namespace != namespace:
+            return None
+        with self._lock:
+            seq = self._position(offset)
+            if seq is None:
+                return None  # unknown, or events after it were trimmed: not recoverable
             kept.missed = [entry.data for entry in self._log
                            if entry.seq > seq and entry.namespace == namespace
                            and entry.reaches(kept.rooms)]
             self._pids[(kept.sid, namespace)] = kept.pid
             self._recovered.add((kept.sid, namespace))
         return kept
+
+    @staticmethod
+    def _shared_call(method: Callable[[str], Any], pid: str) -> Any:
+        try:
+            return method(pid)
+        except Exception:
+            logger.exception("Shared connection state unreachable")
+            return None
+
+    @staticmethod
+    def _from_record(pid: str, record: Any, now: float) -> KeptSession | None:
+        if not isinstance(record, dict):
+            return None
+        try:
+            return KeptSession(record["sid"], pid, record["namespace"], list(record["rooms"]),
+                               record.get("data"), record.get("flask_session"), now)
+        except (KeyError, TypeError):
+            return None
 
     def was_recovered(self, sid: str | None, namespace: str) -> bool:
         """Was connection ``sid`` on ``namespace`` recovered?"""
@@ -262,7 +337,7 @@ class RecoveryStore:
         return len(self._log)
 
 
-def _room_set(to: Any) -> frozenset | None:
+def _room_set(to: Any) -> frozenset[str] | None:
     if to is None:
         return None
     if isinstance(to, (list, tuple, set, frozenset)):
@@ -270,7 +345,7 @@ def _room_set(to: Any) -> frozenset | None:
     return frozenset((to,))
 
 
-def _skip_set(skip_sid: Any) -> frozenset:
+def _skip_set(skip_sid: Any) -> frozenset[str]:
     if skip_sid is None:
         return frozenset()
     if isinstance(skip_sid, (list, tuple, set, frozenset)):
@@ -309,6 +384,53 @@ def take_reused_sid() -> str | None:
     return sid
 
 
+#: The offset of the emit being published and delivered by a message queue manager.
+_queued_offset: ContextVar[str | None] = ContextVar("flask_socketio_queued_offset",
+                                                    default=None)
+
+
+class QueuedRecoveryMixin:
+    """For client managers with a message queue: the process that emits an event gives
+    it its offset, published with the message (``"offset"``), so that every node
+    logs it under that offset and a client can recover on any of them. (python-socketio's
+    managers ignore the extra key.)"""
+
+    server: Any
+
+    def emit(self, event: str, data: Any, namespace: str | None = None, room: Any = None,
+             skip_sid: Any = None, callback: Any = None, to: Any = None,
+             **kwargs: Any) -> Any:
+        recovery = getattr(self.server, "recovery", None)
+        if (recovery is None or callback is not None or kwargs.get("ignore_queue")
+                or _is_volatile() or not isinstance(self, socketio.PubSubManager)):
+            return super().emit(event, data, namespace=namespace, room=room,  # type: ignore[misc]
+                                skip_sid=skip_sid, callback=callback, to=to, **kwargs)
+        token = _queued_offset.set(recovery.new_offset())
+        try:
+            return super().emit(event, data, namespace=namespace, room=room,  # type: ignore[misc]
+                                skip_sid=skip_sid, callback=callback, to=to, **kwargs)
+        finally:
+            _queued_offset.reset(token)
+
+    def _publish(self, data: Any) -> Any:
+        offset = _queued_offset.get()
+        if offset is not None and isinstance(data, dict) and data.get("method") == "emit":
+            data = {**data, "offset": offset}
+        return super()._publish(data)  # type: ignore[misc]
+
+    def _handle_emit(self, message: dict[str, Any]) -> Any:
+        offset = message.get("offset")
+        if not isinstance(offset, str):
+            offset = _queued_offset.get()  # this process's emit, delivered here first
+        if offset is None:
+            return super()._handle_emit(message)  # type: ignore[misc]
+        token = _queued_offset.set(offset)
+        try:
+            return super()._handle_emit(message)  # type: ignore[misc]
+        finally:
+            _queued_offset.reset(token)
+
+
 class RecoveringManagerMixin:
     """Logs each event this process delivers to its clients (python-socketio's
     ``Manager.emit``, which every manager's local delivery goes through: mixed in just
@@ -328,8 +450,11 @@ class RecoveringManagerMixin:
             else:
                 args = []
             packet_data = [event, *args]
+            given = _queued_offset.get()
+            if given is not None:
+                _queued_offset.set(None)  # one delivery per offset
             offset = recovery.log(namespace or "/", to if to is not None else room,
-                                  skip_sid, packet_data)
+                                  skip_sid, packet_data, given)
             try:
                 return super().emit(event, tuple(packet_data[1:]), namespace,  # type: ignore[misc]
                                     room=room, skip_sid=skip_sid, callback=callback, to=to,

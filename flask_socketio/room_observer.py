@@ -19,7 +19,7 @@ import socketio
 
 from .cluster.node import ClusterMixin
 from .emit_observer import EmitObserverMixin
-from .recovery import RecoveringManagerMixin
+from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
 from .volatile import VolatileQueueMixin
 
 #: ``listener(eio_sid, sid, namespace, room, joined)``
@@ -32,7 +32,7 @@ class RoomObserverMixin:
     """Reports named-room joins and leaves to ``room_listener``."""
 
     room_listener: RoomListener | None = None
-    rooms: dict
+    rooms: dict[str, Any]
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any,
                          eio_sid: str | None = None) -> Any:
@@ -72,8 +72,8 @@ def observable(manager_class: type) -> type:
             else (manager_class, RecoveringManager)
         cls = _classes[manager_class] = type(
             "Observable" + manager_class.__name__,
-            (RoomObserverMixin, EmitObserverMixin, VolatileQueueMixin, ClusterMixin,
-             *local), {})
+            (RoomObserverMixin, EmitObserverMixin, VolatileQueueMixin, QueuedRecoveryMixin,
+             ClusterMixin, *local), {})
     return cls
 
 

@@ -21,6 +21,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .wsgi_types import WSGIEnvironment
+
 if TYPE_CHECKING:
     import flask
 
@@ -89,7 +91,8 @@ class EmbeddedServer:
     def port(self) -> int:
         if self.wsgi_server is None:
             raise RuntimeError("the server is not listening yet")
-        return self.wsgi_server.server_port
+        port: int = self.wsgi_server.server_port
+        return port
 
     def serve_forever(self) -> None:
         import gevent
@@ -156,6 +159,7 @@ def _request_handler(socketio: SocketIO | None = None,
     import gevent
 
     class SocketIOHandler(WebSocketHandler):
+        start_response: Any  # pywsgi.WSGIHandler's, for the request being handled
         _header_timer: Any = None
 
         def handle_one_request(self) -> Any:
@@ -188,8 +192,8 @@ def _request_handler(socketio: SocketIO | None = None,
                 self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().handle()
 
-        def get_environ(self) -> dict:
-            environ = super().get_environ()
+        def get_environ(self) -> WSGIEnvironment:
+            environ: WSGIEnvironment = super().get_environ()
             environ[SOCKET_KEY] = self.socket
             return environ
 
@@ -218,13 +222,13 @@ def _request_handler(socketio: SocketIO | None = None,
                 return super().upgrade_connection()
             plain_start_response = self.start_response
 
-            def start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+            def start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
                 if status.startswith("101"):
                     headers = [*headers, ("Sec-WebSocket-Extensions",
                                           deflate.EXTENSION_RESPONSE)]
                 return plain_start_response(status, headers, exc_info)
 
-            self.start_response = start_response  # type: ignore[method-assign]
+            self.start_response = start_response
             try:
                 failure = super().upgrade_connection()
             finally:
@@ -288,6 +292,8 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
                          f"{header_timeout!r}")
     from gevent import pywsgi
 
+    from .engine.native import LeanGreenlet
+
     check_server_options(server_options, "socketio.run")
     mode = socketio._require_server().async_mode
     if mode != "gevent":
@@ -311,13 +317,16 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
         listener.setblocking(False)
     address: Any = listener if listener is not None else _listen_address(app, host, port)
 
+    # a greenlet per connection, without a copy of the accepting stack (see LeanGreenlet)
+    server_options.setdefault("spawn", LeanGreenlet.spawn)
+
     def make_wsgi_server() -> Any:
         server = pywsgi.WSGIServer(
             address, application, handler_class=_request_handler(socketio, header_timeout),
             log=_access_log() if log_output else None,
             error_log=logging.getLogger("flask_socketio.server"), **server_options)
         # gevent-websocket's handler logs requests through ``server.logger``, not ``log``
-        server.logger = _access_log() if log_output else _SILENT
+        server.logger = _access_log() if log_output else _SILENT  # type: ignore[attr-defined]
         return server
 
     return EmbeddedServer(make_wsgi_server)

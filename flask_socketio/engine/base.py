@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from ..wsgi_types import WSGIEnvironment
+
 
 class Cancellable:
     """A pending ``call_later``: ``cancel()`` prevents it (nothing if it already ran)."""
@@ -34,9 +36,9 @@ class Engine(Protocol):
 
     def transport(self, sid: str) -> str: ...
 
-    def get_session(self, sid: str) -> dict: ...
+    def get_session(self, sid: str) -> dict[str, Any]: ...
 
-    def save_session(self, sid: str, session: dict) -> None: ...
+    def save_session(self, sid: str, session: dict[str, Any]) -> None: ...
 
     def generate_id(self) -> str: ...
 
@@ -51,7 +53,7 @@ class Engine(Protocol):
 
     def get_queue_empty_exception(self) -> type[Exception]: ...
 
-    def handle_request(self, environ: dict,
+    def handle_request(self, environ: WSGIEnvironment,
                        start_response: Callable[..., Any]) -> Iterable[bytes]: ...
 
     def shutdown(self) -> None: ...

@@ -35,6 +35,8 @@ logger = logging.getLogger("flask_socketio.testing")
 #: this many idle ones: entering a new greenlet for the first time costs far more
 #: (its own Python stack) than switching into a parked one.
 MAX_IDLE_WORKERS = 8
+#: A pending timer: when it is due, a tie-breaking sequence number, what it calls.
+Timer = tuple[float, int, Callable[[], object]]
 
 #: Yields with ``sleep(0)`` in a row, while nothing was woken, started, finished or
 #: sent, after which a task is taken to be busy-waiting (see :class:`BusyLoopError`).
@@ -75,8 +77,8 @@ class _Hub(greenlet.greenlet):
 class Task:
     """A background task started with ``start_background_task``."""
 
-    def __init__(self, scheduler: Scheduler, target: Callable[..., Any], args: tuple,
-                 kwargs: dict) -> None:
+    def __init__(self, scheduler: Scheduler, target: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:
         self._scheduler = scheduler
         self.name = getattr(target, "__qualname__", repr(target))
         self.finished = scheduler.create_event()
@@ -155,7 +157,7 @@ class Scheduler:
         self._driver: greenlet.greenlet | None = None
         #: ``(greenlet, value to send it)``, or ``(task, _START)`` for a task to start.
         self._ready: deque[tuple[Any, Any]] = deque()
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timers: list[Timer] = []
         self._sequence = itertools.count()
         self._tasks: set[Task] = set()
         self._idle: list[greenlet.greenlet] = []
@@ -196,7 +198,7 @@ class Scheduler:
     def _worker(self, handover: list[Task]) -> None:
         """Run tasks one after the other, each as if in a greenlet of its own."""
         task: Task | None = handover.pop()
-        while True:
+        while task is not None:
             contextvars.Context().run(task._run)  # a new greenlet's context is empty too
             # A killed task may have left wake-ups aimed at this greenlet: never reuse it.
             if task._cancelled or len(self._idle) >= MAX_IDLE_WORKERS:
@@ -291,17 +293,17 @@ class Scheduler:
             if wakeup.value is not _TIMED_OUT:  # woken (or killed) first: drop the timer
                 self._cancel_timer(timer)
 
-    def call_later(self, delay: float, fire: Callable[[], None]) -> tuple:
+    def call_later(self, delay: float, fire: Callable[[], object]) -> Timer:
         due = self.clock.now + max(delay, 0.0)
         timer = (due, next(self._sequence), fire)
         heapq.heappush(self._timers, timer)
         return timer
 
-    def cancel_timer(self, timer: tuple) -> None:
+    def cancel_timer(self, timer: Timer) -> None:
         """Forget a timer :meth:`call_later` returned (nothing if it already fired)."""
         self._cancel_timer(timer)
 
-    def _cancel_timer(self, timer: tuple) -> None:
+    def _cancel_timer(self, timer: Timer) -> None:
         try:
             self._timers.remove(timer)
         except ValueError:

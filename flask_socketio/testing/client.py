@@ -25,8 +25,9 @@ from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
 from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
-from ..extension import binary_hint
 from ..options import check_namespace
+from ..packets import binary_hint
+from ..wsgi_types import WSGIEnvironment
 from . import hooks
 from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
@@ -68,7 +69,7 @@ _LAST_AUTH: Any = object()
 creation_listeners: list[Callable[[SocketIOTestClient], None]] = hooks.test_clients
 
 
-def _cookies_into(flask_test_client: Any, environ: dict) -> None:
+def _cookies_into(flask_test_client: Any, environ: WSGIEnvironment) -> None:
     """Copy a Flask test client's cookies into ``environ``.
 
     Werkzeug's ``Client`` has no public way to do this; ``_add_cookies_to_wsgi``
@@ -77,7 +78,7 @@ def _cookies_into(flask_test_client: Any, environ: dict) -> None:
     flask_test_client._add_cookies_to_wsgi(environ)
 
 
-def _handshake_environ(path: str, query_string: str, headers: Any) -> dict:
+def _handshake_environ(path: str, query_string: str, headers: Any) -> dict[str, Any]:
     """The WSGI environ of a handshake request, as werkzeug's ``EnvironBuilder`` makes it.
 
     Building one costs more than the rest of a connection; for the usual headers (none,
@@ -95,11 +96,11 @@ def _handshake_environ(path: str, query_string: str, headers: Any) -> dict:
 
 
 @functools.lru_cache(maxsize=32)
-def _environ_template(path: str, query_string: str, headers: tuple) -> tuple:
+def _environ_template(path: str, query_string: str, headers: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_build_environ(path, query_string, dict(headers) or None).items())
 
 
-def _build_environ(path: str, query_string: str, headers: Any) -> dict:
+def _build_environ(path: str, query_string: str, headers: Any) -> dict[str, Any]:
     builder = EnvironBuilder(path, query_string=query_string, headers=headers)
     try:
         return builder.get_environ()
@@ -153,7 +154,7 @@ class SocketIOTestClient(ClientState):
         self.eio_sid: str | None = None
         self._socket: InProcessSocket | None = None
         self._packet_class = self.server.packet_class
-        self._acks: dict[tuple[str, int], list] = {}
+        self._acks: dict[tuple[str, int], list[Any]] = {}
         self._ack_ids = itertools.count(1)
         self._binary_packet: Any = None
         self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -347,7 +348,7 @@ class SocketIOTestClient(ClientState):
         self._binary_packet = None
         connection = self.socketio.bridge.connection(environ)
         connection.session_observer = self._record_session_change
-        self.server.manager.room_listener = self.engine.room_event  # type: ignore[attr-defined]
+        self.server.manager.room_listener = self.engine.room_event
         self.engine.room_listeners[self.eio_sid] = self._record_room_change
 
     def disconnect(self, namespace: str | None = None) -> None:
@@ -703,7 +704,8 @@ class SocketIOTestClient(ClientState):
             self._acks[(namespace, pkt.id)] = pkt.data
             self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
 
-    def _received_event(self, namespace: str, event: str, args: list, ack_id: int | None) -> None:
+    def _received_event(self, namespace: str, event: str, args: list[Any],
+                        ack_id: int | None) -> None:
         recovery = self.server.recovery
         if (recovery is not None and args and namespace in self._pids
                 and recovery.is_offset(args[-1])):
@@ -724,11 +726,11 @@ class SocketIOTestClient(ClientState):
             self.scheduler.start_background_task(self._run_handler, handler, handler_args,
                                                  record)
 
-    def _run_handler(self, handler: Callable[..., Any], args: tuple,
+    def _run_handler(self, handler: Callable[..., Any], args: tuple[Any, ...],
                      record: ReceivedEvent) -> None:
         self._answer(record, handler(*args))
 
-    def _respond(self, record: ReceivedEvent, args: tuple) -> None:
+    def _respond(self, record: ReceivedEvent, args: tuple[Any, ...]) -> None:
         try:
             if record.namespace not in self._namespaces:
                 raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
@@ -741,8 +743,8 @@ class SocketIOTestClient(ClientState):
         if not self.scheduler.is_task():
             self._sync()
 
-    def _record_session_change(self, event: str, namespace: str, before: dict,
-                               after: dict) -> None:
+    def _record_session_change(self, event: str, namespace: str, before: dict[str, Any],
+                               after: dict[str, Any]) -> None:
         missing = SessionChange.MISSING
         for key in sorted(set(before) | set(after), key=str):
             old, new = before.get(key, missing), after.get(key, missing)

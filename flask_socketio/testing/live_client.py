@@ -43,12 +43,13 @@ from socketio import packet as sio_packet
 
 from ..options import check_namespace
 from . import hooks
-from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT, TRANSPORT_CLOSE
+from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT
 from .matchers import ANY
 from .network import SeverableConnections
 from .records import ReceivedEvent
 from .state import (
     NO_CHECK,
+    TRANSPORT_CLOSE,
     ClientState,
     check_drop_reason,
     expected_args,
@@ -188,7 +189,7 @@ class _RecordingClient(socketio.Client):
     def _engineio_client_class(self) -> Any:
         return _InOrderEngineIOClient
 
-    def _handle_event(self, namespace: str | None, id: int | None, data: list) -> None:
+    def _handle_event(self, namespace: str | None, id: int | None, data: list[Any]) -> None:
         self._owner._received_event(namespace or "/", data[0], list(data[1:]), id)
 
     def connect_namespace(self, namespace: str, auth: Any) -> None:
@@ -204,7 +205,7 @@ class _RecordingClient(socketio.Client):
         if namespace in self.connection_namespaces:
             self.connection_namespaces.remove(namespace)
 
-    def send_ack(self, namespace: str, ack_id: int, args: tuple) -> None:
+    def send_ack(self, namespace: str, ack_id: int, args: tuple[Any, ...]) -> None:
         self._send_packet(self.packet_class(sio_packet.ACK, namespace=namespace, id=ack_id,
                                             data=list(args)))
 
@@ -372,7 +373,7 @@ class LiveSocketIOClient(ClientState):
         wait = self.timeout if timeout is None else timeout
         if reason == "ping timeout":
             eio.is_silent = True
-            network = getattr(self.socketio.server.eio, "network", None) if self.socketio else None
+            network = self._server_engine()
             wait += (getattr(network, "ping_interval", 25) + getattr(network, "ping_timeout", 20)
                      + getattr(network, "ping_grace", 0))
         else:
@@ -413,7 +414,7 @@ class LiveSocketIOClient(ClientState):
     def _wait_for_pending_poll(self, sid: str, timeout: float) -> None:
         """Until a long-polling GET is pending at the server (so that cutting it is
         seen as the transport closing), bounded by ``timeout``."""
-        network = getattr(self.socketio.server.eio, "network", None) if self.socketio else None
+        network = self._server_engine()
         sessions = getattr(network, "sessions", None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -496,7 +497,8 @@ class LiveSocketIOClient(ClientState):
     @property
     def transport(self) -> str | None:
         """``'websocket'`` or ``'polling'``: what the connection uses now."""
-        return self._client.eio.current_transport
+        transport: str | None = self._client.eio.current_transport
+        return transport
 
     def wait_disconnected(self, namespace: str | None = None,
                           timeout: float | None = None) -> str:
@@ -671,11 +673,16 @@ class LiveSocketIOClient(ClientState):
                 self._condition.wait(left)
             return True
 
+    def _server_engine(self) -> Any:
+        """The in-process server's network engine, if this client knows the server."""
+        server = self.socketio.server if self.socketio is not None else None
+        return getattr(getattr(server, "eio", None), "network", None)
+
     def _on_connect(self, namespace: str) -> None:
         sid = self._client.namespaces.get(namespace)
         self.transcript.add("received", "connect", namespace, args={"sid": sid})
         with self._condition:
-            self._note_connected(namespace, sid)  # type: ignore[arg-type]
+            self._note_connected(namespace, sid)
             self._eio_sid = self._client.eio.sid
             self._condition.notify_all()
 
@@ -697,7 +704,7 @@ class LiveSocketIOClient(ClientState):
                     self._lost_namespaces.append(namespace)
             self._condition.notify_all()
 
-    def _received_event(self, namespace: str, event: str, args: list,
+    def _received_event(self, namespace: str, event: str, args: list[Any],
                         ack_id: int | None) -> None:
         self.transcript.add("received", "event", namespace, event, args, ack_id)
         shown: Any = args[0] if event in ("message", "json") and len(args) == 1 else args
@@ -729,7 +736,7 @@ class LiveSocketIOClient(ClientState):
                 self.transcript.add("received", "handler_error", record.namespace,
                                     record.name, repr(exc))
 
-    def _respond(self, record: ReceivedEvent, args: tuple) -> None:
+    def _respond(self, record: ReceivedEvent, args: tuple[Any, ...]) -> None:
         if record.namespace not in self._namespaces:
             raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
                                f"namespace {record.namespace!r}")

@@ -192,7 +192,9 @@ def _pop_failures() -> list[tuple[str, BaseException]]:
     scheduler_module = sys.modules.get("flask_socketio.engine.scheduler")
     if scheduler_module is None:
         return []
-    return scheduler_module.current_scheduler().pop_failures()
+    failures: list[tuple[str, BaseException]] = (
+        scheduler_module.current_scheduler().pop_failures())
+    return failures
 
 
 def _retire_scheduler() -> list[Any]:
@@ -358,7 +360,8 @@ def socketio_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., So
         if extension is None:
             raise LookupError("the app fixture's Flask app has no SocketIO: call "
                               "SocketIO(app) or socketio.init_app(app), or pass socketio=")
-        test_client = extension.test_client(flask_app, namespace=namespace, **kwargs)
+        test_client: SocketIOTestClient = extension.test_client(
+            flask_app, namespace=namespace, **kwargs)
         made.append(test_client)
         return test_client
 

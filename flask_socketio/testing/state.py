@@ -57,7 +57,7 @@ def _where(namespace: Any) -> str:
     return " on any namespace" if namespace is ANY else f" on namespace {namespace!r}"
 
 
-def expected_args(event: str, args: tuple) -> Any:
+def expected_args(event: str, args: tuple[Any, ...]) -> Any:
     """What ``args`` of a received ``event`` look like (the data itself for
     ``'message'`` and ``'json'``, as Flask-SocketIO's test client shows them)."""
     return args[0] if event in ("message", "json") and len(args) == 1 else list(args)
@@ -220,7 +220,7 @@ class ClientState:
                           if not (namespace is ANY or record.namespace == namespace)]
         return mine
 
-    def _refuted(self, event: str, args: tuple, namespace: Any) -> str | None:
+    def _refuted(self, event: str, args: tuple[Any, ...], namespace: Any) -> str | None:
         """Why ``refute_received(event, *args)`` fails, or ``None``."""
         expected = expected_args(event, args) if args else NO_CHECK
         found = self._matching(event, namespace, expected)

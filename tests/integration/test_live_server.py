@@ -93,7 +93,8 @@ def test_the_live_client_has_the_in_process_client_api():
     for name in ("emit", "send", "call", "on", "receive", "get_received", "assert_received",
                  "assert_nothing_received", "connect", "disconnect", "close", "is_connected",
                  "sid", "get_sid", "eio_sid", "connect_error", "get_connect_error",
-                 "disconnect_reason", "get_disconnect_reason", "rooms"):
+                 "disconnect_reason", "get_disconnect_reason", "rooms", "refute_received",
+                 "clear", "drop", "reconnect", "send_raw"):
         assert hasattr(LiveSocketIOClient, name), name
         live, local = getattr(LiveSocketIOClient, name), getattr(SocketIOTestClient, name, None)
         if callable(live) and callable(local):
