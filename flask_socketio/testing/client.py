@@ -317,7 +317,7 @@ class SocketIOTestClient(ClientState):
         self._sync()
 
     def _handshake_request(self, query_string: str | None,
-                           headers: dict[str, str] | None) -> dict:
+                           headers: dict[str, str] | None) -> WSGIEnvironment:
         """The environ of a handshake request with ``query_string`` and ``headers``."""
         path = "/" + self.socketio.path.strip("/")  # as Flask-SocketIO's test client
         environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
