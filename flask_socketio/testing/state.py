@@ -7,8 +7,11 @@ received events, client-side handlers) and how a test reads it is the same, here
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from ..options import check_namespace
@@ -78,12 +81,26 @@ class NoAckWarning(UserWarning):
     """
 
 
+_TESTING_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside this package (the test's line,
+    whether it called ``emit()``, ``send()`` or another method that emits)."""
+    level = 1
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == _TESTING_DIR:
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 def warn_no_ack(event: str, namespace: str, wait: float, clock: str) -> None:
     """Say that ``event`` was not acknowledged and ``emit()`` returns ``None``."""
     warnings.warn(NoAckWarning(
         f"no handler acknowledged {event!r} on namespace {namespace!r} (nothing answered "
         f"within {wait:g}s, {clock}): emit() returns None, as Flask-SocketIO's test client "
-        f"does; pass timeout= or use call() to make this a TimeoutError"), stacklevel=3)
+        f"does; pass timeout= or use call() to make this a TimeoutError"),
+        stacklevel=_caller_stacklevel())
 
 
 def ignore_keywords(keywords: dict[str, Any]) -> None:

@@ -1831,6 +1831,18 @@ def misspelt_option():
     return outcome(SocketIO, app, ping_intervall=5)
 
 
+@scenario(differs="A namespace that does not start with '/' is a ValueError naming it, wherever "
+                  "one is given (on(), emit(), the test client); the peer registers a handler "
+                  "no client can reach and emits to nobody, silently.")
+def namespace_without_leading_slash():
+    app, sio = make()
+    results = [outcome(lambda: callable(sio.on("x", namespace="chat")(lambda: None))),
+               outcome(sio.emit, "x", namespace="chat")]
+    client = sio.test_client(app)
+    results.append(outcome(client.is_connected, "chat"))
+    return results
+
+
 # == more of the same surface ============================================================
 
 @scenario()

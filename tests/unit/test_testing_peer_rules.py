@@ -214,8 +214,9 @@ def test_an_unacknowledged_emit_returns_none_with_a_warning_naming_it():
 def test_send_with_callback_and_no_handler_warns_too():
     app, socketio = make_app()
     client = socketio.test_client(app)
-    with pytest.warns(NoAckWarning, match="'message'"):
+    with pytest.warns(NoAckWarning, match="'message'") as caught:
         assert client.send("hi", callback=True) is None
+    assert caught[0].filename == __file__
 
 
 def test_an_acknowledged_emit_does_not_warn():
