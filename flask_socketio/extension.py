@@ -106,6 +106,9 @@ class SocketIO(ClusterOperations):
           default) or ``'engineio'`` (python-engineio's);
         - ``max_attachments``, ``max_pending_bytes``, ``connect_timeout``: limits
           of the protocol layer;
+        - ``max_queued_bytes`` (10 MB), ``max_packets_per_post`` (1000): limits of
+          the native engine (what may wait to be sent to one client, packets in
+          one long-polling POST);
         - ``websocket_compression``: accept permessage-deflate on the embedded
           server (off by default: small messages cost more to compress than they
           save).

@@ -306,6 +306,8 @@ def build_server(socketio: ServedExtension, app: flask.Flask, host: str | None =
                          f"{header_timeout!r}")
     from gevent import pywsgi
 
+    from .engine.native import LeanGreenlet
+
     check_server_options(server_options, "socketio.run")
     mode = socketio._require_server().async_mode
     if mode != "gevent":
@@ -328,6 +330,9 @@ def build_server(socketio: ServedExtension, app: flask.Flask, host: str | None =
         # gevent accepts in a loop until EWOULDBLOCK: a blocking listener hangs the hub.
         listener.setblocking(False)
     address: Any = listener if listener is not None else _listen_address(app, host, port)
+
+    # a greenlet per connection, without a copy of the accepting stack (see LeanGreenlet)
+    server_options.setdefault("spawn", LeanGreenlet.spawn)
 
     def make_wsgi_server() -> Any:
         server = pywsgi.WSGIServer(

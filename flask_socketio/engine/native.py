@@ -118,6 +118,18 @@ class ProtocolError(Exception):
     """A client broke the Engine.IO protocol; its session is closed."""
 
 
+class LeanGreenlet(gevent.Greenlet):  # type: ignore[type-arg]  # (not subscriptable at run time)
+    """A gevent ``Greenlet`` that keeps no copy of its spawner's stack.
+
+    gevent keeps the last ``spawning_stack_limit`` (10) frames of the spawner with
+    every greenlet, for debugging output; a session's writer and worker (and each
+    connection's greenlet of the embedded server) would hold about 1 KB each of it
+    for the life of the connection.
+    """
+
+    spawning_stack_limit = 0
+
+
 class GeventWebSocket:
     """The WebSocket seam (see the module's docstring) over gevent-websocket."""
 
@@ -250,7 +262,7 @@ class Session:
             return True
         if self.worker is None:
             self.task = (target, args)
-            self.worker = gevent.spawn(self._work)
+            self.worker = LeanGreenlet.spawn(self._work)
             return True
         return False  # the worker is inside a handler
 
@@ -381,7 +393,7 @@ class Session:
         batch = first + self.take_queue()
         self.ws = transport
         self.stalled_since = 0.0
-        self.writer = gevent.spawn(self._write, transport, batch)
+        self.writer = LeanGreenlet.spawn(self._write, transport, batch)
 
     def _write(self, transport: Any, batch: list[str | bytes] | None) -> None:
         """The writer: one ``send_batch`` at a time, each with everything queued
@@ -607,7 +619,7 @@ class NativeEngine:
         if session is not None and session.posted_events is not None:
             session.posted_events.append((target, args))
         elif session is None or not session.hand_to_worker(target, args):
-            gevent.spawn(target, *args)
+            LeanGreenlet.spawn(target, *args)
 
     def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Any:
         """Run ``target(*args)`` in a new greenlet after ``delay`` seconds; the result's

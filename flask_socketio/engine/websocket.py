@@ -319,6 +319,9 @@ class WebSocket:
             self._buffered = None
             data = buffered.peek(RECV_SIZE)
             buffered.read(len(data))
+            # then let it go: closing frees its buffer (8 KB a connection); the
+            # socket stays open, and the server reads no more requests from it
+            buffered.close()
         else:
             data = self._sock.recv(RECV_SIZE)
         if not data:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .matchers import Regex as Regex
     from .records import ReceivedEvent as ReceivedEvent
     from .records import SessionChange as SessionChange
+    from .state import NoAckWarning as NoAckWarning
     from .transcript import Transcript as Transcript
     from .transcript import TranscriptEntry as TranscriptEntry
 
@@ -48,6 +49,7 @@ _EXPORTS = {
     "Regex": "flask_socketio.testing.matchers",
     "ReceivedEvent": "flask_socketio.testing.records",
     "SessionChange": "flask_socketio.testing.records",
+    "NoAckWarning": "flask_socketio.testing.state",
     "Transcript": "flask_socketio.testing.transcript",
     "TranscriptEntry": "flask_socketio.testing.transcript",
 }
