@@ -806,7 +806,7 @@ class NativeEngine:
         session.is_posting = True
         events = session.posted_events = []
         try:
-            body = environ["wsgi.input"].read(length if length >= 0 else limit + 1)
+            body = self._read_body(environ, length if length >= 0 else limit + 1)
             if len(body) > limit:
                 raise ProtocolError("payload too large")
             if body.count(b"\x1e") >= self.max_packets_per_post:
@@ -825,6 +825,23 @@ class NativeEngine:
                 self._run_events(session, events)
         return self._respond(start_response, "200 OK", b"ok", environ,
                              content_type="text/html; charset=UTF-8")
+
+    def _read_body(self, environ: WSGIEnvironment, size: int) -> bytes:
+        """The request's body, read within ``ping_interval + ping_timeout`` (by then a
+        polling session that has not sent its POST is closed anyway): a client that
+        stops half way is cut off, its socket's reading side shut down, so that
+        neither this read nor the server's own reading of the rest waits forever."""
+        deadline = self.ping_interval + self.ping_timeout
+        try:
+            with gevent.Timeout(deadline):
+                return environ["wsgi.input"].read(size)  # type: ignore[no-any-return]
+        except gevent.Timeout:
+            sock = environ.get(SOCKET_KEY)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RD)
+            raise ProtocolError(f"the request body was not sent within {deadline:g} s"
+                                ) from None
 
     @staticmethod
     def _run_events(session: Session, events: list[PostedEvent]) -> None:

@@ -741,3 +741,32 @@ def test_volatile_messages_are_dropped_first_when_the_queue_is_full(bare_server)
     assert plain == ["4p0", "4p10", "4p20", "4p30", "4p40", "4end"]
     assert volatile < 50
     assert closed_before == []
+
+
+def test_a_post_whose_body_stops_half_way_is_cut_off():
+    """Why 9, the body: a POST that announces 1,000 bytes and sends 6 is answered and
+    its connection closed after ping_interval + ping_timeout, its session closed."""
+    app, socketio, seen = make_app(ping_interval=0.5, ping_timeout=0.5)
+    with LiveServer(app) as server:
+        http, url = polling_session(server)
+        http.close()
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        try:
+            path = url[len(server.url):]
+            sock.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          f"Content-Length: 1000\r\n\r\n4hello").encode())
+            started = time.monotonic()
+            answer = b""
+            while True:
+                chunk = sock.recv(4096)  # at most 5 s: the socket's timeout
+                if not chunk:
+                    break
+                answer += chunk
+            seconds = time.monotonic() - started
+        finally:
+            sock.close()
+        engine = socketio.server.eio.network
+        assert wait_until(lambda: not engine.sessions, 2)  # the session is closed
+    print(f"\nhalf-sent POST cut off after {seconds:.2f} s")
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    assert seconds < 3
