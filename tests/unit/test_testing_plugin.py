@@ -6,7 +6,12 @@ from importlib.metadata import entry_points
 
 import pytest
 
+import flask_socketio.extension  # noqa: F401  (see below)
 from flask_socketio.testing import client as client_module
+
+# pytester's in-process runs forget the modules first imported inside them: the
+# server side is imported here, so that every inner run shares the scheduler module
+# of the client module imported above (else each run would make a second one).
 
 pytest_plugins = ["pytester"]
 
