@@ -13,19 +13,19 @@ import contextvars
 import copy
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import flask
 import socketio
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
-from .event_hooks import EventRefused, HookChain
+from .event_hooks import EventHooks, EventRefused, HookChain
 from .wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
-    from .extension import SocketIO
     from .handlers import HandlerSpec
+    from .recovery import RecoveryStore
 
 logger = logging.getLogger("flask_socketio")
 
@@ -210,16 +210,51 @@ def _connect_refusal(refused: EventRefused) -> Exception:
     return refusal
 
 
-class FlaskBridge:
-    """Runs user handlers for one :class:`~flask_socketio.SocketIO`."""
+#: An error handler: given what a handler raised, returns the acknowledgement.
+ErrorHandler = Callable[[Exception], Any]
 
-    def __init__(self, extension: SocketIO) -> None:
-        self.extension = extension
+
+class HandlerServer(Protocol):
+    """What the bridge needs of the python-socketio server of its connections."""
+
+    #: What a dispatcher returns for an event no handler took.
+    not_handled: Any
+    #: The connection state recovery store, if recovery is on.
+    recovery: RecoveryStore | None
+
+    def get_environ(self, sid: str, namespace: str | None = None) -> WSGIEnvironment | None:
+        """The handshake environ of connection ``sid`` of ``namespace``."""
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> Any: ...
+
+    def disconnect(self, sid: str, namespace: str | None = None) -> None: ...
+
+
+class FlaskBridge:
+    """Runs user handlers in Flask's contexts, for one ``SocketIO``.
+
+    It is given what it uses, not the ``SocketIO``: ``app()``, the app of connections
+    whose environ names none; ``server()``, the python-socketio server (environ
+    lookup, recovery); ``hooks``, the event middleware; ``error_handler(namespace)``,
+    the error handler registered for a namespace (or the default one);
+    ``manage_session()``, whether the bridge keeps the Flask session per connection.
+    """
+
+    def __init__(self, *, app: Callable[[], flask.Flask | None],
+                 server: Callable[[], HandlerServer], hooks: EventHooks,
+                 error_handler: Callable[[str], ErrorHandler | None],
+                 manage_session: Callable[[], bool]) -> None:
+        self._app = app
+        self._server = server
+        self._hooks = hooks
+        self._error_handler = error_handler
+        self._manage_session = manage_session
 
     def connection(self, environ: WSGIEnvironment) -> Connection:
         state = environ.get(CONNECTION_KEY)
         if state is None:
-            app = environ.get("flask.app") or self.extension.app
+            app = environ.get("flask.app") or self._app()
             if app is None:
                 raise RuntimeError("a Socket.IO connection arrived for no Flask app")
             inprocess = environ.get(INPROCESS_KEY)
@@ -234,7 +269,7 @@ class FlaskBridge:
         request_event = None
         hooks = hook_args = None
         if spec.event != "disconnect":
-            hooks = self.extension.event_hooks.chain(namespace, spec.owner)
+            hooks = self._hooks.chain(namespace, spec.owner)
             if hooks is not None:
                 hook_args = args[spec.leading + 1:]
                 if is_connect:  # (environ, auth): the hooks get (auth,)
@@ -244,7 +279,7 @@ class FlaskBridge:
             # as Flask-SocketIO's: the arguments python-socketio gave, (environ, auth)
             request_event = {"message": "connect", "args": args[spec.leading + 1:]}
         else:
-            environ = self.extension._require_server().get_environ(sid, namespace)
+            environ = self._server().get_environ(sid, namespace)
             if spec.event == "*":  # as Flask-SocketIO's: the event name is in the args
                 request_event = {"message": "*", "args": user_args}
         return self.run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
@@ -259,8 +294,8 @@ class FlaskBridge:
         Returns the server's ``not_handled`` unless a hook refused the event or
         failed: then what the client's acknowledgement gets (``False`` refuses a
         connect)."""
-        server = self.extension._require_server()
-        hooks = self.extension.event_hooks.chain(namespace, owner)
+        server = self._server()
+        hooks = self._hooks.chain(namespace, owner)
         if hooks is None or event == "disconnect" or not args:
             return server.not_handled
         sid = args[0]
@@ -296,7 +331,7 @@ class FlaskBridge:
             return self._run_without_connection(function, args, namespace)
         connection = self.connection(environ)
         app = connection.app
-        manage_session = self.extension.manage_session
+        manage_session = self._manage_session()
         session = None
         if manage_session:
             session = environ.get(SAVED_SESSION_KEY)
@@ -319,7 +354,7 @@ class FlaskBridge:
             if request_event is None:
                 request_event = {"message": event, "args": args}
             request.event = request_event  # type: ignore[attr-defined]
-            recovery = self.extension.server.recovery if self.extension.server else None
+            recovery = self._server().recovery
             recovered = recovery is not None and recovery.was_recovered(sid, namespace)
             request.recovered = recovered  # type: ignore[attr-defined]
             if recovered and is_connect and hooks is not None \
@@ -381,7 +416,7 @@ class FlaskBridge:
 
     def _disconnect_later(self, sid: str, namespace: str) -> None:
         """Disconnect ``sid`` from ``namespace`` once the event's acknowledgement is out."""
-        server = self.extension._require_server()
+        server = self._server()
         server.start_background_task(server.disconnect, sid, namespace=namespace)
 
     @staticmethod
@@ -397,7 +432,7 @@ class FlaskBridge:
 
     def _run_without_connection(self, function: Callable[..., Any], args: tuple[Any, ...],
                                 namespace: str) -> Any:
-        app = self.extension.app
+        app = self._app()
         if app is None or flask.has_app_context():
             return function(*args)
         with app.app_context():
@@ -407,9 +442,7 @@ class FlaskBridge:
                           on_error: Callable[[Exception], Any] | None = None) -> Any:
         """Route ``exc`` to an error handler, then to ``on_error`` if that raised too
         or there is none (the one that returns gives the result); else report it."""
-        ext = self.extension
-        handler = ext.exception_handlers.get(namespace) or ext.default_exception_handler
-        for handle in (handler, on_error):
+        for handle in (self._error_handler(namespace), on_error):
             if handle is not None:
                 try:
                     return handle(exc)

@@ -17,6 +17,7 @@ from .context import CONNECTION_KEY, FlaskBridge, current_sid
 from .dynamic_namespaces import is_pattern
 from .dynamic_namespaces import matches as namespace_matches
 from .emit_observer import EmitObserverMixin
+from .engine.base import Reason
 from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
@@ -28,7 +29,7 @@ from .volatile import volatile_emit
 if TYPE_CHECKING:
     from .namespace import Namespace
     from .queues import QueueStatus
-    from .testing import SocketIOTestClient
+    from .testing.client import SocketIOTestClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 _UNSET: Any = object()
@@ -106,6 +107,9 @@ class SocketIO(ClusterOperations):
           default) or ``'engineio'`` (python-engineio's);
         - ``max_attachments``, ``max_pending_bytes``, ``connect_timeout``: limits
           of the protocol layer;
+        - ``max_queued_bytes`` (10 MB), ``max_packets_per_post`` (1000): limits of
+          the native engine (what may wait to be sent to one client, packets in
+          one long-polling POST);
         - ``websocket_compression``: accept permessage-deflate on the embedded
           server (off by default: small messages cost more to compress than they
           save).
@@ -121,8 +125,9 @@ class SocketIO(ClusterOperations):
     #: The class :meth:`test_client` returns.
     test_client_class: type[SocketIOTestClient] | None = None
 
-    #: The python-socketio disconnect reasons, as handlers receive them.
-    reason = socketio.Server.reason
+    #: The disconnect reasons, as handlers receive them: python-socketio's, and
+    #: ``QUEUE_FULL`` (``"queue full"``, see ``max_queued_bytes``).
+    reason = Reason
 
     def __init__(self, app: flask.Flask | None = None, **options: Any) -> None:
         self.server: ProtocolServer | None = None
@@ -140,7 +145,10 @@ class SocketIO(ClusterOperations):
         self.manage_session = True
         #: The before- and after-event hooks (see :meth:`before_event`).
         self.event_hooks = EventHooks(namespace_matches)
-        self.bridge = FlaskBridge(self)
+        self.bridge = FlaskBridge(
+            app=lambda: self.app, server=self._require_server, hooks=self.event_hooks,
+            error_handler=self._error_handler_for,
+            manage_session=lambda: self.manage_session)
         self.server_options.update(opts.check_options(options))
         #: ``channel`` and ``path``, taken out of :attr:`server_options` by init_app.
         self._extension_options: dict[str, Any] = {}
@@ -174,7 +182,7 @@ class SocketIO(ClusterOperations):
             app.extensions["socketio"] = self
             # Flask's documented way to wrap its WSGI app: assign over the method.
             app.wsgi_app = SocketIOMiddleware(  # type: ignore[method-assign]
-                self, app, app.wsgi_app, self.path)
+                self._require_server, app, app.wsgi_app, self.path)
             if self.app is None:
                 self.app = app
 
@@ -263,6 +271,10 @@ class SocketIO(ClusterOperations):
         if hasattr(manager, "status_listeners"):
             manager.status_listeners.append(listener)
         return listener
+
+    def _error_handler_for(self, namespace: str) -> Callable[[Exception], Any] | None:
+        """The error handler of ``namespace``, else the default one, if any."""
+        return self.exception_handlers.get(namespace) or self.default_exception_handler
 
     def _require_server(self) -> ProtocolServer:
         if self.server is None:
@@ -582,7 +594,7 @@ class SocketIO(ClusterOperations):
         """An in-process :class:`~flask_socketio.testing.SocketIOTestClient`, connected."""
         cls = self.test_client_class
         if cls is None:
-            from .testing import SocketIOTestClient
+            from .testing.client import SocketIOTestClient
 
             cls = SocketIOTestClient
         return cls(app, self, namespace=namespace, query_string=query_string,

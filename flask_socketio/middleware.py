@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -10,7 +10,7 @@ from .wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
 if TYPE_CHECKING:
     import flask
 
-    from .extension import SocketIO
+    from .protocol import ProtocolServer
 
 
 class SocketIOMiddleware:
@@ -20,9 +20,9 @@ class SocketIOMiddleware:
     run in that app's contexts (one ``SocketIO`` may serve several apps).
     """
 
-    def __init__(self, socketio: SocketIO, flask_app: flask.Flask,
+    def __init__(self, server: Callable[[], ProtocolServer], flask_app: flask.Flask,
                  wsgi_app: WSGIApplication, path: str) -> None:
-        self.socketio = socketio
+        self.server = server
         self.flask_app = flask_app
         self.wrapped = wsgi_app
         self.prefix = "/" + path.strip("/")
@@ -35,8 +35,7 @@ class SocketIOMiddleware:
                 # handlers; uWSGI empties its environ dict once the request is answered.
                 environ = dict(environ)
             environ["flask.app"] = self.flask_app
-            server = self.socketio.server
-            assert server is not None
+            server = self.server()
             if _needs_websocket_adapter(environ) and not _upgrades_itself(server, environ):
                 environ["wsgi.websocket"] = SimpleWebSocketAdapter(environ)
                 try:

@@ -19,16 +19,30 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
     import flask
 
-    from .extension import SocketIO
+    from .protocol import ProtocolServer
 
 logger = logging.getLogger("flask_socketio")
+
+
+class ServedExtension(Protocol):
+    """What serving needs of :class:`flask_socketio.SocketIO` (which it serves)."""
+
+    server: ProtocolServer | None
+    server_options: dict[str, Any]
+    #: The server ``run()`` is serving, while it does (what ``stop()`` stops).
+    _runner: Any
+
+    @property
+    def path(self) -> str: ...
+
+    def _require_server(self) -> ProtocolServer: ...
 
 #: Default of ``socketio.run(header_timeout=...)``: seconds a client has to send a
 #: request's line and headers (Node's ``headersTimeout`` is 60 s too).
@@ -119,7 +133,7 @@ class EmbeddedServer:
             self._hub.loop.run_callback_threadsafe(self.wsgi_server.stop, timeout)
 
 
-def _request_handler(socketio: SocketIO | None = None,
+def _request_handler(socketio: ServedExtension | None = None,
                      header_timeout: float | None = DEFAULT_HEADER_TIMEOUT) -> type:
     """gevent-websocket's handler, giving the engine the request's socket (on which
     the native engine answers WebSocket upgrades itself, and notices a client hanging
@@ -275,7 +289,7 @@ def _listen_address(app: flask.Flask, host: str | None, port: int | None) -> tup
     return (host or default_host, default_port if port is None else int(port))
 
 
-def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
+def build_server(socketio: ServedExtension, app: flask.Flask, host: str | None = None,
                  port: int | None = None, *, listener: socket.socket | None = None,
                  debug: bool | None = None, log_output: bool | None = None,
                  certfile: str | None = None, keyfile: str | None = None,
@@ -332,7 +346,7 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
     return EmbeddedServer(make_wsgi_server)
 
 
-def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
+def run(socketio: ServedExtension, app: flask.Flask | None, host: str | None = None,
         port: int | None = None, *, debug: bool | None = None,
         use_reloader: bool | None = None, reloader_options: dict[str, Any] | None = None,
         extra_files: list[str] | None = None, log_output: bool | None = None,

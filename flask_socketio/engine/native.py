@@ -73,18 +73,10 @@ import gevent.queue
 
 from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import websocket
-from .base import Cancellable
+from .base import Cancellable, Reason
 from .cors import CorsPolicy, own_origin
 
 logger = logging.getLogger("flask_socketio.engine")
-
-
-class Reason(engineio.Server.reason):
-    """The disconnect reasons handlers receive: python-engineio's, and ours."""
-
-    #: More than ``max_queued_bytes`` waited to be sent to the client (it does not
-    #: read, or not as fast as the server sends).
-    QUEUE_FULL = "queue full"
 
 
 OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0123456"
@@ -806,7 +798,8 @@ class NativeEngine:
         session.is_posting = True
         events = session.posted_events = []
         try:
-            body = environ["wsgi.input"].read(length if length >= 0 else limit + 1)
+            self._wait_for_backlog(session)
+            body = self._read_body(environ, length if length >= 0 else limit + 1)
             if len(body) > limit:
                 raise ProtocolError("payload too large")
             if body.count(b"\x1e") >= self.max_packets_per_post:
@@ -825,6 +818,35 @@ class NativeEngine:
                 self._run_events(session, events)
         return self._respond(start_response, "200 OK", b"ok", environ,
                              content_type="text/html; charset=UTF-8")
+
+    def _wait_for_backlog(self, session: Session) -> None:
+        """Backpressure for a client that POSTs faster than its handlers run: while a
+        POST's worth (``max_packets_per_post``) of its events still waits to run, its
+        next POST is not read; one that has waited ``ping_interval + ping_timeout``
+        closes the session."""
+        deadline = time.monotonic() + self.ping_interval + self.ping_timeout
+        while (session.post_backlog is not None
+               and len(session.post_backlog) >= self.max_packets_per_post):
+            if time.monotonic() > deadline:
+                raise ProtocolError("the client's events did not run before its next POST")
+            gevent.sleep(0.005)
+
+    def _read_body(self, environ: WSGIEnvironment, size: int) -> bytes:
+        """The request's body, read within ``ping_interval + ping_timeout`` (by then a
+        polling session that has not sent its POST is closed anyway): a client that
+        stops half way is cut off, its socket's reading side shut down, so that
+        neither this read nor the server's own reading of the rest waits forever."""
+        deadline = self.ping_interval + self.ping_timeout
+        try:
+            with gevent.Timeout(deadline):
+                return environ["wsgi.input"].read(size)  # type: ignore[no-any-return]
+        except gevent.Timeout:
+            sock = environ.get(SOCKET_KEY)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RD)
+            raise ProtocolError(f"the request body was not sent within {deadline:g} s"
+                                ) from None
 
     @staticmethod
     def _run_events(session: Session, events: list[PostedEvent]) -> None:

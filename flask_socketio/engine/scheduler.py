@@ -77,20 +77,38 @@ class _Hub(greenlet.greenlet):
 class Task:
     """A background task started with ``start_background_task``."""
 
+    __slots__ = ("_scheduler", "_target", "_args", "_kwargs", "_cancelled", "_done",
+                 "_finished", "exception", "daemon", "greenlet")
+
     def __init__(self, scheduler: Scheduler, target: Callable[..., Any], args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> None:
         self._scheduler = scheduler
-        self.name = getattr(target, "__qualname__", repr(target))
-        self.finished = scheduler.create_event()
-        self.exception: BaseException | None = None
         self._target = target
         self._args = args
         self._kwargs = kwargs
         self._cancelled = False
+        self._done = False
+        #: The event a ``join()`` waits on; made only if one does.
+        self._finished: Event | None = None
+        self.exception: BaseException | None = None
         #: A service task (a queue listener) that is meant to outlive tests.
         self.daemon = False
         #: The worker greenlet running the task; ``None`` until it starts.
         self.greenlet: greenlet.greenlet | None = None
+
+    @property
+    def name(self) -> str:
+        target = self._target
+        return getattr(target, "__qualname__", None) or repr(target)
+
+    @property
+    def finished(self) -> Event:
+        """Set when the task has ended."""
+        if self._finished is None:
+            self._finished = self._scheduler.create_event()
+            if self._done:
+                self._finished.set()
+        return self._finished
 
     def _run(self) -> None:
         try:
@@ -101,24 +119,30 @@ class Task:
             self.exception = exc
             self._scheduler._report_failure(self, exc)
         finally:
-            self._scheduler._tasks.discard(self)
-            self._scheduler._spins = 0
-            self.finished.set()
+            self._end()
+
+    def _end(self) -> None:
+        scheduler = self._scheduler
+        scheduler._tasks.discard(self)
+        scheduler._spins = 0
+        self._done = True
+        if self._finished is not None:
+            self._finished.set()
 
     def is_alive(self) -> bool:
-        return not self.finished.is_set()
+        return not self._done
 
     def join(self, timeout: float | None = None) -> None:
-        self.finished.wait(timeout)
+        if not self._done:
+            self.finished.wait(timeout)
 
     def kill(self) -> None:
         """End the task where it is blocked (it sees ``GreenletExit``)."""
-        if self.finished.is_set() or self._cancelled:
+        if self._done or self._cancelled:
             return
         self._cancelled = True
         if self.greenlet is None:  # never started: it is skipped when reached
-            self._scheduler._tasks.discard(self)
-            self.finished.set()
+            self._end()
             return
         self._scheduler._ready.append((self.greenlet, _KILL))
         self._scheduler.run_pending()

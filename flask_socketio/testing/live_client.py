@@ -31,6 +31,7 @@ import contextlib
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,7 @@ from .state import (
     ignore_keywords,
     raw_namespace,
     resolve_namespace,
+    warn_no_ack,
 )
 from .transcript import Transcript
 from .waiting import check_count, has_arrived, take_arrived, wanted_args
@@ -284,7 +286,8 @@ class LiveSocketIOClient(ClientState):
 
         ``auth`` is what the connect handler gets (``None``: no auth, as in-process;
         :meth:`reconnect` reuses each namespace's last ``auth``); ``query_string``
-        and ``headers`` replace the client's from now on.
+        and ``headers`` replace the client's from the next connection on (a live
+        connection keeps its handshake's; given while connected, they warn).
         """
         self._connect(namespace, query_string, headers, auth)
 
@@ -309,6 +312,11 @@ class LiveSocketIOClient(ClientState):
             self._disconnect_reasons.pop(namespace, None)
         self.transcript.add("sent", "connect", namespace, args=auth)
         if self._client.eio.state == "connected":
+            if query_string is not None or headers is not None:
+                warnings.warn("a live connection keeps its handshake's query string and "
+                              "headers: those given to connect() apply from the next "
+                              "connection on (in-process they apply at once)", UserWarning,
+                              stacklevel=3)
             with self._send_lock:
                 self._client.connect_namespace(namespace, auth)
             self._wait(lambda: namespace in self._namespaces or namespace in self._connect_errors,
@@ -523,8 +531,10 @@ class LiveSocketIOClient(ClientState):
              **ignored: Any) -> Any:
         """Emit ``event`` with ``args``; with ``callback=True`` wait for and return the ack.
 
-        The ack is one value, or a list for several (as in-process). Other keywords
-        are ignored as by the in-process client's :meth:`emit`.
+        The ack is one value, or a list for several (as in-process); when none comes,
+        ``None`` with a :class:`NoAckWarning`, or ``TimeoutError`` with an explicit
+        ``timeout``. Other keywords are ignored as by the in-process client's
+        :meth:`emit`.
         """
         ignore_keywords(ignored)
         namespace = check_namespace(namespace)
@@ -545,6 +555,9 @@ class LiveSocketIOClient(ClientState):
             return None
         wait = self.timeout if timeout is None else timeout
         if not acked.wait(wait):
+            if timeout is None:
+                warn_no_ack(event, namespace, wait, "in real time")
+                return None
             raise TimeoutError(f"the server did not acknowledge {event!r} on {namespace!r} "
                                f"within {wait:g}s")
         return ack[0] if len(ack) == 1 else ack
@@ -553,9 +566,10 @@ class LiveSocketIOClient(ClientState):
 
     def get_received(self, namespace: Any = None) -> list[ReceivedEvent]:
         """Return, and forget, every event received so far on ``namespace`` (``'/'``;
-        ``ANY`` for every namespace)."""
+        ``ANY`` for every namespace); as in-process, ``RuntimeError`` on a namespace
+        the client never connected."""
         with self._condition:
-            return self._take_namespace(resolve_namespace(namespace))
+            return self._take_received(resolve_namespace(namespace))
 
     def clear(self) -> list[ReceivedEvent]:
         """Forget every event received so far, on every namespace; return them."""
@@ -668,7 +682,7 @@ class LiveSocketIOClient(ClientState):
         sid = self._client.namespaces.get(namespace)
         self.transcript.add("received", "connect", namespace, args={"sid": sid})
         with self._condition:
-            self._namespaces[namespace] = sid
+            self._note_connected(namespace, sid)
             self._eio_sid = self._client.eio.sid
             self._condition.notify_all()
 
