@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import flask
 import socketio
+from flask import request as _request_proxy
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
@@ -50,12 +51,15 @@ class RunningHandler:
     its app (``None`` if the app has none), handed down to ``emit`` and friends
     instead of being found again through Flask's context-local proxies."""
 
-    __slots__ = ("sid", "namespace", "socketio")
+    __slots__ = ("sid", "namespace", "socketio", "request")
 
-    def __init__(self, sid: str | None, namespace: str, socketio: Any) -> None:
+    def __init__(self, sid: str | None, namespace: str, socketio: Any, request: Any) -> None:
         self.sid = sid
         self.namespace = namespace
         self.socketio = socketio
+        #: The event's request object: a request context the handler pushes itself
+        #: (``app.test_request_context()``, say) is not the handler's.
+        self.request = request
 
 
 _RUNNING: contextvars.ContextVar[RunningHandler | None] = contextvars.ContextVar(
@@ -63,8 +67,16 @@ _RUNNING: contextvars.ContextVar[RunningHandler | None] = contextvars.ContextVar
 
 
 def running_handler() -> RunningHandler | None:
-    """The handler the bridge runs in the current context, if any."""
-    return _RUNNING.get()
+    """The handler the bridge runs in the current context, if its request context is
+    the current one (one lookup, instead of one per proxy attribute)."""
+    running = _RUNNING.get()
+    if running is None:
+        return None
+    try:
+        current = _request_proxy._get_current_object()
+    except RuntimeError:  # no request context at all
+        return None
+    return running if current is running.request else None
 
 
 def current_sid(server: Any, namespace: str) -> str | None:
@@ -73,7 +85,7 @@ def current_sid(server: Any, namespace: str) -> str | None:
     A client has one sid per namespace, so a handler of ``'/'`` addressing
     ``'/chat'`` means the same client's ``'/chat'`` sid (``None`` if it has none).
     """
-    running = _RUNNING.get()
+    running = running_handler()
     sid: str | None
     own_namespace: str | None
     if running is not None:
@@ -345,8 +357,8 @@ class FlaskBridge:
         ctx.push()
         if route is None:
             connection.route = _Route.of(ctx)
-        running = _RUNNING.set(RunningHandler(sid, namespace,
-                                              app.extensions.get("socketio")))
+        running = _RUNNING.set(RunningHandler(sid, namespace, app.extensions.get("socketio"),
+                                              ctx.request))
         try:
             request = ctx.request
             request.sid = sid  # type: ignore[attr-defined]
