@@ -13,18 +13,19 @@ import contextvars
 import copy
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import flask
 import socketio
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
-from .event_hooks import EventRefused, HookChain
+from .event_hooks import EventHooks, EventRefused, HookChain
+from .wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
-    from .extension import SocketIO
     from .handlers import HandlerSpec
+    from .recovery import RecoveryStore
 
 logger = logging.getLogger("flask_socketio")
 
@@ -40,7 +41,7 @@ REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
 
 _UNHANDLED: Any = object()
 
-SessionObserver = Callable[[str, str, dict, dict], None]
+SessionObserver = Callable[[str, str, dict[str, Any], dict[str, Any]], None]
 
 
 class RunningHandler:
@@ -73,6 +74,8 @@ def current_sid(server: Any, namespace: str) -> str | None:
     ``'/chat'`` means the same client's ``'/chat'`` sid (``None`` if it has none).
     """
     running = _RUNNING.get()
+    sid: str | None
+    own_namespace: str | None
     if running is not None:
         sid, own_namespace = running.sid, running.namespace
     else:  # e.g. a request context copied into a task (copy_current_request_context)
@@ -87,7 +90,7 @@ def current_sid(server: Any, namespace: str) -> str | None:
     return None if eio_sid is None else server.manager.sid_from_eio_sid(eio_sid, namespace)
 
 
-class ManagedSession(dict, SessionMixin):
+class ManagedSession(dict[str, Any], SessionMixin):
     """The session of one Socket.IO connection, kept by the server (``manage_session``).
 
     It starts as a copy of the Flask session of the handshake request; changes made
@@ -104,7 +107,7 @@ class Connection:
         self.app = app
         #: The URL routing of the handshake request, worked out by the first event
         #: and reused by the next ones (``False``: this Flask cannot reuse it).
-        self.route: _Route | bool | None = None
+        self.route: _Route | Literal[False] | None = None
         #: Called as ``observer(event, namespace, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
@@ -138,7 +141,7 @@ class _Route:
         self.exception = request.routing_exception
 
     @staticmethod
-    def of(ctx: RequestContext) -> _Route | bool:
+    def of(ctx: RequestContext) -> _Route | Literal[False]:
         if type(ctx) is not RequestContext or set(vars(ctx)) != _CONTEXT_FIELDS:
             return False
         return _Route(ctx)
@@ -152,7 +155,7 @@ class _EventContext(RequestContext):
     event, the app context and the session opened on :meth:`push`.
     """
 
-    def __init__(self, app: flask.Flask, environ: dict, request: Any = None,
+    def __init__(self, app: flask.Flask, environ: WSGIEnvironment, request: Any = None,
                  session: SessionMixin | None = None, route: _Route | None = None) -> None:
         if route is None:  # e.g. RequestContext.copy()
             super().__init__(app, environ, request=request, session=session)
@@ -184,7 +187,10 @@ class _EventContext(RequestContext):
             request.view_args = None if route.view_args is None else dict(route.view_args)
 
 
-def _clone(exception: BaseException) -> BaseException:
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _clone(exception: _E) -> _E:
     """A copy of a routing exception (a fresh one per event: raising one changes it),
     as ``copy.copy`` makes, without its ``__reduce_ex__`` round trip and ``__init__``."""
     kind = type(exception)
@@ -196,21 +202,59 @@ def _clone(exception: BaseException) -> BaseException:
 
 def _connect_refusal(refused: EventRefused) -> Exception:
     """The ``ConnectionRefusedError`` python-socketio turns into the CONNECT_ERROR."""
+    refusal: Exception
     if refused.has_custom_ack:
-        return socketio.exceptions.ConnectionRefusedError(refused.message, refused.ack)
-    return socketio.exceptions.ConnectionRefusedError(refused.message)
+        refusal = socketio.exceptions.ConnectionRefusedError(refused.message, refused.ack)
+    else:
+        refusal = socketio.exceptions.ConnectionRefusedError(refused.message)
+    return refusal
+
+
+#: An error handler: given what a handler raised, returns the acknowledgement.
+ErrorHandler = Callable[[Exception], Any]
+
+
+class HandlerServer(Protocol):
+    """What the bridge needs of the python-socketio server of its connections."""
+
+    #: What a dispatcher returns for an event no handler took.
+    not_handled: Any
+    #: The connection state recovery store, if recovery is on.
+    recovery: RecoveryStore | None
+
+    def get_environ(self, sid: str, namespace: str | None = None) -> WSGIEnvironment | None:
+        """The handshake environ of connection ``sid`` of ``namespace``."""
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> Any: ...
+
+    def disconnect(self, sid: str, namespace: str | None = None) -> None: ...
 
 
 class FlaskBridge:
-    """Runs user handlers for one :class:`~flask_socketio.SocketIO`."""
+    """Runs user handlers in Flask's contexts, for one ``SocketIO``.
 
-    def __init__(self, extension: SocketIO) -> None:
-        self.extension = extension
+    It is given what it uses, not the ``SocketIO``: ``app()``, the app of connections
+    whose environ names none; ``server()``, the python-socketio server (environ
+    lookup, recovery); ``hooks``, the event middleware; ``error_handler(namespace)``,
+    the error handler registered for a namespace (or the default one);
+    ``manage_session()``, whether the bridge keeps the Flask session per connection.
+    """
 
-    def connection(self, environ: dict) -> Connection:
+    def __init__(self, *, app: Callable[[], flask.Flask | None],
+                 server: Callable[[], HandlerServer], hooks: EventHooks,
+                 error_handler: Callable[[str], ErrorHandler | None],
+                 manage_session: Callable[[], bool]) -> None:
+        self._app = app
+        self._server = server
+        self._hooks = hooks
+        self._error_handler = error_handler
+        self._manage_session = manage_session
+
+    def connection(self, environ: WSGIEnvironment) -> Connection:
         state = environ.get(CONNECTION_KEY)
         if state is None:
-            app = environ.get("flask.app") or self.extension.app
+            app = environ.get("flask.app") or self._app()
             if app is None:
                 raise RuntimeError("a Socket.IO connection arrived for no Flask app")
             inprocess = environ.get(INPROCESS_KEY)
@@ -218,14 +262,14 @@ class FlaskBridge:
                 app, inprocess)  # the in-process engine reports to the current test
         return state
 
-    def dispatch(self, spec: HandlerSpec, args: tuple) -> Any:
+    def dispatch(self, spec: HandlerSpec, args: tuple[Any, ...]) -> Any:
         """Run the handler ``spec`` with the arguments python-socketio called it with."""
         event, namespace, sid, user_args = spec.split(args)
         is_connect = spec.event == "connect"
         request_event = None
         hooks = hook_args = None
         if spec.event != "disconnect":
-            hooks = self.extension.event_hooks.chain(namespace, spec.owner)
+            hooks = self._hooks.chain(namespace, spec.owner)
             if hooks is not None:
                 hook_args = args[spec.leading + 1:]
                 if is_connect:  # (environ, auth): the hooks get (auth,)
@@ -235,14 +279,14 @@ class FlaskBridge:
             # as Flask-SocketIO's: the arguments python-socketio gave, (environ, auth)
             request_event = {"message": "connect", "args": args[spec.leading + 1:]}
         else:
-            environ = self.extension._require_server().get_environ(sid, namespace)
+            environ = self._server().get_environ(sid, namespace)
             if spec.event == "*":  # as Flask-SocketIO's: the event name is in the args
                 request_event = {"message": "*", "args": user_args}
         return self.run(spec.function, user_args, sid=sid, namespace=namespace, event=event,
                         environ=environ, is_connect=is_connect, on_error=spec.on_error,
                         request_event=request_event, hooks=hooks, hook_args=hook_args)
 
-    def dispatch_unhandled(self, event: str, namespace: str, args: tuple,
+    def dispatch_unhandled(self, event: str, namespace: str, args: tuple[Any, ...],
                            owner: Any = None) -> Any:
         """Run the event hooks for an event no handler took (python-socketio's
         ``args``: ``(sid, environ, auth)`` for connect, ``(sid, *data)`` else).
@@ -250,8 +294,8 @@ class FlaskBridge:
         Returns the server's ``not_handled`` unless a hook refused the event or
         failed: then what the client's acknowledgement gets (``False`` refuses a
         connect)."""
-        server = self.extension._require_server()
-        hooks = self.extension.event_hooks.chain(namespace, owner)
+        server = self._server()
+        hooks = self._hooks.chain(namespace, owner)
         if hooks is None or event == "disconnect" or not args:
             return server.not_handled
         sid = args[0]
@@ -273,12 +317,12 @@ class FlaskBridge:
                           request_event=request_event, hooks=hooks, hook_args=hook_args)
         return server.not_handled if handled else result
 
-    def run(self, function: Callable[..., Any], args: tuple, *, sid: str | None,
-            namespace: str, event: str | None, environ: dict | None,
+    def run(self, function: Callable[..., Any], args: tuple[Any, ...], *, sid: str | None,
+            namespace: str, event: str | None, environ: WSGIEnvironment | None,
             is_connect: bool = False,
             on_error: Callable[[Exception], Any] | None = None,
             request_event: dict[str, Any] | None = None,
-            hooks: HookChain | None = None, hook_args: tuple | None = None) -> Any:
+            hooks: HookChain | None = None, hook_args: tuple[Any, ...] | None = None) -> Any:
         """Call ``function(*args)`` as a handler of ``event`` from ``sid``; what it
         raises goes to the error handlers, then to ``on_error``. ``request.event`` is
         ``request_event``, by default ``{"message": event, "args": args}``. The
@@ -287,7 +331,7 @@ class FlaskBridge:
             return self._run_without_connection(function, args, namespace)
         connection = self.connection(environ)
         app = connection.app
-        manage_session = self.extension.manage_session
+        manage_session = self._manage_session()
         session = None
         if manage_session:
             session = environ.get(SAVED_SESSION_KEY)
@@ -310,7 +354,7 @@ class FlaskBridge:
             if request_event is None:
                 request_event = {"message": event, "args": args}
             request.event = request_event  # type: ignore[attr-defined]
-            recovery = self.extension.server.recovery if self.extension.server else None
+            recovery = self._server().recovery
             recovered = recovery is not None and recovery.was_recovered(sid, namespace)
             request.recovered = recovered  # type: ignore[attr-defined]
             if recovered and is_connect and hooks is not None \
@@ -360,7 +404,7 @@ class FlaskBridge:
             _RUNNING.reset(running)
             ctx.pop()
 
-    def _run_after_hooks(self, hooks: HookChain, event: str, args: tuple, result: Any,
+    def _run_after_hooks(self, hooks: HookChain, event: str, args: tuple[Any, ...], result: Any,
                          error: BaseException | None, connection: Connection) -> None:
         """Each after-event hook in turn; one that raises is reported (as an
         unhandled handler error) and the others still run."""
@@ -372,11 +416,11 @@ class FlaskBridge:
 
     def _disconnect_later(self, sid: str, namespace: str) -> None:
         """Disconnect ``sid`` from ``namespace`` once the event's acknowledgement is out."""
-        server = self.extension._require_server()
+        server = self._server()
         server.start_background_task(server.disconnect, sid, namespace=namespace)
 
     @staticmethod
-    def _open_managed_session(app: flask.Flask, environ: dict) -> ManagedSession:
+    def _open_managed_session(app: flask.Flask, environ: WSGIEnvironment) -> ManagedSession:
         """A copy of the handshake request's Flask session, kept for the connection."""
         with app.app_context():
             request = app.request_class(environ)
@@ -386,9 +430,9 @@ class FlaskBridge:
                 session = interface.make_null_session(app)
             return ManagedSession(session)
 
-    def _run_without_connection(self, function: Callable[..., Any], args: tuple,
+    def _run_without_connection(self, function: Callable[..., Any], args: tuple[Any, ...],
                                 namespace: str) -> Any:
-        app = self.extension.app
+        app = self._app()
         if app is None or flask.has_app_context():
             return function(*args)
         with app.app_context():
@@ -398,9 +442,7 @@ class FlaskBridge:
                           on_error: Callable[[Exception], Any] | None = None) -> Any:
         """Route ``exc`` to an error handler, then to ``on_error`` if that raised too
         or there is none (the one that returns gives the result); else report it."""
-        ext = self.extension
-        handler = ext.exception_handlers.get(namespace) or ext.default_exception_handler
-        for handle in (handler, on_error):
+        for handle in (self._error_handler(namespace), on_error):
             if handle is not None:
                 try:
                     return handle(exc)

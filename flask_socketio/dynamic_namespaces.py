@@ -56,7 +56,7 @@ def split_namespaces(option: Any) -> tuple[Any, list[Any]]:
     return names or ["/"], patterns
 
 
-class NamespaceNames(list):
+class NamespaceNames(list[Any]):
     """python-socketio's ``namespaces`` list, which also takes every namespace a
     dynamic pattern matches (python-socketio asks ``namespace in namespaces``)."""
 
@@ -112,7 +112,7 @@ class DynamicNamespaces:
                 return namespace_handler
         return None
 
-    def trigger(self, event: str, namespace: str, args: tuple) -> Any:
+    def trigger(self, event: str, namespace: str, args: tuple[Any, ...]) -> Any:
         """Call the handler of ``event`` for ``namespace``, as python-socketio calls a
         ``'*'`` namespace handler (the namespace first; for a ``'*'`` event handler,
         the event before it); :data:`NOT_FOUND` if no pattern handles it."""

@@ -26,7 +26,7 @@ class EmittedEvent:
 
     event: str
     #: The arguments, as a list (what the clients' handlers receive).
-    args: list
+    args: list[Any]
     namespace: str
     #: The room, sid or list of them; ``None`` for everyone in the namespace.
     to: Any
@@ -34,7 +34,7 @@ class EmittedEvent:
     #: Did the emit ask for an acknowledgement (a callback, or ``call()``)?
     callback: bool
     #: The sids of this process it was delivered to.
-    sids: tuple
+    sids: tuple[Any, ...]
     #: ``True`` for an emit of another process, arriving through the message queue.
     from_queue: bool
 
@@ -43,7 +43,7 @@ class EmittedEvent:
 EmitListener = Callable[[EmittedEvent], None]
 
 
-def _as_args(data: Any) -> list:
+def _as_args(data: Any) -> list[Any]:
     if isinstance(data, tuple):
         return list(data)
     return [] if data is None else [data]
@@ -53,7 +53,7 @@ class EmitObserverMixin:
     """Reports every emit to ``emit_listeners`` (add with :meth:`add_emit_listener`)."""
 
     emit_listeners: tuple[EmitListener, ...] = ()
-    rooms: dict
+    rooms: dict[str, Any]
 
     def add_emit_listener(self, listener: EmitListener) -> None:
         self.emit_listeners = (*self.emit_listeners, listener)
@@ -69,11 +69,11 @@ class EmitObserverMixin:
         return super().emit(event, data, namespace=namespace, room=room,  # type: ignore[misc]
                             skip_sid=skip_sid, callback=callback, to=to, **kwargs)
 
-    def _handle_emit(self, message: dict) -> Any:
+    def _handle_emit(self, message: dict[str, Any]) -> Any:
         # Called by PubSubManager.emit for this process's own emits (reported by emit()
         # above) and by its listener for the emits of other processes.
         if self.emit_listeners and message.get("host_id") != getattr(self, "host_id", None):
-            data = message.get("data")
+            data: Any = message.get("data")
             if message.get("binary"):
                 data = Packet.reconstruct_binary(
                     data[0], [base64.b64decode(part) for part in data[1:]])
@@ -85,7 +85,7 @@ class EmitObserverMixin:
                          from_queue=True)
         return super()._handle_emit(message)  # type: ignore[misc]
 
-    def _notify(self, event: str, args: list, namespace: str, to: Any, skip_sid: Any,
+    def _notify(self, event: str, args: list[Any], namespace: str, to: Any, skip_sid: Any,
                 callback: bool, from_queue: bool) -> None:
         skipped = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         participants = self.get_participants(namespace, to)  # type: ignore[attr-defined]

@@ -9,18 +9,22 @@ See ``docs/middleware.rst`` for the order and the error semantics.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .namespace import Namespace
+from typing import Any, Protocol
 
 #: ``hook(event, args)``: ``args`` are the event's arguments (``(auth,)`` for connect).
-BeforeHook = Callable[[str, tuple], Any]
+BeforeHook = Callable[[str, tuple[Any, ...]], Any]
 #: ``hook(event, args, result, error)``: what the handler returned (the
 #: acknowledgement) and what it raised, if anything.
-AfterHook = Callable[[str, tuple, Any, "BaseException | None"], Any]
+AfterHook = Callable[[str, tuple[Any, ...], Any, "BaseException | None"], Any]
 
 _NO_ACK: Any = object()
+
+
+class HookOwner(Protocol):
+    """A class-based namespace: its own ``before_event``/``after_event`` methods,
+    when its class overrides them (``None`` otherwise)."""
+
+    def own_event_hooks(self) -> tuple[BeforeHook | None, AfterHook | None]: ...
 
 
 class EventRefused(Exception):
@@ -55,16 +59,14 @@ class HookChain:
         self.before = before
         self.after = after
 
-    def with_owner(self, owner: Namespace) -> HookChain:
+    def with_owner(self, owner: HookOwner) -> HookChain:
         """This chain with a class-based namespace's own methods innermost."""
-        from .namespace import Namespace
-
-        cls = type(owner)
+        own_before, own_after = owner.own_event_hooks()
         before, after = self.before, self.after
-        if cls.before_event is not Namespace.before_event:
-            before = (*before, owner.before_event)
-        if cls.after_event is not Namespace.after_event:
-            after = (owner.after_event, *after)
+        if own_before is not None:
+            before = (*before, own_before)
+        if own_after is not None:
+            after = (own_after, *after)
         return HookChain(before, after)
 
 
@@ -89,7 +91,7 @@ class EventHooks:
         self.after.append((namespace, hook))
         self._chains.clear()
 
-    def chain(self, namespace: str, owner: Namespace | None = None) -> HookChain | None:
+    def chain(self, namespace: str, owner: HookOwner | None = None) -> HookChain | None:
         """The hooks for an event of ``namespace`` (handled by ``owner``, a class-based
         namespace, if given); ``None`` when there are none."""
         chain = self._chains.get(namespace)

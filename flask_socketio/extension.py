@@ -17,6 +17,7 @@ from .context import CONNECTION_KEY, FlaskBridge, current_sid
 from .dynamic_namespaces import is_pattern
 from .dynamic_namespaces import matches as namespace_matches
 from .emit_observer import EmitObserverMixin
+from .engine.base import Reason
 from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
@@ -28,13 +29,13 @@ from .volatile import volatile_emit
 if TYPE_CHECKING:
     from .namespace import Namespace
     from .queues import QueueStatus
-    from .testing import SocketIOTestClient
+    from .testing.client import SocketIOTestClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 _UNSET: Any = object()
 
 
-def payload(args: tuple) -> Any:
+def payload(args: tuple[Any, ...]) -> Any:
     """python-socketio's ``data``: one argument as is, several as a tuple."""
     if not args:
         return None
@@ -106,6 +107,9 @@ class SocketIO(ClusterOperations):
           default) or ``'engineio'`` (python-engineio's);
         - ``max_attachments``, ``max_pending_bytes``, ``connect_timeout``: limits
           of the protocol layer;
+        - ``max_queued_bytes`` (10 MB), ``max_packets_per_post`` (1000): limits of
+          the native engine (what may wait to be sent to one client, packets in
+          one long-polling POST);
         - ``websocket_compression``: accept permessage-deflate on the embedded
           server (off by default: small messages cost more to compress than they
           save).
@@ -121,8 +125,9 @@ class SocketIO(ClusterOperations):
     #: The class :meth:`test_client` returns.
     test_client_class: type[SocketIOTestClient] | None = None
 
-    #: The python-socketio disconnect reasons, as handlers receive them.
-    reason = socketio.Server.reason
+    #: The disconnect reasons, as handlers receive them: python-socketio's, and
+    #: ``QUEUE_FULL`` (``"queue full"``, see ``max_queued_bytes``).
+    reason = Reason
 
     def __init__(self, app: flask.Flask | None = None, **options: Any) -> None:
         self.server: ProtocolServer | None = None
@@ -140,7 +145,10 @@ class SocketIO(ClusterOperations):
         self.manage_session = True
         #: The before- and after-event hooks (see :meth:`before_event`).
         self.event_hooks = EventHooks(namespace_matches)
-        self.bridge = FlaskBridge(self)
+        self.bridge = FlaskBridge(
+            app=lambda: self.app, server=self._require_server, hooks=self.event_hooks,
+            error_handler=self._error_handler_for,
+            manage_session=lambda: self.manage_session)
         self.server_options.update(opts.check_options(options))
         #: ``channel`` and ``path``, taken out of :attr:`server_options` by init_app.
         self._extension_options: dict[str, Any] = {}
@@ -172,14 +180,17 @@ class SocketIO(ClusterOperations):
             if not hasattr(app, "extensions"):
                 app.extensions = {}
             app.extensions["socketio"] = self
-            app.wsgi_app = SocketIOMiddleware(self, app, app.wsgi_app, self.path)
+            # Flask's documented way to wrap its WSGI app: assign over the method.
+            app.wsgi_app = SocketIOMiddleware(  # type: ignore[method-assign]
+                self._require_server, app, app.wsgi_app, self.path)
             if self.app is None:
                 self.app = app
 
     @property
     def path(self) -> str:
         """Where Socket.IO is served (the ``path`` option), ``'socket.io'`` by default."""
-        return self._option("path", "socket.io")
+        path: str = self._option("path", "socket.io")
+        return path
 
     def _option(self, name: str, default: Any = None) -> Any:
         """An option's value, wherever it is kept."""
@@ -256,10 +267,14 @@ class SocketIO(ClusterOperations):
         """Decorator registering ``listener(status)``, called at every change of the
         message queue's state (it runs in the queue's listener task: keep it short)."""
         self._queue_status_listeners.append(listener)
-        manager = getattr(self.server, "manager", None)
+        manager: Any = getattr(self.server, "manager", None)
         if hasattr(manager, "status_listeners"):
             manager.status_listeners.append(listener)
         return listener
+
+    def _error_handler_for(self, namespace: str) -> Callable[[Exception], Any] | None:
+        """The error handler of ``namespace``, else the default one, if any."""
+        return self.exception_handlers.get(namespace) or self.default_exception_handler
 
     def _require_server(self) -> ProtocolServer:
         if self.server is None:
@@ -367,7 +382,8 @@ class SocketIO(ClusterOperations):
 
         return decorator if hook is None else decorator(hook)
 
-    def _unhandled_event(self, event: str, namespace: str, args: tuple, owner: Any) -> Any:
+    def _unhandled_event(self, event: str, namespace: str, args: tuple[Any, ...],
+                         owner: Any) -> Any:
         from .namespace import Namespace
 
         return self.bridge.dispatch_unhandled(
@@ -523,7 +539,8 @@ class SocketIO(ClusterOperations):
         """Wrap ``callback`` so it runs in the Flask contexts of the emitting side."""
         server = self._require_server()
         environ = server.get_environ(sender, namespace) if sender is not None else None
-        app = flask.current_app._get_current_object() if flask.has_app_context() else self.app
+        app = (flask.current_app._get_current_object()  # type: ignore[attr-defined]
+               if flask.has_app_context() else self.app)
         run = self.bridge.run
 
         def acknowledged(*args: Any) -> Any:
@@ -577,7 +594,9 @@ class SocketIO(ClusterOperations):
         """An in-process :class:`~flask_socketio.testing.SocketIOTestClient`, connected."""
         cls = self.test_client_class
         if cls is None:
-            from .testing import SocketIOTestClient as cls
+            from .testing.client import SocketIOTestClient
+
+            cls = SocketIOTestClient
         return cls(app, self, namespace=namespace, query_string=query_string,
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
 

@@ -60,7 +60,7 @@ class HandlerSpec:
         if event in RESERVED_EVENTS:
             self.takes_extra = accepts_positional(function, 1)
 
-    def split(self, args: tuple) -> tuple[str, str, str, tuple]:
+    def split(self, args: tuple[Any, ...]) -> tuple[str, str, str, tuple[Any, ...]]:
         """``(event, namespace, sid, user_args)`` from python-socketio's arguments."""
         leading = args[:self.leading]
         sid = args[self.leading]

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from .wsgi_types import StartResponse, WSGIApplication, WSGIEnvironment
+
 if TYPE_CHECKING:
     import flask
 
-    from .extension import SocketIO
+    from .protocol import ProtocolServer
 
 
 class SocketIOMiddleware:
@@ -18,14 +20,14 @@ class SocketIOMiddleware:
     run in that app's contexts (one ``SocketIO`` may serve several apps).
     """
 
-    def __init__(self, socketio: SocketIO, flask_app: flask.Flask,
-                 wsgi_app: Callable[..., Any], path: str) -> None:
-        self.socketio = socketio
+    def __init__(self, server: Callable[[], ProtocolServer], flask_app: flask.Flask,
+                 wsgi_app: WSGIApplication, path: str) -> None:
+        self.server = server
         self.flask_app = flask_app
         self.wrapped = wsgi_app
         self.prefix = "/" + path.strip("/")
 
-    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == self.prefix or path.startswith(self.prefix + "/"):
             if "uwsgi.version" in environ:
@@ -33,8 +35,7 @@ class SocketIOMiddleware:
                 # handlers; uWSGI empties its environ dict once the request is answered.
                 environ = dict(environ)
             environ["flask.app"] = self.flask_app
-            server = self.socketio.server
-            assert server is not None
+            server = self.server()
             if _needs_websocket_adapter(environ) and not _upgrades_itself(server, environ):
                 environ["wsgi.websocket"] = SimpleWebSocketAdapter(environ)
                 try:
@@ -44,11 +45,12 @@ class SocketIOMiddleware:
                 # The WebSocket owned the connection: tell gunicorn there is no
                 # response to write (and the connection is to be closed).
                 raise StopIteration
-            return server.handle_request(environ, start_response)
+            response: Iterable[bytes] = server.handle_request(environ, start_response)
+            return response
         return self.wrapped(environ, start_response)
 
 
-def _needs_websocket_adapter(environ: dict) -> bool:
+def _needs_websocket_adapter(environ: WSGIEnvironment) -> bool:
     """A WebSocket request under gunicorn without gevent-websocket's worker
     (``-k gevent``, ``-k gthread``): there is no ``wsgi.websocket`` to use, unless
     the engine speaks WebSocket itself (see :func:`_upgrades_itself`)."""
@@ -57,7 +59,7 @@ def _needs_websocket_adapter(environ: dict) -> bool:
             and "transport=websocket" in environ.get("QUERY_STRING", ""))
 
 
-def _upgrades_itself(server: Any, environ: dict) -> bool:
+def _upgrades_itself(server: Any, environ: WSGIEnvironment) -> bool:
     """Does the native engine answer this upgrade itself, on gunicorn's gevent socket
     (``-k gevent``)? Then it speaks WebSocket with its own layer, limits included."""
     from gevent.socket import socket as gevent_socket
@@ -75,7 +77,7 @@ class SimpleWebSocketAdapter:
     Creating it answers the WebSocket handshake on gunicorn's socket.
     """
 
-    def __init__(self, environ: dict) -> None:
+    def __init__(self, environ: WSGIEnvironment) -> None:
         import simple_websocket
 
         self._closed_error = simple_websocket.ConnectionClosed

@@ -3,16 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import flask
 import socketio
 
 from .dynamic_namespaces import is_pattern
+from .event_hooks import AfterHook, BeforeHook
 from .handlers import HandlerSpec
 
 if TYPE_CHECKING:
-    from .extension import SocketIO
+    from .context import FlaskBridge
+
+
+class NamespaceHost(Protocol):
+    """What a :class:`Namespace` uses of the :class:`~flask_socketio.SocketIO` it is
+    registered with: its bridge (to run the methods as handlers) and its sending."""
+
+    bridge: FlaskBridge
+
+    def emit(self, event: str, *args: Any, namespace: str | None = None, to: Any = None,
+             room: Any = None, include_self: bool = True, skip_sid: Any = None,
+             callback: Callable[..., Any] | None = None, ignore_queue: bool = False,
+             exclude: Any = None, volatile: bool = False) -> None: ...
+
+    def send(self, data: Any, json: bool = False, namespace: str | None = None,
+             to: Any = None, room: Any = None, include_self: bool = True,
+             skip_sid: Any = None, callback: Callable[..., Any] | None = None,
+             ignore_queue: bool = False, exclude: Any = None,
+             volatile: bool = False) -> None: ...
+
+    def call(self, event: str, *args: Any, to: Any = None, sid: Any = None,
+             namespace: str | None = None, timeout: float = 60,
+             ignore_queue: bool = False) -> Any: ...
+
+    def close_room(self, room: str, namespace: str | None = None) -> None: ...
 
 
 class Namespace(socketio.Namespace):
@@ -28,12 +53,14 @@ class Namespace(socketio.Namespace):
     Flask-SocketIO); its return value is the event's result (the acknowledgement).
     """
 
+    namespace: str  # python-socketio's attribute
+
     def __init__(self, namespace: str | None = None) -> None:
         super().__init__(namespace)
-        self.socketio: SocketIO | None = None
+        self.socketio: NamespaceHost | None = None
         self._specs: dict[str, HandlerSpec] = {}
 
-    def _set_socketio(self, socketio: SocketIO) -> None:
+    def _set_socketio(self, socketio: NamespaceHost) -> None:
         self.socketio = socketio
 
     def trigger_event(self, event: str, *args: Any) -> Any:
@@ -53,19 +80,26 @@ class Namespace(socketio.Namespace):
         if namespace:
             return namespace
         if is_pattern(self.namespace):
-            return flask.request.namespace  # type: ignore[attr-defined]
+            handler_namespace: str = flask.request.namespace  # type: ignore[attr-defined]
+            return handler_namespace
         return self.namespace
 
-    def before_event(self, event: str, args: tuple) -> None:
+    def before_event(self, event: str, args: tuple[Any, ...]) -> None:
         """Override to run before each of this namespace's handlers (``connect``
         included), after the ``SocketIO`` object's before-event hooks; raise
         :class:`~flask_socketio.EventRefused` to refuse the event."""
 
-    def after_event(self, event: str, args: tuple, result: Any,
+    def after_event(self, event: str, args: tuple[Any, ...], result: Any,
                     error: BaseException | None) -> None:
         """Override to run after each of this namespace's handlers, before the
         ``SocketIO`` object's after-event hooks; ``result`` is the acknowledgement,
         ``error`` what the handler (or a before hook) raised, if anything."""
+
+    def own_event_hooks(self) -> tuple[BeforeHook | None, AfterHook | None]:
+        """``before_event`` and ``after_event`` where this class overrides them."""
+        cls = type(self)
+        return (self.before_event if cls.before_event is not Namespace.before_event else None,
+                self.after_event if cls.after_event is not Namespace.after_event else None)
 
     def emit(self, event: str, data: Any = None, room: Any = None, include_self: bool = True,
              namespace: str | None = None, callback: Callable[..., Any] | None = None,

@@ -14,7 +14,7 @@ from socketio import packet
 
 from .textcodec import DEFAULT_JSON, encode_text
 
-_STOCK_DATA_IS_BINARY = packet.Packet.data_is_binary.__func__  # type: ignore[attr-defined]
+_STOCK_DATA_IS_BINARY = packet.Packet.data_is_binary.__func__
 
 
 def has_binary(data: Any) -> bool:
@@ -71,7 +71,7 @@ class Packet(packet.Packet):
                 self.namespace = namespace
                 self.id = id
                 self.attachment_count = 0
-                self.attachments = []
+                self.attachments: list[bytes] = []
                 self._encoded = (encoded, packet_type, data, namespace, id)
                 return
         super().__init__(packet_type, data=data, namespace=namespace, id=id, binary=binary,
@@ -95,7 +95,7 @@ class Packet(packet.Packet):
 _FAST_DATA_IS_BINARY = Packet.data_is_binary.__func__  # type: ignore[attr-defined]
 
 
-def binary_hint(packet_class: type, data: Any) -> bool | None:
+def binary_hint(packet_class: type[packet.Packet], data: Any) -> bool | None:
     """The ``binary=`` to build a ``packet_class`` packet of ``data`` with.
 
     The answer the class's own ``data_is_binary`` gives, found faster; ``None`` (the

@@ -59,6 +59,7 @@ from .recovery import (
 )
 from .textcodec import DEFAULT_JSON, decode_text
 from .volatile import collecting
+from .wsgi_types import WSGIEnvironment
 
 logger = logging.getLogger("flask_socketio")
 
@@ -109,7 +110,7 @@ class ProtocolServer(socketio.Server):
     unless ``cors_credentials`` is given too.
     """
 
-    eio: EngineRouter  # type: ignore[assignment]
+    eio: EngineRouter
 
     def __init__(self, *args: Any, max_attachments: int = DEFAULT_MAX_ATTACHMENTS,
                  max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
@@ -177,7 +178,7 @@ class ProtocolServer(socketio.Server):
 
     # -- protocol hygiene (python-socketio's private ``_handle_eio_*`` hooks) -----------
 
-    def _handle_eio_connect(self, eio_sid: str, environ: dict) -> Any:
+    def _handle_eio_connect(self, eio_sid: str, environ: WSGIEnvironment) -> Any:
         result = super()._handle_eio_connect(eio_sid, environ)
         if self.connect_timeout is not None:
             # The timer runs on the clock of the engine that owns the session: the
@@ -306,7 +307,7 @@ class ProtocolServer(socketio.Server):
             self._handle_ack(eio_sid, namespace, pkt.id, pkt.data)
 
     def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
-                      data: list) -> None:
+                      data: list[Any]) -> None:
         # python-socketio starts a background task per event; the engine that owns the
         # session is asked instead (EngineRouter.run_event), so that the native engine
         # can run events in a worker greenlet of the session's.
@@ -321,7 +322,7 @@ class ProtocolServer(socketio.Server):
         else:
             self._handle_event_internal(self, sid, eio_sid, data, namespace, id)
 
-    def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: list,
+    def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: list[Any],
                                namespace: str, id: int | None) -> None:
         # With async handlers an event waits for its task; if the connection ended
         # meanwhile (its disconnect handler already ran), there is no request context
@@ -535,7 +536,7 @@ class ProtocolServer(socketio.Server):
         else:
             held.append((super()._send_packet, pkt))
 
-    def _replay(self, eio_sid: str, namespace: str | None, missed: list | None) -> None:
+    def _replay(self, eio_sid: str, namespace: str | None, missed: list[Any] | None) -> None:
         """Send a recovered connection the events it missed, in order."""
         for data in missed or ():
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import flask
 
@@ -46,7 +47,7 @@ class RateLimit:
         self.message = message
         self.disconnect = disconnect
 
-    def __call__(self, event: str, args: tuple) -> None:
+    def __call__(self, event: str, args: tuple[Any, ...]) -> None:
         if event == "connect" or (self.events is not None and event not in self.events):
             return
         request = flask.request

@@ -101,14 +101,14 @@ class KeptSession:
     sid: str
     pid: str
     namespace: str
-    rooms: list
+    rooms: list[Any]
     #: python-socketio's session of the namespace (``save_session``).
     data: Any
     #: The connection's managed Flask session (``manage_session=True``), if any.
     flask_session: Any
     disconnected_at: float
     #: The logged events it missed, filled in by :meth:`RecoveryStore.restore`.
-    missed: list = field(default_factory=list)
+    missed: list[Any] = field(default_factory=list)
     #: Kept in the shared sessions too (which then say whether it is still there).
     shared: bool = False
 
@@ -116,10 +116,10 @@ class KeptSession:
 class SharedSessions(Protocol):
     """Kept sessions shared by the nodes of a cluster (a JSON-able dict per pid)."""
 
-    def put(self, pid: str, record: dict, ttl: float) -> None:
+    def put(self, pid: str, record: dict[str, Any], ttl: float) -> None:
         """Keep ``record`` under ``pid`` for ``ttl`` seconds."""
 
-    def take(self, pid: str) -> dict | None:
+    def take(self, pid: str) -> dict[str, Any] | None:
         """The record kept under ``pid``, removed; ``None`` if there is none."""
 
 
@@ -128,13 +128,13 @@ class _Logged:
     seq: int
     offset: str
     namespace: str
-    to: frozenset | None
-    skip: frozenset
+    to: frozenset[str] | None
+    skip: frozenset[str]
     #: The EVENT packet's data: ``[event, *args, offset]``.
-    data: list
+    data: list[Any]
     emitted_at: float
 
-    def reaches(self, rooms: list) -> bool:
+    def reaches(self, rooms: list[Any]) -> bool:
         """Would a connection in ``rooms`` (its sid among them) have received it?
         (socket.io's ``shouldIncludePacket``)"""
         included = self.to is None or any(room in self.to for room in rooms)
@@ -169,7 +169,7 @@ class RecoveryStore:
         #: ``(eio_sid, namespace)`` -> a session being restored (between the CONNECT
         #: packet and the connect handler), and the events to replay after the reply.
         self.restoring: dict[tuple[str, str], KeptSession] = {}
-        self.replays: dict[tuple[str, str], list] = {}
+        self.replays: dict[tuple[str, str], list[Any]] = {}
 
     # -- the log -------------------------------------------------------------------------
 
@@ -177,7 +177,7 @@ class RecoveryStore:
         """A new offset of this process."""
         return f"{self._prefix}-{next(self._numbers)}"
 
-    def log(self, namespace: str, to: Any, skip_sid: Any, data: list,
+    def log(self, namespace: str, to: Any, skip_sid: Any, data: list[Any],
             offset: str | None = None) -> str:
         """Log the EVENT data ``[event, *args]`` emitted to ``to`` (a room, a sid, a list
         of them, or ``None`` for everyone), skipping ``skip_sid``, under ``offset`` (a
@@ -242,7 +242,7 @@ class RecoveryStore:
                 pid = self._pids[(sid, namespace)] = secrets.token_urlsafe(15)
             return pid
 
-    def keep(self, sid: str, namespace: str, rooms: list, data: Any,
+    def keep(self, sid: str, namespace: str, rooms: list[Any], data: Any,
              flask_session: Any) -> None:
         """Keep what connection ``sid`` on ``namespace`` had, under its pid (in the
         shared sessions too, when its data can be written as JSON)."""
@@ -337,7 +337,7 @@ class RecoveryStore:
         return len(self._log)
 
 
-def _room_set(to: Any) -> frozenset | None:
+def _room_set(to: Any) -> frozenset[str] | None:
     if to is None:
         return None
     if isinstance(to, (list, tuple, set, frozenset)):
@@ -345,7 +345,7 @@ def _room_set(to: Any) -> frozenset | None:
     return frozenset((to,))
 
 
-def _skip_set(skip_sid: Any) -> frozenset:
+def _skip_set(skip_sid: Any) -> frozenset[str]:
     if skip_sid is None:
         return frozenset()
     if isinstance(skip_sid, (list, tuple, set, frozenset)):
@@ -418,7 +418,7 @@ class QueuedRecoveryMixin:
             data = {**data, "offset": offset}
         return super()._publish(data)  # type: ignore[misc]
 
-    def _handle_emit(self, message: dict) -> Any:
+    def _handle_emit(self, message: dict[str, Any]) -> Any:
         offset = message.get("offset")
         if not isinstance(offset, str):
             offset = _queued_offset.get()  # this process's emit, delivered here first

@@ -32,7 +32,7 @@ class RoomObserverMixin:
     """Reports named-room joins and leaves to ``room_listener``."""
 
     room_listener: RoomListener | None = None
-    rooms: dict
+    rooms: dict[str, Any]
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any,
                          eio_sid: str | None = None) -> Any:

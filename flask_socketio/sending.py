@@ -7,7 +7,7 @@ running (``request.sid``, ``request.namespace``), as Flask-SocketIO's do.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import flask
 
@@ -18,23 +18,31 @@ if TYPE_CHECKING:
     from .extension import SocketIO
 
 
+class _HandlerRequest(Protocol):
+    """Flask's request while a Socket.IO handler runs: the bridge adds these two."""
+
+    sid: str
+    namespace: str
+
+
 def _socketio() -> SocketIO:
     if not flask.has_app_context():
         raise RuntimeError("no Flask app context: call this from a Socket.IO handler, or "
                            "use the methods of your SocketIO object")
     try:
-        return flask.current_app.extensions["socketio"]
+        socketio: SocketIO = flask.current_app.extensions["socketio"]
+        return socketio
     except KeyError:
         raise RuntimeError("this Flask app has no SocketIO: call SocketIO(app) or "
                            "socketio.init_app(app)") from None
 
 
-def _handler_request(what: str) -> Any:
+def _handler_request(what: str) -> _HandlerRequest:
     if not flask.has_request_context() or not hasattr(flask.request, "sid"):
         raise RuntimeError(f"{what}() without a sid or namespace only works inside a "
                            "Socket.IO handler; elsewhere pass sid=/to= and namespace=, or "
                            "use the methods of your SocketIO object")
-    return flask.request
+    return cast(_HandlerRequest, flask.request)
 
 
 def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
@@ -58,15 +66,15 @@ def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
                       skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue,
                       exclude=exclude, volatile=volatile)
         return
-    request = _handler_request("emit") if namespace is None or (
-        to is None and room is None and not broadcast) else None
-    if namespace is None:
-        namespace = request.namespace
     if to is None:
         to = room
+    if namespace is None or (to is None and not broadcast):
+        request = _handler_request("emit")
+        if namespace is None:
+            namespace = request.namespace
+        if to is None and not broadcast:
+            to = current_sid(_socketio()._require_server(), namespace) or request.sid
     socketio = _socketio()
-    if to is None and not broadcast:
-        to = current_sid(socketio._require_server(), namespace) or request.sid
     socketio.emit(event, *args, namespace=namespace, to=to, include_self=include_self,
                   skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue,
                   exclude=exclude, volatile=volatile)
@@ -115,6 +123,7 @@ def _room_target(what: str, sid: str | None, namespace: str | None) -> tuple[str
         request = _handler_request(what)
         namespace = namespace or request.namespace
         sid = sid or current_sid(_socketio()._require_server(), namespace) or request.sid
+    assert sid is not None and namespace is not None  # one of the branches found them
     return sid, namespace
 
 

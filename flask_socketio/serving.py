@@ -19,14 +19,30 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
     import flask
 
-    from .extension import SocketIO
+    from .protocol import ProtocolServer
 
 logger = logging.getLogger("flask_socketio")
+
+
+class ServedExtension(Protocol):
+    """What serving needs of :class:`flask_socketio.SocketIO` (which it serves)."""
+
+    server: ProtocolServer | None
+    server_options: dict[str, Any]
+    #: The server ``run()`` is serving, while it does (what ``stop()`` stops).
+    _runner: Any
+
+    @property
+    def path(self) -> str: ...
+
+    def _require_server(self) -> ProtocolServer: ...
 
 #: Default of ``socketio.run(header_timeout=...)``: seconds a client has to send a
 #: request's line and headers (Node's ``headersTimeout`` is 60 s too).
@@ -89,7 +105,8 @@ class EmbeddedServer:
     def port(self) -> int:
         if self.wsgi_server is None:
             raise RuntimeError("the server is not listening yet")
-        return self.wsgi_server.server_port
+        port: int = self.wsgi_server.server_port
+        return port
 
     def serve_forever(self) -> None:
         import gevent
@@ -116,7 +133,7 @@ class EmbeddedServer:
             self._hub.loop.run_callback_threadsafe(self.wsgi_server.stop, timeout)
 
 
-def _request_handler(socketio: SocketIO | None = None,
+def _request_handler(socketio: ServedExtension | None = None,
                      header_timeout: float | None = DEFAULT_HEADER_TIMEOUT) -> type:
     """gevent-websocket's handler, giving the engine the request's socket (on which
     the native engine answers WebSocket upgrades itself, and notices a client hanging
@@ -156,6 +173,7 @@ def _request_handler(socketio: SocketIO | None = None,
     import gevent
 
     class SocketIOHandler(WebSocketHandler):
+        start_response: Any  # pywsgi.WSGIHandler's, for the request being handled
         _header_timer: Any = None
 
         def handle_one_request(self) -> Any:
@@ -188,8 +206,8 @@ def _request_handler(socketio: SocketIO | None = None,
                 self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().handle()
 
-        def get_environ(self) -> dict:
-            environ = super().get_environ()
+        def get_environ(self) -> WSGIEnvironment:
+            environ: WSGIEnvironment = super().get_environ()
             environ[SOCKET_KEY] = self.socket
             return environ
 
@@ -218,13 +236,13 @@ def _request_handler(socketio: SocketIO | None = None,
                 return super().upgrade_connection()
             plain_start_response = self.start_response
 
-            def start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+            def start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
                 if status.startswith("101"):
                     headers = [*headers, ("Sec-WebSocket-Extensions",
                                           deflate.EXTENSION_RESPONSE)]
                 return plain_start_response(status, headers, exc_info)
 
-            self.start_response = start_response  # type: ignore[method-assign]
+            self.start_response = start_response
             try:
                 failure = super().upgrade_connection()
             finally:
@@ -271,7 +289,7 @@ def _listen_address(app: flask.Flask, host: str | None, port: int | None) -> tup
     return (host or default_host, default_port if port is None else int(port))
 
 
-def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
+def build_server(socketio: ServedExtension, app: flask.Flask, host: str | None = None,
                  port: int | None = None, *, listener: socket.socket | None = None,
                  debug: bool | None = None, log_output: bool | None = None,
                  certfile: str | None = None, keyfile: str | None = None,
@@ -287,6 +305,8 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
         raise ValueError(f"header_timeout must be a number of seconds > 0 or None, not "
                          f"{header_timeout!r}")
     from gevent import pywsgi
+
+    from .engine.native import LeanGreenlet
 
     check_server_options(server_options, "socketio.run")
     mode = socketio._require_server().async_mode
@@ -311,19 +331,22 @@ def build_server(socketio: SocketIO, app: flask.Flask, host: str | None = None,
         listener.setblocking(False)
     address: Any = listener if listener is not None else _listen_address(app, host, port)
 
+    # a greenlet per connection, without a copy of the accepting stack (see LeanGreenlet)
+    server_options.setdefault("spawn", LeanGreenlet.spawn)
+
     def make_wsgi_server() -> Any:
         server = pywsgi.WSGIServer(
             address, application, handler_class=_request_handler(socketio, header_timeout),
             log=_access_log() if log_output else None,
             error_log=logging.getLogger("flask_socketio.server"), **server_options)
         # gevent-websocket's handler logs requests through ``server.logger``, not ``log``
-        server.logger = _access_log() if log_output else _SILENT
+        server.logger = _access_log() if log_output else _SILENT  # type: ignore[attr-defined]
         return server
 
     return EmbeddedServer(make_wsgi_server)
 
 
-def run(socketio: SocketIO, app: flask.Flask | None, host: str | None = None,
+def run(socketio: ServedExtension, app: flask.Flask | None, host: str | None = None,
         port: int | None = None, *, debug: bool | None = None,
         use_reloader: bool | None = None, reloader_options: dict[str, Any] | None = None,
         extra_files: list[str] | None = None, log_output: bool | None = None,

@@ -43,12 +43,15 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
                   "protocol.py: packet rules before python-socketio decodes",
                   ("eio_sid", "data")),
     PrivateMember(_SYNC_SERVER, "_handle_eio_disconnect",
-                  "protocol.py: forget per-connection protocol state", ("eio_sid", "reason")),
+                  "protocol.py: forget per-connection protocol state; recovery: an "
+                  "Engine.IO close is a transport close", ("eio_sid", "reason")),
     PrivateMember(_SYNC_SERVER, "_handle_connect",
-                  "protocol.py: the CONNECT reply before what the handler emits",
+                  "protocol.py: the CONNECT reply before what the handler emits; "
+                  "connection state recovery restores a kept session",
                   ("eio_sid", "namespace", "data")),
     PrivateMember(_SYNC_SERVER, "_handle_disconnect",
-                  "protocol.py: a client DISCONNECT packet", ("eio_sid", "namespace")),
+                  "protocol.py: a client DISCONNECT packet; recovery keeps the state of "
+                  "a connection lost to the network", ("eio_sid", "namespace", "reason")),
     PrivateMember(_SYNC_SERVER, "_handle_event",
                   "protocol.py: events run by the engine that owns the session",
                   ("eio_sid", "namespace", "id", "data")),
@@ -56,12 +59,14 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
                   "protocol.py: drop events whose connection ended",
                   ("server", "sid", "eio_sid", "data", "namespace", "id")),
     PrivateMember(_SYNC_SERVER, "_trigger_event",
-                  "protocol.py: event hooks run for events no handler takes",
+                  "protocol.py: event hooks run for events no handler takes; a recovered "
+                  "connection's rooms and data are back before its connect handler",
                   ("event", "namespace")),
     PrivateMember(_SYNC_SERVER, "_handle_ack", "protocol.py: a client ACK packet",
                   ("eio_sid", "namespace", "id", "data")),
     PrivateMember(_SYNC_SERVER, "_send_packet",
-                  "protocol.py: hold emits until the CONNECT reply is out",
+                  "protocol.py: hold emits until the CONNECT reply is out; recovery: the "
+                  "pid in the reply, the missed events after it",
                   ("eio_sid", "pkt")),
     PrivateMember(_SYNC_SERVER, "_send_eio_packet",
                   "protocol.py: hold emits until the CONNECT reply is out",
@@ -72,14 +77,16 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
     # python-socketio's client managers: queues.py adds health and ordering.
     PrivateMember("socketio.pubsub_manager:PubSubManager", "_publish",
                   "queues.py: publish through our health-reporting path; cluster/node.py: "
-                  "publish the cluster's messages", ("data",)),
+                  "publish the cluster's messages; recovery.py: an emit's offset "
+                  "published with it", ("data",)),
     PrivateMember("socketio.pubsub_manager:PubSubManager", "_listen",
                   "queues.py: listen with reconnection and health reporting; "
                   "cluster/node.py: take the cluster's messages out of the stream", ()),
     PrivateMember("socketio.pubsub_manager:PubSubManager", "_thread",
                   "queues.py: the listener thread, wrapped to report its state", ()),
     PrivateMember("socketio.pubsub_manager:PubSubManager", "_handle_emit",
-                  "emit_observer.py: the emit recorder sees emits from other processes",
+                  "emit_observer.py: the emit recorder sees emits from other processes; "
+                  "recovery.py: an emit is logged under its publisher's offset",
                   ("message",)),
     PrivateMember("socketio.redis_manager:RedisManager", "_get_redis_module",
                   "queues/streams.py: the redis (or valkey) module the URL names", ()),

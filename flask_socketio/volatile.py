@@ -53,7 +53,7 @@ class VolatileQueueMixin:
             data = {**data, "volatile": True}
         return super()._publish(data)  # type: ignore[misc]
 
-    def _handle_emit(self, message: dict) -> Any:
+    def _handle_emit(self, message: dict[str, Any]) -> Any:
         if message.get("volatile") and collecting() is None:
             with volatile_emit(self.server):
                 return super()._handle_emit(message)  # type: ignore[misc]

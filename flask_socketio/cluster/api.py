@@ -28,7 +28,7 @@ logger = logging.getLogger("flask_socketio.cluster")
 F = Callable[..., Any]
 
 
-def answer_value(args: list) -> Any:
+def answer_value(args: list[Any]) -> Any:
     """An acknowledgement as ``call()`` returns it: one value, a tuple, or ``None``."""
     if not args:
         return None
@@ -43,7 +43,8 @@ class ClusterTimeoutError(socketio.exceptions.TimeoutError):
     ``missing_nodes`` the nodes that did not even report whom they sent the event to.
     """
 
-    def __init__(self, what: str, answers: dict, missing: tuple, missing_nodes: tuple) -> None:
+    def __init__(self, what: str, answers: dict[str, Any], missing: tuple[str, ...],
+                 missing_nodes: tuple[str, ...]) -> None:
         self.answers = answers
         self.missing = missing
         self.missing_nodes = missing_nodes
@@ -59,8 +60,8 @@ class ClusterSocket:
 
     sid: str
     namespace: str
-    rooms: list
-    data: dict | None
+    rooms: list[Any]
+    data: dict[str, Any] | None
     #: The id of the node that serves it.
     node_id: str
     socketio: SocketIO = field(repr=False, compare=False)
@@ -83,7 +84,7 @@ class ClusterSocket:
         self.socketio.disconnect_sockets(to=self.sid, namespace=self.namespace, close=close)
 
 
-class FetchedSockets(list):
+class FetchedSockets(list[Any]):
     """The list :meth:`SocketIO.fetch_sockets` returns; ``missing_nodes`` names the
     nodes that did not answer in time (their sockets are not in the list)."""
 
@@ -188,8 +189,8 @@ class ClusterOperations:
 
     # -- emits to many, with exclusions and acks ---------------------------------------
 
-    def _cluster_emit(self: SocketIO, event: str, args: tuple, namespace: str,  # type: ignore[misc]
-                      to: Any, exclude: list | None, callback: F | None,
+    def _cluster_emit(self: SocketIO, event: str, args: tuple[Any, ...], namespace: str,  # type: ignore[misc]
+                      to: Any, exclude: list[Any] | None, callback: F | None,
                       sender: str | None, ignore_queue: bool) -> None:
         """An emit that each node resolves against its own rooms (``exclude``), or
         whose callback answers per client: ``callback(sid, *answer)`` (or
@@ -203,7 +204,7 @@ class ClusterOperations:
             return
         run = self._ack_callback(callback, sender, namespace)
 
-        def answered(key: str, answer: list, single: bool) -> None:
+        def answered(key: str, answer: list[Any], single: bool) -> None:
             if single:
                 run(*answer)
             else:
@@ -263,7 +264,7 @@ class ClusterOperations:
             manager.send_to_cluster("server_event", fields, local=False)
             return
 
-        def answered(node: str, answer: list, single: bool) -> None:
+        def answered(node: str, answer: list[Any], single: bool) -> None:
             callback(node, *answer)
 
         manager.request("server_event", fields, timeout, local=False, wait=False,
@@ -284,7 +285,7 @@ class ClusterOperations:
                                       missing)
         return answers
 
-    def _run_server_event(self: SocketIO, event: str, args: list) -> tuple[bool, list]:  # type: ignore[misc]
+    def _run_server_event(self: SocketIO, event: str, args: list[Any]) -> tuple[bool, list[Any]]:  # type: ignore[misc]
         handler = self.server_event_handlers.get(event)
         if handler is None:
             return False, []
@@ -304,7 +305,7 @@ class ClusterOperations:
     # -- per-connection data -----------------------------------------------------------
 
     def socket_data(self: SocketIO, sid: str | None = None,  # type: ignore[misc]
-                    namespace: str | None = None) -> dict:
+                    namespace: str | None = None) -> dict[str, Any]:
         """The ``data`` dict of a connection of this node (the sender's, in a handler),
         Node's ``socket.data``: the app's to fill with JSON values, shown by
         :meth:`fetch_sockets` on every node; gone at the disconnect."""

@@ -40,7 +40,7 @@ def is_cluster(message: Any) -> bool:
     return isinstance(message, dict) and message.get("method") == METHOD
 
 
-def pack(args: tuple | list) -> dict[str, Any]:
+def pack(args: tuple[Any, ...] | list[Any]) -> dict[str, Any]:
     """Arguments as JSON: ``{"args": [...], "binary": bool}`` (bytes base64-encoded
     after the data, as python-socketio's emit messages carry them)."""
     data = list(args)
@@ -51,7 +51,7 @@ def pack(args: tuple | list) -> dict[str, Any]:
     return {"args": data, "binary": False}
 
 
-def unpack(message: dict[str, Any]) -> list:
+def unpack(message: dict[str, Any]) -> list[Any]:
     """The arguments :func:`pack` put in ``message``."""
     data = message.get("args") or []
     if message.get("binary"):
@@ -59,7 +59,7 @@ def unpack(message: dict[str, Any]) -> list:
     return list(data)
 
 
-def room_list(rooms: Any, what: str) -> list | None:
+def room_list(rooms: Any, what: str) -> list[Any] | None:
     """``to=``/``exclude=``/room arguments as a JSON list (``None``: no rooms given).
 
     A room is a ``str`` (a sid is a room too) or an ``int``; a list, tuple or set

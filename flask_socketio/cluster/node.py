@@ -32,7 +32,7 @@ from .requests import PendingRequest, RequestTable
 logger = logging.getLogger("flask_socketio.cluster")
 
 #: ``runner(event, args) -> (handled, answer args)``: runs a server event's handler.
-ServerEventRunner = Callable[[str, list], "tuple[bool, list]"]
+ServerEventRunner = Callable[[str, list[Any]], "tuple[bool, list[Any]]"]
 
 
 class ClusterMixin:
@@ -44,7 +44,7 @@ class ClusterMixin:
     #: taken as gone, and no longer waited for.
     heartbeat_misses: int = 2
 
-    rooms: dict
+    rooms: dict[str, Any]
     server: Any
     json: Any
     write_only: bool
@@ -57,7 +57,7 @@ class ClusterMixin:
         #: Set by the ``SocketIO`` that owns the server: runs server events.
         self.server_event_runner: ServerEventRunner | None = None
         #: ``{(namespace, sid): dict}``: each connection's ``socket_data``.
-        self.connection_data: dict[tuple[str, str], dict] = {}
+        self.connection_data: dict[tuple[str, str], dict[str, Any]] = {}
         self._peers: dict[str, tuple[float, float | None]] = {}
         self._peers_lock = threading.Lock()
         self._beat_interval: float | None = None
@@ -151,14 +151,14 @@ class ClusterMixin:
         except (TypeError, ValueError):
             return None
 
-    def receive_cluster_message(self, message: dict) -> None:
+    def receive_cluster_message(self, message: dict[str, Any]) -> None:
         """Handle one cluster message from the queue (never raises)."""
         try:
             self._receive(message)
         except Exception:
             logger.exception("cluster message %r failed", message.get("op"))
 
-    def _receive(self, message: dict) -> None:
+    def _receive(self, message: dict[str, Any]) -> None:
         if message.get("v") != messages.VERSION:
             logger.debug("cluster message of version %r skipped", message.get("v"))
             return
@@ -230,8 +230,8 @@ class ClusterMixin:
 
     # -- applying an operation to this node's connections ------------------------------
 
-    def local_sids(self, namespace: str, rooms: list | None,
-                   exclude: list | None = None) -> list[str]:
+    def local_sids(self, namespace: str, rooms: list[Any] | None,
+                   exclude: list[Any] | None = None) -> list[str]:
         """The sids of this node in ``rooms`` (every connection of the namespace for
         ``None``) and in none of the ``exclude`` rooms."""
         if namespace not in self.rooms:
@@ -241,7 +241,7 @@ class ClusterMixin:
                    if exclude else set())
         return [sid for sid, _ in chosen if sid not in skipped]
 
-    def apply(self, message: dict) -> None:
+    def apply(self, message: dict[str, Any]) -> None:
         """Apply a broadcast operation to this node's connections, answering the
         requester if it asked."""
         op = message["op"]
@@ -276,7 +276,7 @@ class ClusterMixin:
         else:
             self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
 
-    def _deliver(self, message: dict, namespace: str, sids: list[str]) -> None:
+    def _deliver(self, message: dict[str, Any], namespace: str, sids: list[str]) -> None:
         args = unpack(message)
         data = args[0] if len(args) == 1 else tuple(args)
         request_id = message.get("request")
@@ -295,18 +295,18 @@ class ClusterMixin:
                          from_queue=message["node"] != self.node_id)
         if request_id is None:
             if sids:
-                socketio.Manager.emit(self, message["event"], data, namespace,  # type: ignore[arg-type]
+                socketio.Manager.emit(self, message["event"], data, namespace,
                                       room=sids)
             return
         for sid in sids:
-            socketio.Manager.emit(self, message["event"], data, namespace,  # type: ignore[arg-type]
+            socketio.Manager.emit(self, message["event"], data, namespace,
                                   room=sid, callback=partial(self._client_answered,
                                                              message["node"], request_id, sid))
 
     def _client_answered(self, requester: str, request_id: str, sid: str, *args: Any) -> None:
         self._answer(requester, request_id, "ack", sid=sid, **pack(args))
 
-    def _run_server_event(self, message: dict) -> None:
+    def _run_server_event(self, message: dict[str, Any]) -> None:
         runner = self.server_event_runner
         if message["node"] == self.node_id or runner is None:
             return  # a server event is for the other nodes
@@ -325,7 +325,7 @@ class ClusterMixin:
 
     # -- answers -----------------------------------------------------------------------
 
-    def _reply(self, request: dict, op: str, **fields: Any) -> None:
+    def _reply(self, request: dict[str, Any], op: str, **fields: Any) -> None:
         if request.get("request") is not None:
             self._answer(request["node"], request["request"], op, **fields)
 
@@ -336,11 +336,11 @@ class ClusterMixin:
         else:
             self._publish(message)  # type: ignore[attr-defined]
 
-    def take_reply(self, message: dict) -> None:
+    def take_reply(self, message: dict[str, Any]) -> None:
         """Record an answer to one of this node's requests."""
         op, node = message["op"], message["node"]
 
-        def change(request: PendingRequest) -> list | None:
+        def change(request: PendingRequest) -> list[Any] | None:
             if op == "sockets":
                 for entry in message.get("sockets") or ():
                     request.sockets.append({**entry, "node": node})
@@ -369,18 +369,19 @@ class ClusterMixin:
 
     # -- per-connection data -----------------------------------------------------------
 
-    def socket_data(self, sid: str, namespace: str) -> dict:
+    def socket_data(self, sid: str, namespace: str) -> dict[str, Any]:
         """The ``data`` dict of a connection of this node."""
         if self.eio_sid_from_sid(sid, namespace) is None:  # type: ignore[attr-defined]
             raise KeyError(f"{sid!r} is not connected to {namespace!r} on this node")
         return self.connection_data.setdefault((namespace, sid), {})
 
-    def _data_copy(self, namespace: str, sid: str) -> dict | None:
+    def _data_copy(self, namespace: str, sid: str) -> dict[str, Any] | None:
         data = self.connection_data.get((namespace, sid))
         if not data:
             return {}
         try:
-            return json.loads(json.dumps(data))
+            copy: dict[str, Any] = json.loads(json.dumps(data))
+            return copy
         except (TypeError, ValueError) as exc:
             logger.warning("socket_data of %s is not JSON (%s): fetch_sockets reports "
                            "None for it", sid, exc)

@@ -10,7 +10,7 @@ from typing import Any
 
 #: ``on_answer(key, args, single)``: one answer (``key`` a sid or a node id) to an
 #: emit with a callback; ``single`` when the emit was addressed to that one sid.
-AnswerListener = Callable[[str, list, bool], None]
+AnswerListener = Callable[[str, list[Any], bool], None]
 
 
 class PendingRequest:
@@ -29,9 +29,9 @@ class PendingRequest:
         self.pending_nodes = set(nodes)
         self.pending_sids: set[str] = set()
         #: Answers by sid (acks) or node id (server events), in arrival order.
-        self.answers: dict[str, list] = {}
+        self.answers: dict[str, list[Any]] = {}
         #: Sockets reported by the nodes (``fetch_sockets``), as dicts.
-        self.sockets: list[dict] = []
+        self.sockets: list[dict[str, Any]] = []
         #: Sids an emit was addressed to as a single client.
         self.single: set[str] = set()
         self.deadline = deadline

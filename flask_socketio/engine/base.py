@@ -9,6 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+import engineio
+
+from ..wsgi_types import WSGIEnvironment
+
+
+class Reason(engineio.Server.reason):
+    """The disconnect reasons handlers receive: python-engineio's, and ours
+    (``SocketIO.reason``)."""
+
+    #: More than ``max_queued_bytes`` waited to be sent to the client (it does not
+    #: read, or not as fast as the server sends); the native engine closed it.
+    QUEUE_FULL = "queue full"
+
 
 class Cancellable:
     """A pending ``call_later``: ``cancel()`` prevents it (nothing if it already ran)."""
@@ -34,9 +47,9 @@ class Engine(Protocol):
 
     def transport(self, sid: str) -> str: ...
 
-    def get_session(self, sid: str) -> dict: ...
+    def get_session(self, sid: str) -> dict[str, Any]: ...
 
-    def save_session(self, sid: str, session: dict) -> None: ...
+    def save_session(self, sid: str, session: dict[str, Any]) -> None: ...
 
     def generate_id(self) -> str: ...
 
@@ -51,7 +64,7 @@ class Engine(Protocol):
 
     def get_queue_empty_exception(self) -> type[Exception]: ...
 
-    def handle_request(self, environ: dict,
+    def handle_request(self, environ: WSGIEnvironment,
                        start_response: Callable[..., Any]) -> Iterable[bytes]: ...
 
     def shutdown(self) -> None: ...

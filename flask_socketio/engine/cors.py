@@ -13,6 +13,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ..wsgi_types import WSGIEnvironment
+
 
 class CorsPolicy:
     """An origin check plus the response headers for accepted cross-origin requests."""
@@ -20,7 +22,7 @@ class CorsPolicy:
     def __init__(self, allowed: Any, credentials: bool) -> None:
         self.credentials = credentials
         self.is_disabled = isinstance(allowed, (list, tuple)) and len(allowed) == 0
-        self._check: Callable[[str, dict], bool]
+        self._check: Callable[[str, dict[str, Any]], bool]
         if allowed is None:
             self._check = lambda origin, environ: origin == own_origin(environ)
         elif allowed == "*":
@@ -35,10 +37,10 @@ class CorsPolicy:
             accepted = frozenset(allowed)
             self._check = lambda origin, environ: origin in accepted
 
-    def allows(self, origin: str, environ: dict) -> bool:
+    def allows(self, origin: str, environ: WSGIEnvironment) -> bool:
         return self.is_disabled or self._check(origin, environ)
 
-    def response_headers(self, environ: dict) -> list[tuple[str, str]]:
+    def response_headers(self, environ: WSGIEnvironment) -> list[tuple[str, str]]:
         origin = environ.get("HTTP_ORIGIN")
         if origin is None or self.is_disabled or not self._check(origin, environ):
             return []  # a refused origin is not told it may read the answer
@@ -47,7 +49,7 @@ class CorsPolicy:
             headers.append(("Access-Control-Allow-Credentials", "true"))
         return headers
 
-    def preflight_headers(self, environ: dict) -> list[tuple[str, str]]:
+    def preflight_headers(self, environ: WSGIEnvironment) -> list[tuple[str, str]]:
         headers = [("Access-Control-Allow-Methods", "OPTIONS, GET, POST")]
         requested = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
         if requested:
@@ -55,7 +57,7 @@ class CorsPolicy:
         return headers
 
 
-def own_origin(environ: dict) -> str:
+def own_origin(environ: WSGIEnvironment) -> str:
     """``scheme://host`` of the request, as the browser that sent it sees the server."""
     scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
     host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST", "")

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import zlib
 
+from ..wsgi_types import WSGIEnvironment
+
 #: What the server answers to a client offering permessage-deflate.
 EXTENSION_RESPONSE = ("permessage-deflate; server_no_context_takeover; "
                       "client_no_context_takeover")
@@ -29,7 +31,7 @@ class MessageTooBig(Exception):
     """A compressed message inflates past the size limit."""
 
 
-def is_offered(environ: dict) -> bool:
+def is_offered(environ: WSGIEnvironment) -> bool:
     """Did the client offer permessage-deflate in its upgrade request?"""
     offers = environ.get("HTTP_SEC_WEBSOCKET_EXTENSIONS", "")
     return any(offer.split(";")[0].strip() == "permessage-deflate"
@@ -55,7 +57,7 @@ class BoundedInflater:
         self.inflated = 0
         self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
 
-    def inflate(self, data: bytes, final: bool) -> bytes:
+    def inflate(self, data: bytes | bytearray, final: bool) -> bytes:
         """Inflate the next frame's payload (``final``: the message's last frame).
 
         :raises MessageTooBig: the message inflates past the limit.

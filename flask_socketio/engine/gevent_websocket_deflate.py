@@ -14,6 +14,7 @@ from typing import Any
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.websocket import MSG_ALREADY_CLOSED, MSG_SOCKET_DEAD, Header, WebSocket
 
+from ..wsgi_types import WSGIEnvironment
 from .deflate import BoundedInflater, MessageTooBig, deflate
 
 _RSV1 = Header.RSV0_MASK  # gevent-websocket counts the reserved bits from 0
@@ -35,7 +36,7 @@ class DeflateWebSocket(WebSocket):
 
     __slots__ = ("threshold", "max_message_size", "_inflater")
 
-    def __init__(self, environ: dict, stream: Any, handler: Any, *, threshold: int,
+    def __init__(self, environ: WSGIEnvironment, stream: Any, handler: Any, *, threshold: int,
                  max_message_size: int) -> None:
         super().__init__(environ, stream, handler)
         self.threshold = threshold

@@ -18,6 +18,7 @@ from typing import Any
 import engineio
 import greenlet
 
+from ..wsgi_types import StartResponse, WSGIEnvironment
 from .base import Cancellable
 from .scheduler import Scheduler, current_scheduler
 
@@ -32,12 +33,12 @@ CloseListener = Callable[[str], None]
 class InProcessSocket:
     """One Engine.IO session between an in-process client and the server."""
 
-    def __init__(self, engine: InProcessEngine, sid: str, environ: dict,
+    def __init__(self, engine: InProcessEngine, sid: str, environ: WSGIEnvironment,
                  on_payload: PayloadListener, on_close: CloseListener) -> None:
         self.engine = engine
         self.sid = sid
         self.environ = environ
-        self.session: dict = {}
+        self.session: dict[str, Any] = {}
         self.is_closed = False
         self.close_reason: str | None = None
         self._on_payload = on_payload
@@ -184,7 +185,7 @@ class InProcessEngine:
 
     # the client's side --------------------------------------------------------------
 
-    def open(self, environ: dict, on_payload: PayloadListener,
+    def open(self, environ: WSGIEnvironment, on_payload: PayloadListener,
              on_close: CloseListener) -> InProcessSocket:
         """Open an Engine.IO session for a client, as a handshake would."""
         sid = self._generate_id()
@@ -259,10 +260,10 @@ class InProcessEngine:
     def transport(self, sid: str) -> str:
         return "websocket"
 
-    def get_session(self, sid: str) -> dict:
+    def get_session(self, sid: str) -> dict[str, Any]:
         return self.sockets[sid].session
 
-    def save_session(self, sid: str, session: dict) -> None:
+    def save_session(self, sid: str, session: dict[str, Any]) -> None:
         self.sockets[sid].session = session
 
     def generate_id(self) -> str:
@@ -294,7 +295,8 @@ class InProcessEngine:
     def get_queue_empty_exception(self) -> type[Exception]:
         return queue.Empty
 
-    def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def handle_request(self, environ: WSGIEnvironment,
+                       start_response: StartResponse) -> Iterable[bytes]:
         raise RuntimeError("the in-process engine serves no HTTP requests")
 
     def shutdown(self) -> None:

@@ -71,24 +71,19 @@ import gevent.event
 import gevent.hub
 import gevent.queue
 
+from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import websocket
-from .base import Cancellable
+from .base import Cancellable, Reason
 from .cors import CorsPolicy, own_origin
 
 logger = logging.getLogger("flask_socketio.engine")
 
 
-class Reason(engineio.Server.reason):
-    """The disconnect reasons handlers receive: python-engineio's, and ours."""
-
-    #: More than ``max_queued_bytes`` waited to be sent to the client (it does not
-    #: read, or not as fast as the server sends).
-    QUEUE_FULL = "queue full"
-
-
 OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0123456"
 SEPARATOR = "\x1e"
 SOCKET_KEY = "flask_socketio.socket"
+#: An Engine.IO event to run: the handler and its arguments.
+PostedEvent = tuple[Callable[..., Any], tuple[Any, ...]]
 _CANCELLED = object()
 
 #: Default of ``max_queued_bytes``: what may wait to be sent to one client.
@@ -113,6 +108,18 @@ ERRORS = {
 
 class ProtocolError(Exception):
     """A client broke the Engine.IO protocol; its session is closed."""
+
+
+class LeanGreenlet(gevent.Greenlet):  # type: ignore[type-arg]  # (not subscriptable at run time)
+    """A gevent ``Greenlet`` that keeps no copy of its spawner's stack.
+
+    gevent keeps the last ``spawning_stack_limit`` (10) frames of the spawner with
+    every greenlet, for debugging output; a session's writer and worker (and each
+    connection's greenlet of the embedded server) would hold about 1 KB each of it
+    for the life of the connection.
+    """
+
+    spawning_stack_limit = 0
 
 
 class GeventWebSocket:
@@ -160,7 +167,7 @@ class GeventWebSocket:
                 self.socket.shutdown(socket.SHUT_RDWR)
 
 
-def websocket_transport(environ: dict) -> Any:
+def websocket_transport(environ: WSGIEnvironment) -> Any:
     """The transport over another server's WebSocket (``wsgi.websocket``), if any."""
     ws = environ.get("wsgi.websocket")
     return None if ws is None else GeventWebSocket(ws, environ.get(SOCKET_KEY))
@@ -175,7 +182,7 @@ class _Volatile:
         self.message = message
 
 
-def _unwrap(batch: list) -> list:
+def _unwrap(batch: list[Any]) -> list[Any]:
     return [m.message if type(m) is _Volatile else m for m in batch]
 
 
@@ -189,12 +196,13 @@ class Session:
                  "awaiting_pong", "ping_sent_at", "worker", "task", "worker_waiter",
                  "__weakref__")
 
-    def __init__(self, engine: NativeEngine, sid: str, environ: dict, transport: str) -> None:
+    def __init__(self, engine: NativeEngine, sid: str, environ: WSGIEnvironment,
+                 transport: str) -> None:
         self.engine = engine
         self.sid = sid
         self.environ = environ
         self.transport = transport
-        self.session: dict = {}
+        self.session: dict[str, Any] = {}
         #: Messages waiting to be sent: ``str`` (a text packet, type first) or
         #: ``bytes`` (a binary message), volatile ones wrapped in ``_Volatile``.
         self.queue: list[Any] = []
@@ -204,15 +212,15 @@ class Session:
         #: When the client began to owe us a read (a write in flight, or queued
         #: messages no poll has taken); 0 when it owes none.
         self.stalled_since = 0.0
-        self.poll: gevent.event.AsyncResult | None = None
+        self.poll: gevent.event.AsyncResult[Any] | None = None
         self.is_posting = False
         #: Events of the POST being read, run together once it is read.
-        self.posted_events: list[tuple[Callable[..., Any], tuple]] | None = None
+        self.posted_events: list[PostedEvent] | None = None
         #: The events of earlier POSTs still to run, while their greenlet runs them.
-        self.post_backlog: collections.deque[tuple[Callable[..., Any], tuple]] | None = None
+        self.post_backlog: collections.deque[PostedEvent] | None = None
         #: The WebSocket transport (see the module's docstring), once there is one.
         self.ws: Any = None
-        self.writer: gevent.Greenlet | None = None
+        self.writer: gevent.Greenlet[..., Any] | None = None
         self.writer_waiter: Any = None
         self.is_upgrading = False
         self.is_closed = False
@@ -220,13 +228,13 @@ class Session:
         self.ping_sent_at = 0.0
         #: The greenlet that runs this session's event handlers (made at its first
         #: event), the task handed to it, and its waiter while it waits for one.
-        self.worker: gevent.Greenlet | None = None
-        self.task: tuple[Callable[..., Any], tuple] | None = None
+        self.worker: gevent.Greenlet[..., Any] | None = None
+        self.task: PostedEvent | None = None
         self.worker_waiter: Any = None
 
     # -- running handlers ----------------------------------------------------------------
 
-    def hand_to_worker(self, target: Callable[..., Any], args: tuple) -> bool:
+    def hand_to_worker(self, target: Callable[..., Any], args: tuple[Any, ...]) -> bool:
         """Run ``target(*args)`` in this session's worker greenlet, if it is free.
 
         Free means waiting for work: not running a handler (one that waits, say for
@@ -246,7 +254,7 @@ class Session:
             return True
         if self.worker is None:
             self.task = (target, args)
-            self.worker = gevent.spawn(self._work)
+            self.worker = LeanGreenlet.spawn(self._work)
             return True
         return False  # the worker is inside a handler
 
@@ -377,7 +385,7 @@ class Session:
         batch = first + self.take_queue()
         self.ws = transport
         self.stalled_since = 0.0
-        self.writer = gevent.spawn(self._write, transport, batch)
+        self.writer = LeanGreenlet.spawn(self._write, transport, batch)
 
     def _write(self, transport: Any, batch: list[str | bytes] | None) -> None:
         """The writer: one ``send_batch`` at a time, each with everything queued
@@ -514,7 +522,7 @@ class NativeEngine:
         self.handlers: dict[str, Callable[..., Any]] = {}
         self._timers: list[tuple[float, int, str, str]] = []
         self._timer_sequence = itertools.count()
-        self._heartbeat: gevent.Greenlet | None = None
+        self._heartbeat: gevent.Greenlet[..., Any] | None = None
         self._heartbeat_wakeup = gevent.event.Event()
         #: Polling sessions the server closed while no poll was pending: kept until
         #: their next poll, which gets the CLOSE packet (or for a poll interval).
@@ -581,17 +589,17 @@ class NativeEngine:
     def transport(self, sid: str) -> str:
         return self.sessions[sid].transport
 
-    def get_session(self, sid: str) -> dict:
+    def get_session(self, sid: str) -> dict[str, Any]:
         return self.sessions[sid].session
 
-    def save_session(self, sid: str, session: dict) -> None:
+    def save_session(self, sid: str, session: dict[str, Any]) -> None:
         self.sessions[sid].session = session
 
     def generate_id(self) -> str:
         return secrets.token_urlsafe(15)
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
-                              **kwargs: Any) -> gevent.Greenlet:
+                              **kwargs: Any) -> gevent.Greenlet[..., Any]:
         return gevent.spawn(target, *args, **kwargs)
 
     def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
@@ -603,7 +611,7 @@ class NativeEngine:
         if session is not None and session.posted_events is not None:
             session.posted_events.append((target, args))
         elif session is None or not session.hand_to_worker(target, args):
-            gevent.spawn(target, *args)
+            LeanGreenlet.spawn(target, *args)
 
     def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Any:
         """Run ``target(*args)`` in a new greenlet after ``delay`` seconds; the result's
@@ -623,7 +631,7 @@ class NativeEngine:
     def create_event(self, *args: Any, **kwargs: Any) -> gevent.event.Event:
         return gevent.event.Event()
 
-    def create_queue(self, *args: Any, **kwargs: Any) -> gevent.queue.JoinableQueue:
+    def create_queue(self, *args: Any, **kwargs: Any) -> gevent.queue.JoinableQueue[Any]:
         return gevent.queue.JoinableQueue(*args, **kwargs)
 
     def get_queue_empty_exception(self) -> type[Exception]:
@@ -637,7 +645,8 @@ class NativeEngine:
 
     # -- HTTP --------------------------------------------------------------------------
 
-    def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def handle_request(self, environ: WSGIEnvironment,
+                       start_response: StartResponse) -> Iterable[bytes]:
         """The WSGI entry point for every Engine.IO request."""
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and not self.cors.allows(origin, environ):
@@ -675,7 +684,7 @@ class NativeEngine:
             return self._post(session, environ, start_response)
         return self._error(start_response, "method", environ)
 
-    def _handshake(self, environ: dict, start_response: Callable[..., Any],
+    def _handshake(self, environ: WSGIEnvironment, start_response: StartResponse,
                    transport: str) -> Iterable[bytes]:
         ws = None
         if transport == "websocket":
@@ -720,7 +729,7 @@ class NativeEngine:
         return self._respond(start_response, "200 OK", opening.encode(), environ, headers,
                              content_type="text/plain; charset=UTF-8")
 
-    def _poll(self, session: Session, environ: dict,
+    def _poll(self, session: Session, environ: WSGIEnvironment,
               start_response: Callable[..., Any]) -> Iterable[bytes]:
         if session.poll is not None:  # a second concurrent GET breaks the protocol
             self.close(session, Reason.TRANSPORT_ERROR, notify=CLOSE)
@@ -750,7 +759,8 @@ class NativeEngine:
         return self._respond(start_response, "200 OK", body, environ,
                              content_type="text/plain; charset=UTF-8")
 
-    def _watch_for_hangup(self, environ: dict, waiter: gevent.event.AsyncResult) -> Any:
+    def _watch_for_hangup(self, environ: WSGIEnvironment,
+                          waiter: gevent.event.AsyncResult[Any]) -> Any:
         """Tell ``waiter`` if the client hangs up on its pending poll."""
         sock = environ.get(SOCKET_KEY)
         if sock is None:
@@ -771,7 +781,7 @@ class NativeEngine:
         watcher.start(readable)
         return watcher
 
-    def _post(self, session: Session, environ: dict,
+    def _post(self, session: Session, environ: WSGIEnvironment,
               start_response: Callable[..., Any]) -> Iterable[bytes]:
         if session.is_posting:
             self.close(session, Reason.TRANSPORT_ERROR, notify=CLOSE)
@@ -788,7 +798,8 @@ class NativeEngine:
         session.is_posting = True
         events = session.posted_events = []
         try:
-            body = environ["wsgi.input"].read(length if length >= 0 else limit + 1)
+            self._wait_for_backlog(session)
+            body = self._read_body(environ, length if length >= 0 else limit + 1)
             if len(body) > limit:
                 raise ProtocolError("payload too large")
             if body.count(b"\x1e") >= self.max_packets_per_post:
@@ -808,8 +819,37 @@ class NativeEngine:
         return self._respond(start_response, "200 OK", b"ok", environ,
                              content_type="text/html; charset=UTF-8")
 
+    def _wait_for_backlog(self, session: Session) -> None:
+        """Backpressure for a client that POSTs faster than its handlers run: while a
+        POST's worth (``max_packets_per_post``) of its events still waits to run, its
+        next POST is not read; one that has waited ``ping_interval + ping_timeout``
+        closes the session."""
+        deadline = time.monotonic() + self.ping_interval + self.ping_timeout
+        while (session.post_backlog is not None
+               and len(session.post_backlog) >= self.max_packets_per_post):
+            if time.monotonic() > deadline:
+                raise ProtocolError("the client's events did not run before its next POST")
+            gevent.sleep(0.005)
+
+    def _read_body(self, environ: WSGIEnvironment, size: int) -> bytes:
+        """The request's body, read within ``ping_interval + ping_timeout`` (by then a
+        polling session that has not sent its POST is closed anyway): a client that
+        stops half way is cut off, its socket's reading side shut down, so that
+        neither this read nor the server's own reading of the rest waits forever."""
+        deadline = self.ping_interval + self.ping_timeout
+        try:
+            with gevent.Timeout(deadline):
+                return environ["wsgi.input"].read(size)  # type: ignore[no-any-return]
+        except gevent.Timeout:
+            sock = environ.get(SOCKET_KEY)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RD)
+            raise ProtocolError(f"the request body was not sent within {deadline:g} s"
+                                ) from None
+
     @staticmethod
-    def _run_events(session: Session, events: list[tuple[Callable[..., Any], tuple]]) -> None:
+    def _run_events(session: Session, events: list[PostedEvent]) -> None:
         """Run the events of one POST in order, in one greenlet (the session's worker
         if it is free), each in a fresh context, yielding between them. The events of
         a POST that comes while those of an earlier one are still running go after
@@ -844,7 +884,7 @@ class NativeEngine:
 
     # -- WebSocket ---------------------------------------------------------------------
 
-    def _upgrade(self, session: Session, environ: dict,
+    def _upgrade(self, session: Session, environ: WSGIEnvironment,
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
         ws = self._open_websocket(environ, start_response)
         if ws is None:
@@ -880,7 +920,7 @@ class NativeEngine:
             session.poll.set(None)
         return self._read_websocket(session, ws)
 
-    def _open_websocket(self, environ: dict, start_response: Callable[..., Any]) -> Any:
+    def _open_websocket(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         """The request's WebSocket transport: over another server's ``wsgi.websocket``,
         else ours on the raw socket (answering the handshake). A list is the response
         refusing a bad handshake; ``None``: no WebSocket can be had."""
@@ -1045,7 +1085,7 @@ class NativeEngine:
 
     # -- responses ---------------------------------------------------------------------
 
-    def _cookie_headers(self, sid: str, environ: dict) -> list[tuple[str, str]]:
+    def _cookie_headers(self, sid: str, environ: WSGIEnvironment) -> list[tuple[str, str]]:
         """The ``cookie`` option's ``Set-Cookie``: ``path=/``, ``SameSite=Lax`` and
         ``HttpOnly`` (and ``Secure`` over HTTPS) unless the option says otherwise."""
         cookie = self.cookie
@@ -1071,7 +1111,7 @@ class NativeEngine:
         return [("Set-Cookie", "; ".join(parts))]
 
     def _respond(self, start_response: Callable[..., Any], status: str, body: bytes,
-                 environ: dict, headers: list[tuple[str, str]] | None = None,
+                 environ: WSGIEnvironment, headers: list[tuple[str, str]] | None = None,
                  content_type: str = "text/plain; charset=UTF-8") -> list[bytes]:
         all_headers = [("Content-Type", content_type)]
         all_headers += self.cors.response_headers(environ)
@@ -1086,7 +1126,7 @@ class NativeEngine:
         return [body]
 
     def _error(self, start_response: Callable[..., Any], kind: str,
-               environ: dict) -> list[bytes]:
+               environ: WSGIEnvironment) -> list[bytes]:
         code, message = ERRORS[kind]
         # 400 for a refused origin too, as python-engineio answers (Node says 403)
         if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
@@ -1098,7 +1138,7 @@ class NativeEngine:
                              content_type="application/json")
 
 
-def _is_https(environ: dict) -> bool:
+def _is_https(environ: WSGIEnvironment) -> bool:
     scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
     return scheme.split(",")[0].strip().lower() in ("https", "wss")
 

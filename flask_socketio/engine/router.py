@@ -25,6 +25,7 @@ import engineio
 import greenlet
 
 from ..recovery import take_reused_sid
+from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import adoption
 from .inprocess import InProcessEngine
 from .surface import EngineSurface
@@ -56,11 +57,11 @@ class _SleepingTask:
     on an event for ``delay`` and runs ``target`` unless the event was set."""
 
     def __init__(self, engine: Any, delay: float, target: Callable[..., Any],
-                 args: tuple) -> None:
+                 args: tuple[Any, ...]) -> None:
         self._cancelled = engine.create_event()
         engine.start_background_task(self._run, delay, target, args)
 
-    def _run(self, delay: float, target: Callable[..., Any], args: tuple) -> None:
+    def _run(self, delay: float, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
         if not self._cancelled.wait(delay):
             target(*args)
 
@@ -86,14 +87,16 @@ class EngineRouter(EngineSurface):
         self._network_hub: Any = None
         #: ``(greenlet, target, args, kwargs)`` of gevent tasks started before the
         #: server was served or adopted; ``None`` once it is either.
-        self._early_tasks: list[tuple[Any, Callable[..., Any], tuple, dict]] | None = []
+        self._early_tasks: list[
+            tuple[Any, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] | None = []
         self._served = False
         if adoption.in_test is not None and adoption.in_test():
             self.adopt()  # made by a test's own code: under test from the start
 
     @property
     def async_mode(self) -> str:
-        return self.network.async_mode
+        mode: str = self.network.async_mode
+        return mode
 
     def runs_on_test_scheduler(self) -> bool:
         """Is the caller the test's code or a task driving this server's in-process
@@ -232,12 +235,14 @@ class EngineRouter(EngineSurface):
             self._owner(sid).disconnect(sid)
 
     def transport(self, sid: str) -> str:
-        return self._owner(sid).transport(sid)
+        transport: str = self._owner(sid).transport(sid)
+        return transport
 
-    def get_session(self, sid: str) -> dict:
-        return self._owner(sid).get_session(sid)
+    def get_session(self, sid: str) -> dict[str, Any]:
+        session: dict[str, Any] = self._owner(sid).get_session(sid)
+        return session
 
-    def save_session(self, sid: str, session: dict) -> None:
+    def save_session(self, sid: str, session: dict[str, Any]) -> None:
         self._owner(sid).save_session(sid, session)
 
     def generate_id(self) -> str:
@@ -276,7 +281,7 @@ class EngineRouter(EngineSurface):
             engine.start_background_task(target, *args)
 
     def sleep(self, seconds: float = 0) -> None:
-        return self._async_engine.sleep(seconds)
+        self._async_engine.sleep(seconds)
 
     def monotonic(self) -> float:
         """Seconds on the caller's clock: the virtual clock of the test's scheduler,
@@ -292,9 +297,11 @@ class EngineRouter(EngineSurface):
         return self._async_engine.create_queue(*args, **kwargs)
 
     def get_queue_empty_exception(self) -> type[Exception]:
-        return self._async_engine.get_queue_empty_exception()
+        empty: type[Exception] = self._async_engine.get_queue_empty_exception()
+        return empty
 
-    def handle_request(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def handle_request(self, environ: WSGIEnvironment,
+                       start_response: StartResponse) -> Iterable[bytes]:
         self._early_tasks = None  # served: its tasks are the network's
         self._served = True
         if self.network.async_mode == "gevent":
@@ -304,7 +311,8 @@ class EngineRouter(EngineSurface):
 
                 self._network_thread = thread
                 self._network_hub = gevent.get_hub()
-        return self.network.handle_request(environ, start_response)
+        response: Iterable[bytes] = self.network.handle_request(environ, start_response)
+        return response
 
     def shutdown(self) -> None:
         self.network.shutdown()

@@ -35,6 +35,8 @@ logger = logging.getLogger("flask_socketio.testing")
 #: this many idle ones: entering a new greenlet for the first time costs far more
 #: (its own Python stack) than switching into a parked one.
 MAX_IDLE_WORKERS = 8
+#: A pending timer: when it is due, a tie-breaking sequence number, what it calls.
+Timer = tuple[float, int, Callable[[], object]]
 
 #: Yields with ``sleep(0)`` in a row, while nothing was woken, started, finished or
 #: sent, after which a task is taken to be busy-waiting (see :class:`BusyLoopError`).
@@ -75,20 +77,38 @@ class _Hub(greenlet.greenlet):
 class Task:
     """A background task started with ``start_background_task``."""
 
-    def __init__(self, scheduler: Scheduler, target: Callable[..., Any], args: tuple,
-                 kwargs: dict) -> None:
+    __slots__ = ("_scheduler", "_target", "_args", "_kwargs", "_cancelled", "_done",
+                 "_finished", "exception", "daemon", "greenlet")
+
+    def __init__(self, scheduler: Scheduler, target: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:
         self._scheduler = scheduler
-        self.name = getattr(target, "__qualname__", repr(target))
-        self.finished = scheduler.create_event()
-        self.exception: BaseException | None = None
         self._target = target
         self._args = args
         self._kwargs = kwargs
         self._cancelled = False
+        self._done = False
+        #: The event a ``join()`` waits on; made only if one does.
+        self._finished: Event | None = None
+        self.exception: BaseException | None = None
         #: A service task (a queue listener) that is meant to outlive tests.
         self.daemon = False
         #: The worker greenlet running the task; ``None`` until it starts.
         self.greenlet: greenlet.greenlet | None = None
+
+    @property
+    def name(self) -> str:
+        target = self._target
+        return getattr(target, "__qualname__", None) or repr(target)
+
+    @property
+    def finished(self) -> Event:
+        """Set when the task has ended."""
+        if self._finished is None:
+            self._finished = self._scheduler.create_event()
+            if self._done:
+                self._finished.set()
+        return self._finished
 
     def _run(self) -> None:
         try:
@@ -99,24 +119,30 @@ class Task:
             self.exception = exc
             self._scheduler._report_failure(self, exc)
         finally:
-            self._scheduler._tasks.discard(self)
-            self._scheduler._spins = 0
-            self.finished.set()
+            self._end()
+
+    def _end(self) -> None:
+        scheduler = self._scheduler
+        scheduler._tasks.discard(self)
+        scheduler._spins = 0
+        self._done = True
+        if self._finished is not None:
+            self._finished.set()
 
     def is_alive(self) -> bool:
-        return not self.finished.is_set()
+        return not self._done
 
     def join(self, timeout: float | None = None) -> None:
-        self.finished.wait(timeout)
+        if not self._done:
+            self.finished.wait(timeout)
 
     def kill(self) -> None:
         """End the task where it is blocked (it sees ``GreenletExit``)."""
-        if self.finished.is_set() or self._cancelled:
+        if self._done or self._cancelled:
             return
         self._cancelled = True
         if self.greenlet is None:  # never started: it is skipped when reached
-            self._scheduler._tasks.discard(self)
-            self.finished.set()
+            self._end()
             return
         self._scheduler._ready.append((self.greenlet, _KILL))
         self._scheduler.run_pending()
@@ -155,7 +181,7 @@ class Scheduler:
         self._driver: greenlet.greenlet | None = None
         #: ``(greenlet, value to send it)``, or ``(task, _START)`` for a task to start.
         self._ready: deque[tuple[Any, Any]] = deque()
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timers: list[Timer] = []
         self._sequence = itertools.count()
         self._tasks: set[Task] = set()
         self._idle: list[greenlet.greenlet] = []
@@ -196,7 +222,7 @@ class Scheduler:
     def _worker(self, handover: list[Task]) -> None:
         """Run tasks one after the other, each as if in a greenlet of its own."""
         task: Task | None = handover.pop()
-        while True:
+        while task is not None:
             contextvars.Context().run(task._run)  # a new greenlet's context is empty too
             # A killed task may have left wake-ups aimed at this greenlet: never reuse it.
             if task._cancelled or len(self._idle) >= MAX_IDLE_WORKERS:
@@ -291,17 +317,17 @@ class Scheduler:
             if wakeup.value is not _TIMED_OUT:  # woken (or killed) first: drop the timer
                 self._cancel_timer(timer)
 
-    def call_later(self, delay: float, fire: Callable[[], None]) -> tuple:
+    def call_later(self, delay: float, fire: Callable[[], object]) -> Timer:
         due = self.clock.now + max(delay, 0.0)
         timer = (due, next(self._sequence), fire)
         heapq.heappush(self._timers, timer)
         return timer
 
-    def cancel_timer(self, timer: tuple) -> None:
+    def cancel_timer(self, timer: Timer) -> None:
         """Forget a timer :meth:`call_later` returned (nothing if it already fired)."""
         self._cancel_timer(timer)
 
-    def _cancel_timer(self, timer: tuple) -> None:
+    def _cancel_timer(self, timer: Timer) -> None:
         try:
             self._timers.remove(timer)
         except ValueError:

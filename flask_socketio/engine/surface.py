@@ -55,7 +55,8 @@ class SocketView:
     @property
     def upgraded(self) -> bool:
         try:
-            return self._engine.transport(self.sid) == "websocket"
+            transport: str = self._engine.transport(self.sid)
+            return transport == "websocket"
         except KeyError:  # closed meanwhile
             return False
 
@@ -78,7 +79,7 @@ def _sessions_of(engine: Any) -> dict[str, Any]:
     return {sid: SocketView(engine, sid, session) for sid, session in list(sessions.items())}
 
 
-class SocketsView(Mapping):
+class SocketsView(Mapping[str, Any]):
     """The sessions of every engine behind a router, by sid (read-only)."""
 
     def __init__(self, router: Any) -> None:
@@ -154,4 +155,6 @@ class EngineSurface:
 
     def _build_ok(self, packets: Any = None, headers: Any = None,
                   jsonp_index: Any = None) -> dict[str, Any]:
-        return engineio.base_server.BaseServer._ok(self, packets, headers, jsonp_index)
+        response: dict[str, Any] = engineio.base_server.BaseServer._ok(
+            self, packets, headers, jsonp_index)
+        return response

@@ -45,6 +45,7 @@ from typing import Any
 import gevent
 import gevent.lock
 
+from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import deflate
 
 #: Opcodes.
@@ -84,7 +85,7 @@ class _EndOfStream(Exception):
     """The peer closed the TCP connection."""
 
 
-def accept(environ: dict, start_response: Callable[..., Any], sock: Any, *,
+def accept(environ: WSGIEnvironment, start_response: StartResponse, sock: Any, *,
            max_message_size: int,
            compression_threshold: int | None = None) -> WebSocket | list[bytes] | None:
     """Answer a WebSocket upgrade request on ``sock`` (the request's connection).
@@ -251,7 +252,7 @@ class WebSocket:
         except zlib.error as exc:
             raise ProtocolViolation(INVALID_DATA, f"undecodable compressed data: {exc}") from None
 
-    def _on_control(self, opcode: int, payload: bytes) -> bool:
+    def _on_control(self, opcode: int, payload: bytes | bytearray) -> bool:
         """Handle a control frame; true if it closed the connection."""
         if opcode == PING:
             with contextlib.suppress(OSError):
@@ -318,6 +319,9 @@ class WebSocket:
             self._buffered = None
             data = buffered.peek(RECV_SIZE)
             buffered.read(len(data))
+            # then let it go: closing frees its buffer (8 KB a connection); the
+            # socket stays open, and the server reads no more requests from it
+            buffered.close()
         else:
             data = self._sock.recv(RECV_SIZE)
         if not data:
@@ -404,17 +408,17 @@ class WebSocket:
             self._send_close(code.to_bytes(2, "big") + reason.encode("utf-8")[:123])
         self._shutdown()
 
-    def _send_close(self, payload: bytes) -> bool:
+    def _send_close(self, payload: bytes | bytearray) -> bool:
         """Write a close frame unless a write is in flight; true if it was written."""
         if self._write_lock.locked():
             return False
-        with self._write_lock, gevent.Timeout(CLOSE_TIMEOUT, False):
-            try:
-                self._sock.sendall(_frame(CLOSE, payload))
-            except OSError:
-                return False
-            return True
-        return False
+        written = False
+        # gevent: ``False`` for the exception makes the timeout end the block silently
+        timeout = gevent.Timeout(CLOSE_TIMEOUT, False)  # type: ignore[arg-type]
+        with self._write_lock, timeout, contextlib.suppress(OSError):
+            self._sock.sendall(_frame(CLOSE, payload))
+            written = True
+        return written
 
     def _shutdown(self) -> None:
         """End the TCP connection (a blocked read or write returns at once)."""
@@ -426,7 +430,7 @@ class WebSocket:
             self._sock.shutdown(socket.SHUT_RDWR)
 
 
-def _frame(opcode: int, payload: bytes) -> bytes:
+def _frame(opcode: int, payload: bytes | bytearray) -> bytes:
     return _header(opcode, len(payload)) + payload
 
 

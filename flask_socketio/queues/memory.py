@@ -22,6 +22,7 @@ class MemoryManager(socketio.PubSubManager):
     name = "memory"
     _buses: dict[str, dict[str, weakref.WeakSet[MemoryManager]]] = {}
     _lock = threading.Lock()
+    thread: Any  # python-socketio's listener task
 
     def __init__(self, url: str = "memory://", channel: str = "socketio",
                  write_only: bool = False, logger: Any = None, json: Any = None) -> None:

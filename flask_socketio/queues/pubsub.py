@@ -21,6 +21,9 @@ from .publishing import OrderedPublishing
 class RedisQueueManager(QueueHealthMixin, OrderedPublishing, socketio.RedisManager):
     """python-socketio's Redis manager, its publishes in order, its listener kept alive."""
 
+    connected: bool  # python-socketio's RedisManager attributes
+    redis: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._init_health()

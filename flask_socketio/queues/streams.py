@@ -77,11 +77,11 @@ class RedisSharedSessions:
             self._redis = self._connect()
         return self._redis
 
-    def put(self, pid: str, record: dict, ttl: float) -> None:
+    def put(self, pid: str, record: dict[str, Any], ttl: float) -> None:
         self._client().set(self._prefix + pid, self._json.dumps(record),
                            px=max(1, int(ttl * 1000)))
 
-    def take(self, pid: str) -> dict | None:
+    def take(self, pid: str) -> dict[str, Any] | None:
         value = self._client().getdel(self._prefix + pid)
         return None if value is None else self._json.loads(value)
 
@@ -102,6 +102,7 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
     """
 
     name = "redis-streams"
+    redis: Any  # the client (python-socketio's RedisManager attribute), None until connected
     #: Milliseconds an ``XREAD`` waits for new entries before it asks again.
     block_ms: int = 2000
     #: Entries read at most per ``XREAD``.
@@ -111,7 +112,7 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
 
     def __init__(self, url: str = "redis+streams://localhost:6379/0",
                  channel: str = "socketio", write_only: bool = False, logger: Any = None,
-                 json: Any = None, redis_options: dict | None = None) -> None:
+                 json: Any = None, redis_options: dict[str, Any] | None = None) -> None:
         client_url, self.maxlen = split_streams_url(url)
         super().__init__(client_url, channel=channel, write_only=write_only, logger=logger,
                          json=json, redis_options=redis_options)
@@ -215,7 +216,7 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
         self._update_status(gaps=1)
 
     @staticmethod
-    def _first_time(fields: dict, seen: dict[bytes, int]) -> bytes | None:
+    def _first_time(fields: dict[bytes, bytes], seen: dict[bytes, int]) -> bytes | None:
         """The entry's message, or ``None`` if this publisher's entry with this
         number was read already (a batch it sent twice). ``seen`` keeps the
         :data:`REMEMBERED_PUBLISHERS` most recent publishers."""

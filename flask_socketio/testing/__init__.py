@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .matchers import Regex as Regex
     from .records import ReceivedEvent as ReceivedEvent
     from .records import SessionChange as SessionChange
+    from .state import NoAckWarning as NoAckWarning
     from .transcript import Transcript as Transcript
     from .transcript import TranscriptEntry as TranscriptEntry
 
@@ -48,6 +49,7 @@ _EXPORTS = {
     "Regex": "flask_socketio.testing.matchers",
     "ReceivedEvent": "flask_socketio.testing.records",
     "SessionChange": "flask_socketio.testing.records",
+    "NoAckWarning": "flask_socketio.testing.state",
     "Transcript": "flask_socketio.testing.transcript",
     "TranscriptEntry": "flask_socketio.testing.transcript",
 }
@@ -59,9 +61,9 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    # Not cached here: the module's own entry in sys.modules stays the one source (a
+    # test runner that drops and re-imports modules, as pytester does, sees one copy).
+    return getattr(importlib.import_module(module), name)
 
 
 def __dir__() -> list[str]:

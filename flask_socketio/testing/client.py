@@ -25,8 +25,9 @@ from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
 from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
-from ..extension import binary_hint
 from ..options import check_namespace
+from ..packets import binary_hint
+from ..wsgi_types import WSGIEnvironment
 from . import hooks
 from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
@@ -40,6 +41,7 @@ from .state import (
     ignore_keywords,
     raw_namespace,
     resolve_namespace,
+    warn_no_ack,
 )
 from .transcript import Transcript
 from .waiting import check_count, has_arrived, take_arrived, wanted_args
@@ -67,7 +69,7 @@ _LAST_AUTH: Any = object()
 creation_listeners: list[Callable[[SocketIOTestClient], None]] = hooks.test_clients
 
 
-def _cookies_into(flask_test_client: Any, environ: dict) -> None:
+def _cookies_into(flask_test_client: Any, environ: WSGIEnvironment) -> None:
     """Copy a Flask test client's cookies into ``environ``.
 
     Werkzeug's ``Client`` has no public way to do this; ``_add_cookies_to_wsgi``
@@ -76,7 +78,7 @@ def _cookies_into(flask_test_client: Any, environ: dict) -> None:
     flask_test_client._add_cookies_to_wsgi(environ)
 
 
-def _handshake_environ(path: str, query_string: str, headers: Any) -> dict:
+def _handshake_environ(path: str, query_string: str, headers: Any) -> dict[str, Any]:
     """The WSGI environ of a handshake request, as werkzeug's ``EnvironBuilder`` makes it.
 
     Building one costs more than the rest of a connection; for the usual headers (none,
@@ -94,11 +96,11 @@ def _handshake_environ(path: str, query_string: str, headers: Any) -> dict:
 
 
 @functools.lru_cache(maxsize=32)
-def _environ_template(path: str, query_string: str, headers: tuple) -> tuple:
+def _environ_template(path: str, query_string: str, headers: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_build_environ(path, query_string, dict(headers) or None).items())
 
 
-def _build_environ(path: str, query_string: str, headers: Any) -> dict:
+def _build_environ(path: str, query_string: str, headers: Any) -> dict[str, Any]:
     builder = EnvironBuilder(path, query_string=query_string, headers=headers)
     try:
         return builder.get_environ()
@@ -152,7 +154,7 @@ class SocketIOTestClient(ClientState):
         self.eio_sid: str | None = None
         self._socket: InProcessSocket | None = None
         self._packet_class = self.server.packet_class
-        self._acks: dict[tuple[str, int], list] = {}
+        self._acks: dict[tuple[str, int], list[Any]] = {}
         self._ack_ids = itertools.count(1)
         self._binary_packet: Any = None
         self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -202,8 +204,13 @@ class SocketIOTestClient(ClientState):
         and :attr:`connect_error` holds what the server said. Connecting a namespace
         that is already connected does nothing, as with socket.io-client. ``auth``
         is what the connect handler gets (``None``: no auth, as in Flask-SocketIO;
-        :meth:`reconnect` reuses each namespace's last ``auth``); ``query_string``
-        and ``headers`` replace the client's for the sessions it opens from now on.
+        :meth:`reconnect` reuses each namespace's last ``auth``).
+
+        ``query_string`` and ``headers``, when given, replace the client's: the
+        open session's handshake request (so ``request`` shows them to this connect
+        handler and to every later event, of every namespace, as with
+        Flask-SocketIO's test client) and the sessions it opens from now on. The
+        rest of the connection (its managed session, say) stays.
         """
         self._connect(namespace, query_string, headers, auth)
 
@@ -227,6 +234,8 @@ class SocketIOTestClient(ClientState):
             self._auth[namespace] = auth
         if self._socket is None or self._socket.is_closed:
             self._open(self._query_string, self._headers)
+        elif query_string is not None or headers is not None:
+            self._replace_request()
         self._connect_errors.pop(namespace, None)
         self._disconnect_reasons.pop(namespace, None)
         self._send(sio_packet.CONNECT, namespace, data=self._with_recovery(namespace, auth))
@@ -307,7 +316,9 @@ class SocketIOTestClient(ClientState):
         self._socket.send(payload)
         self._sync()
 
-    def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
+    def _handshake_request(self, query_string: str | None,
+                           headers: dict[str, str] | None) -> WSGIEnvironment:
+        """The environ of a handshake request with ``query_string`` and ``headers``."""
         path = "/" + self.socketio.path.strip("/")  # as Flask-SocketIO's test client
         environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
         environ["flask.app"] = self.app
@@ -315,12 +326,29 @@ class SocketIOTestClient(ClientState):
         if self.flask_test_client is not None:
             _cookies_into(self.flask_test_client, environ)
         environ.update(self._environ_overrides)
+        return environ
+
+    def _replace_request(self) -> None:
+        """Make the open session's environ that of a new handshake request with the
+        client's query string and headers, in place: the server, the Flask bridge and
+        the managed session keep the same dict. Flask-SocketIO's test client does the
+        same at each ``connect()`` (with a new dict, which loses the rest)."""
+        assert self._socket is not None
+        environ = self._socket.environ
+        for key in [key for key in environ
+                    if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")]:
+            del environ[key]
+        environ.update(self._handshake_request(self._query_string, self._headers))
+        self.socketio.bridge.connection(environ).route = None  # the Host may have changed
+
+    def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
+        environ = self._handshake_request(query_string, headers)
         self._socket = self.engine.open(environ, self._on_payload, self._on_close)
         self.eio_sid = self._socket.sid
         self._binary_packet = None
         connection = self.socketio.bridge.connection(environ)
         connection.session_observer = self._record_session_change
-        self.server.manager.room_listener = self.engine.room_event  # type: ignore[attr-defined]
+        self.server.manager.room_listener = self.engine.room_event
         self.engine.room_listeners[self.eio_sid] = self._record_room_change
 
     def disconnect(self, namespace: str | None = None) -> None:
@@ -391,6 +419,8 @@ class SocketIOTestClient(ClientState):
         With ``callback=True``, return the server's acknowledgement: one value, or a
         list for several; waiting for it moves the in-process clock up to
         ``timeout`` (the client's default), as a blocked client would wait live.
+        When none comes, ``None`` with a :class:`NoAckWarning`, as Flask-SocketIO's
+        test client returns ``None``; with an explicit ``timeout``, ``TimeoutError``.
 
         Other keywords are accepted and ignored, as Flask-SocketIO's test client
         does: the server's addressing keywords (``broadcast``, ``to``, ``room``,
@@ -412,6 +442,9 @@ class SocketIOTestClient(ClientState):
             self.scheduler.run_until(lambda: key in self._acks, wait)
             self._raise_failures()
         if key not in self._acks:
+            if timeout is None:
+                warn_no_ack(event, namespace, wait, "in-process clock")
+                return None
             raise TimeoutError(f"the server did not acknowledge {event!r} on {namespace!r} "
                                f"within {wait:g}s (in-process clock)")
         ack = self._acks.pop(key)
@@ -421,9 +454,13 @@ class SocketIOTestClient(ClientState):
 
     def get_received(self, namespace: Any = None) -> list[ReceivedEvent]:
         """Return, and forget, every event received on ``namespace`` (``'/'``;
-        ``ANY`` for every namespace)."""
+        ``ANY`` for every namespace).
+
+        Events that arrived before a disconnection are still returned (``[]`` once
+        read). On a namespace the client never connected (not tried, or refused),
+        ``RuntimeError('not connected ...')``, as Flask-SocketIO's test client."""
         self._sync()
-        return self._take_namespace(resolve_namespace(namespace))
+        return self._take_received(resolve_namespace(namespace))
 
     def clear(self) -> list[ReceivedEvent]:
         """Forget every event received so far, on every namespace (the connect-time
@@ -640,7 +677,7 @@ class SocketIOTestClient(ClientState):
         namespace = pkt.namespace or "/"
         kind = pkt.packet_type
         if kind == sio_packet.CONNECT:
-            self._namespaces[namespace] = pkt.data["sid"]
+            self._note_connected(namespace, pkt.data["sid"])
             pid = pkt.data.get("pid")
             self._recovered[namespace] = pid is not None and self._pids.get(namespace) == pid
             if pid is None:
@@ -667,7 +704,8 @@ class SocketIOTestClient(ClientState):
             self._acks[(namespace, pkt.id)] = pkt.data
             self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
 
-    def _received_event(self, namespace: str, event: str, args: list, ack_id: int | None) -> None:
+    def _received_event(self, namespace: str, event: str, args: list[Any],
+                        ack_id: int | None) -> None:
         recovery = self.server.recovery
         if (recovery is not None and args and namespace in self._pids
                 and recovery.is_offset(args[-1])):
@@ -688,11 +726,11 @@ class SocketIOTestClient(ClientState):
             self.scheduler.start_background_task(self._run_handler, handler, handler_args,
                                                  record)
 
-    def _run_handler(self, handler: Callable[..., Any], args: tuple,
+    def _run_handler(self, handler: Callable[..., Any], args: tuple[Any, ...],
                      record: ReceivedEvent) -> None:
         self._answer(record, handler(*args))
 
-    def _respond(self, record: ReceivedEvent, args: tuple) -> None:
+    def _respond(self, record: ReceivedEvent, args: tuple[Any, ...]) -> None:
         try:
             if record.namespace not in self._namespaces:
                 raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
@@ -705,8 +743,8 @@ class SocketIOTestClient(ClientState):
         if not self.scheduler.is_task():
             self._sync()
 
-    def _record_session_change(self, event: str, namespace: str, before: dict,
-                               after: dict) -> None:
+    def _record_session_change(self, event: str, namespace: str, before: dict[str, Any],
+                               after: dict[str, Any]) -> None:
         missing = SessionChange.MISSING
         for key in sorted(set(before) | set(after), key=str):
             old, new = before.get(key, missing), after.get(key, missing)

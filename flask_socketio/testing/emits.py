@@ -142,7 +142,7 @@ class EmitRecorder:
             self.emits.append(notice)
             self._condition.notify_all()
 
-    def _matching(self, event: str, args: tuple, to: Any, namespace: Any,
+    def _matching(self, event: str, args: tuple[Any, ...], to: Any, namespace: Any,
                   check_args: bool) -> list[EmittedEvent]:
         expected = list(args)
         with self._condition:
@@ -171,7 +171,7 @@ class EmitRecorder:
         if router is not None and router.runs_on_test_scheduler():
             router.inprocess.scheduler.run_pending()
 
-    def _describe_failure(self, event: str, expected: list, to: Any, namespace: Any,
+    def _describe_failure(self, event: str, expected: list[Any], to: Any, namespace: Any,
                           count: int | None, matches: list[EmittedEvent]) -> str:
         where = "any namespace" if namespace is ANY else f"namespace {namespace!r}"
         target = "" if to is _UNSET else f" to {to!r}"
@@ -200,7 +200,8 @@ class EmitRecorder:
         return "\n".join(lines)
 
 
-def _emit_differences(emit: EmittedEvent, expected: list, to: Any, namespace: Any) -> list[str]:
+def _emit_differences(emit: EmittedEvent, expected: list[Any], to: Any,
+                      namespace: Any) -> list[str]:
     lines = []
     if namespace is not ANY and emit.namespace != namespace:
         lines.append(f"namespace: expected {namespace!r}, got {emit.namespace!r}")

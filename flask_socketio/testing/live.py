@@ -63,6 +63,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import hooks
 
 if TYPE_CHECKING:
@@ -412,7 +413,7 @@ class _EnvironOverrides:
         self.application = application
         self.overrides = overrides
 
-    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Any:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         token = environ.pop(_ENVIRON_OVERRIDES_KEY, None)
         if token is not None:
             environ.update(self.overrides.get(token, {}))
@@ -481,7 +482,8 @@ class _ThreadRunner:
 
         self._log_handler.thread_id = threading.get_ident()
         hub = self.hub = gevent.get_hub()
-        hub.exception_stream = self.log  # tracebacks of greenlets that failed
+        # tracebacks of greenlets that failed (gevent only calls ``write``)
+        hub.exception_stream = self.log  # type: ignore[assignment]
         try:
             self.embedded.serve_forever()
         except BaseException as exc:  # noqa: BLE001 - reported by stop()
@@ -515,7 +517,7 @@ class _ThreadRunner:
 
         engine = self.server.socketio._require_server().eio.network  # type: ignore[union-attr]
         try:
-            with gevent.Timeout(self.server.disconnect_timeout, False):
+            with gevent.Timeout(self.server.disconnect_timeout, False):  # type: ignore[arg-type]
                 engine.disconnect()
             engine.shutdown()
         finally:
@@ -524,7 +526,7 @@ class _ThreadRunner:
     def is_alive(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
-    def call(self, function: Callable[..., Any], args: tuple, kwargs: dict,
+    def call(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
              timeout: float) -> Any:
         import gevent
 

@@ -31,6 +31,7 @@ import contextlib
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -42,18 +43,20 @@ from socketio import packet as sio_packet
 
 from ..options import check_namespace
 from . import hooks
-from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT, TRANSPORT_CLOSE
+from .client import CLIENT_DISCONNECT, SERVER_DISCONNECT
 from .matchers import ANY
 from .network import SeverableConnections
 from .records import ReceivedEvent
 from .state import (
     NO_CHECK,
+    TRANSPORT_CLOSE,
     ClientState,
     check_drop_reason,
     expected_args,
     ignore_keywords,
     raw_namespace,
     resolve_namespace,
+    warn_no_ack,
 )
 from .transcript import Transcript
 from .waiting import check_count, has_arrived, take_arrived, wanted_args
@@ -195,7 +198,7 @@ class _RecordingClient(socketio.Client):
     def _engineio_client_class(self) -> Any:
         return _InOrderEngineIOClient
 
-    def _handle_event(self, namespace: str | None, id: int | None, data: list) -> None:
+    def _handle_event(self, namespace: str | None, id: int | None, data: list[Any]) -> None:
         self._owner._received_event(namespace or "/", data[0], list(data[1:]), id)
 
     def connect_namespace(self, namespace: str, auth: Any) -> None:
@@ -211,7 +214,7 @@ class _RecordingClient(socketio.Client):
         if namespace in self.connection_namespaces:
             self.connection_namespaces.remove(namespace)
 
-    def send_ack(self, namespace: str, ack_id: int, args: tuple) -> None:
+    def send_ack(self, namespace: str, ack_id: int, args: tuple[Any, ...]) -> None:
         self._send_packet(self.packet_class(sio_packet.ACK, namespace=namespace, id=ack_id,
                                             data=list(args)))
 
@@ -292,7 +295,8 @@ class LiveSocketIOClient(ClientState):
 
         ``auth`` is what the connect handler gets (``None``: no auth, as in-process;
         :meth:`reconnect` reuses each namespace's last ``auth``); ``query_string``
-        and ``headers`` replace the client's from now on.
+        and ``headers`` replace the client's from the next connection on (a live
+        connection keeps its handshake's; given while connected, they warn).
         """
         self._connect(namespace, query_string, headers, auth)
 
@@ -317,6 +321,11 @@ class LiveSocketIOClient(ClientState):
             self._disconnect_reasons.pop(namespace, None)
         self.transcript.add("sent", "connect", namespace, args=auth)
         if self._client.eio.state == "connected":
+            if query_string is not None or headers is not None:
+                warnings.warn("a live connection keeps its handshake's query string and "
+                              "headers: those given to connect() apply from the next "
+                              "connection on (in-process they apply at once)", UserWarning,
+                              stacklevel=3)
             with self._send_lock:
                 self._client.connect_namespace(namespace, auth)
             self._wait(lambda: namespace in self._namespaces or namespace in self._connect_errors,
@@ -373,7 +382,7 @@ class LiveSocketIOClient(ClientState):
         wait = self.timeout if timeout is None else timeout
         if reason == "ping timeout":
             eio.is_silent = True
-            network = getattr(self.socketio.server.eio, "network", None) if self.socketio else None
+            network = self._server_engine()
             wait += (getattr(network, "ping_interval", 25) + getattr(network, "ping_timeout", 20)
                      + getattr(network, "ping_grace", 0))
         else:
@@ -414,7 +423,7 @@ class LiveSocketIOClient(ClientState):
     def _wait_for_pending_poll(self, sid: str, timeout: float) -> None:
         """Until a long-polling GET is pending at the server (so that cutting it is
         seen as the transport closing), bounded by ``timeout``."""
-        network = getattr(self.socketio.server.eio, "network", None) if self.socketio else None
+        network = self._server_engine()
         sessions = getattr(network, "sessions", None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -498,7 +507,8 @@ class LiveSocketIOClient(ClientState):
     @property
     def transport(self) -> str | None:
         """``'websocket'`` or ``'polling'``: what the connection uses now."""
-        return self._client.eio.current_transport
+        transport: str | None = self._client.eio.current_transport
+        return transport
 
     def wait_disconnected(self, namespace: str | None = None,
                           timeout: float | None = None) -> str:
@@ -531,8 +541,10 @@ class LiveSocketIOClient(ClientState):
              **ignored: Any) -> Any:
         """Emit ``event`` with ``args``; with ``callback=True`` wait for and return the ack.
 
-        The ack is one value, or a list for several (as in-process). Other keywords
-        are ignored as by the in-process client's :meth:`emit`.
+        The ack is one value, or a list for several (as in-process); when none comes,
+        ``None`` with a :class:`NoAckWarning`, or ``TimeoutError`` with an explicit
+        ``timeout``. Other keywords are ignored as by the in-process client's
+        :meth:`emit`.
         """
         ignore_keywords(ignored)
         namespace = check_namespace(namespace)
@@ -553,6 +565,9 @@ class LiveSocketIOClient(ClientState):
             return None
         wait = self.timeout if timeout is None else timeout
         if not acked.wait(wait):
+            if timeout is None:
+                warn_no_ack(event, namespace, wait, "in real time")
+                return None
             raise TimeoutError(f"the server did not acknowledge {event!r} on {namespace!r} "
                                f"within {wait:g}s")
         return ack[0] if len(ack) == 1 else ack
@@ -561,9 +576,10 @@ class LiveSocketIOClient(ClientState):
 
     def get_received(self, namespace: Any = None) -> list[ReceivedEvent]:
         """Return, and forget, every event received so far on ``namespace`` (``'/'``;
-        ``ANY`` for every namespace)."""
+        ``ANY`` for every namespace); as in-process, ``RuntimeError`` on a namespace
+        the client never connected."""
         with self._condition:
-            return self._take_namespace(resolve_namespace(namespace))
+            return self._take_received(resolve_namespace(namespace))
 
     def clear(self) -> list[ReceivedEvent]:
         """Forget every event received so far, on every namespace; return them."""
@@ -667,11 +683,16 @@ class LiveSocketIOClient(ClientState):
                 self._condition.wait(left)
             return True
 
+    def _server_engine(self) -> Any:
+        """The in-process server's network engine, if this client knows the server."""
+        server = self.socketio.server if self.socketio is not None else None
+        return getattr(getattr(server, "eio", None), "network", None)
+
     def _on_connect(self, namespace: str) -> None:
         sid = self._client.namespaces.get(namespace)
         self.transcript.add("received", "connect", namespace, args={"sid": sid})
         with self._condition:
-            self._namespaces[namespace] = sid  # type: ignore[assignment]
+            self._note_connected(namespace, sid)
             self._eio_sid = self._client.eio.sid
             self._condition.notify_all()
 
@@ -693,7 +714,7 @@ class LiveSocketIOClient(ClientState):
                     self._lost_namespaces.append(namespace)
             self._condition.notify_all()
 
-    def _received_event(self, namespace: str, event: str, args: list,
+    def _received_event(self, namespace: str, event: str, args: list[Any],
                         ack_id: int | None) -> None:
         self.transcript.add("received", "event", namespace, event, args, ack_id)
         shown: Any = args[0] if event in ("message", "json") and len(args) == 1 else args
@@ -725,7 +746,7 @@ class LiveSocketIOClient(ClientState):
                 self.transcript.add("received", "handler_error", record.namespace,
                                     record.name, repr(exc))
 
-    def _respond(self, record: ReceivedEvent, args: tuple) -> None:
+    def _respond(self, record: ReceivedEvent, args: tuple[Any, ...]) -> None:
         if record.namespace not in self._namespaces:
             raise RuntimeError(f"cannot acknowledge {record.name!r}: not connected to "
                                f"namespace {record.namespace!r}")

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     def shut_down() -> None:
         engine = socketio._require_server().eio.network
         try:
-            with gevent.Timeout(2, False):
+            with gevent.Timeout(2, False):  # type: ignore[arg-type]
                 engine.disconnect()
             engine.shutdown()
         finally:

@@ -192,7 +192,9 @@ def _pop_failures() -> list[tuple[str, BaseException]]:
     scheduler_module = sys.modules.get("flask_socketio.engine.scheduler")
     if scheduler_module is None:
         return []
-    return scheduler_module.current_scheduler().pop_failures()
+    failures: list[tuple[str, BaseException]] = (
+        scheduler_module.current_scheduler().pop_failures())
+    return failures
 
 
 def _retire_scheduler() -> list[Any]:
@@ -298,14 +300,18 @@ def pytest_configure(config: pytest.Config) -> None:
     client_module = sys.modules.get("flask_socketio.testing.client")
     if client_module is not None:
         client_module.DEFAULT_TIMEOUT = timeout  # type: ignore[attr-defined]
-    if len(_sessions) == 1:
-        hooks.test_clients.append(_on_test_client)
-        hooks.live_clients.append(_on_live_client)
-        hooks.live_servers.append(_on_live_server)
-        adoption.adopted.append(_on_adopted)
-        adoption.in_test = _in_test
+    # Into the modules as they are now: a nested (pytester) run may have re-imported them.
+    for listeners, listener in _listeners(hooks, adoption):
+        if listener not in listeners:
+            listeners.append(listener)
+    adoption.in_test = _in_test
     if config.getini("socketio_activate"):
         session.activate()
+
+
+def _listeners(hooks: Any, adoption: Any) -> tuple[tuple[list[Any], Callable[..., Any]], ...]:
+    return ((hooks.test_clients, _on_test_client), (hooks.live_clients, _on_live_client),
+            (hooks.live_servers, _on_live_server), (adoption.adopted, _on_adopted))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -326,13 +332,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None and session.active is not None:
         config.pluginmanager.unregister(session.active)
     if not _sessions:
-        for listeners, listener in ((hooks.test_clients, _on_test_client),
-                                    (hooks.live_clients, _on_live_client),
-                                    (hooks.live_servers, _on_live_server),
-                                    (adoption.adopted, _on_adopted)):
+        for listeners, listener in _listeners(hooks, adoption):
             if listener in listeners:
                 listeners.remove(listener)
         adoption.in_test = None
+        hooks.receive_timeout = None
+    else:  # the end of a nested (pytester) run: the outer run's setting again
+        hooks.receive_timeout = float(_sessions[-1].config.getini("socketio_receive_timeout"))
 
 
 def _activate_for(request: pytest.FixtureRequest) -> _Active | None:
@@ -358,7 +364,8 @@ def socketio_client(request: pytest.FixtureRequest) -> Iterator[Callable[..., So
         if extension is None:
             raise LookupError("the app fixture's Flask app has no SocketIO: call "
                               "SocketIO(app) or socketio.init_app(app), or pass socketio=")
-        test_client = extension.test_client(flask_app, namespace=namespace, **kwargs)
+        test_client: SocketIOTestClient = extension.test_client(
+            flask_app, namespace=namespace, **kwargs)
         made.append(test_client)
         return test_client
 

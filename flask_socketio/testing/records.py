@@ -10,7 +10,7 @@ from unittest.mock import ANY as ANY
 __all__ = ["ANY", "ReceivedEvent", "SessionChange"]
 
 
-class ReceivedEvent(dict):
+class ReceivedEvent(dict[str, Any]):
     """One event the server sent to a test client.
 
     It is the dict Flask-SocketIO's ``get_received()`` returns (``name``, ``args``,
@@ -20,7 +20,7 @@ class ReceivedEvent(dict):
     """
 
     def __init__(self, name: str, args: Any, namespace: str, ack_id: int | None,
-                 responder: Callable[[ReceivedEvent, tuple], None]) -> None:
+                 responder: Callable[[ReceivedEvent, tuple[Any, ...]], None]) -> None:
         super().__init__(name=name, args=args, namespace=namespace)
         self.ack_id = ack_id
         self.is_acked = False

@@ -7,8 +7,11 @@ received events, client-side handlers) and how a test reads it is the same, here
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from ..options import check_namespace
@@ -57,7 +60,7 @@ def _where(namespace: Any) -> str:
     return " on any namespace" if namespace is ANY else f" on namespace {namespace!r}"
 
 
-def expected_args(event: str, args: tuple) -> Any:
+def expected_args(event: str, args: tuple[Any, ...]) -> Any:
     """What ``args`` of a received ``event`` look like (the data itself for
     ``'message'`` and ``'json'``, as Flask-SocketIO's test client shows them)."""
     return args[0] if event in ("message", "json") and len(args) == 1 else list(args)
@@ -67,6 +70,37 @@ def expected_args(event: str, args: tuple) -> Any:
 #: as Flask-SocketIO's test client does (a test written from server code may pass them).
 SERVER_EMIT_KEYWORDS = frozenset({"broadcast", "to", "room", "include_self", "skip_sid",
                                   "ignore_queue"})
+
+
+class NoAckWarning(UserWarning):
+    """A test client's ``emit(..., callback=True)`` got no acknowledgement and returned
+    ``None``, as Flask-SocketIO's test client does (no handler for the event, say).
+
+    Pass ``timeout=`` (or use ``call()``) to make a missing acknowledgement a
+    ``TimeoutError`` instead.
+    """
+
+
+_TESTING_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of the first frame outside this package (the test's line,
+    whether it called ``emit()``, ``send()`` or another method that emits)."""
+    level = 1
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and os.path.dirname(frame.f_code.co_filename) == _TESTING_DIR:
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def warn_no_ack(event: str, namespace: str, wait: float, clock: str) -> None:
+    """Say that ``event`` was not acknowledged and ``emit()`` returns ``None``."""
+    warnings.warn(NoAckWarning(
+        f"no handler acknowledged {event!r} on namespace {namespace!r} (nothing answered "
+        f"within {wait:g}s, {clock}): emit() returns None, as Flask-SocketIO's test client "
+        f"does; pass timeout= or use call() to make this a TimeoutError"),
+        stacklevel=_caller_stacklevel())
 
 
 def ignore_keywords(keywords: dict[str, Any]) -> None:
@@ -91,6 +125,8 @@ class ClientState:
         self._auth: dict[str, Any] = {}
         #: The namespaces connected when the last connection was lost.
         self._lost_namespaces: list[str] = []
+        #: Every namespace connected at some time (``get_received()`` reads them).
+        self._was_connected: set[str] = set()
 
     def is_connected(self, namespace: str | None = None) -> bool:
         """Is ``namespace`` (``'/'`` by default) connected?"""
@@ -140,9 +176,11 @@ class ClientState:
 
     def call(self, event: str, *args: Any, namespace: str | None = None,
              timeout: float | None = None) -> Any:
-        """Emit ``event`` and return the acknowledgement (``emit(..., callback=True)``)."""
+        """Emit ``event`` and return the acknowledgement (``emit(..., callback=True)``);
+        ``TimeoutError`` if none comes within ``timeout`` (the client's default)."""
+        wait = self.timeout if timeout is None else timeout  # type: ignore[attr-defined]
         return self.emit(event, *args, callback=True,  # type: ignore[attr-defined]
-                         namespace=namespace, timeout=timeout)
+                         namespace=namespace, timeout=wait)
 
     def send(self, data: Any, json: bool = False, callback: bool = False,
              namespace: str | None = None) -> Any:
@@ -157,6 +195,24 @@ class ClientState:
             record.is_acked = True
             args = () if result is None else result if isinstance(result, tuple) else (result,)
             self._respond(record, args)  # type: ignore[attr-defined]
+
+    def _take_received(self, namespace: Any) -> list[ReceivedEvent]:
+        """What ``get_received(namespace)`` returns: the events received there, also
+        after a disconnection (nothing is lost). On a namespace this client never
+        connected (not tried, or refused), with nothing received there,
+        ``RuntimeError('not connected ...')``, as Flask-SocketIO's test client."""
+        taken = self._take_namespace(namespace)
+        if (not taken and namespace is not ANY and namespace not in self._namespaces
+                and namespace not in self._was_connected):
+            error = self._connect_errors.get(namespace)
+            detail = "" if error is None else f" (refused: {error!r})"
+            raise RuntimeError(f"not connected to namespace {namespace!r}{detail}: it never "
+                               f"was, so nothing can be received there")
+        return taken
+
+    def _note_connected(self, namespace: str, sid: str) -> None:
+        self._namespaces[namespace] = sid
+        self._was_connected.add(namespace)
 
     def _is_listening(self, namespace: Any) -> bool:
         """May more events come on ``namespace`` (or, for ``ANY``, on any)?"""
@@ -181,7 +237,7 @@ class ClientState:
                           if not (namespace is ANY or record.namespace == namespace)]
         return mine
 
-    def _refuted(self, event: str, args: tuple, namespace: Any) -> str | None:
+    def _refuted(self, event: str, args: tuple[Any, ...], namespace: Any) -> str | None:
         """Why ``refute_received(event, *args)`` fails, or ``None``."""
         expected = expected_args(event, args) if args else NO_CHECK
         found = self._matching(event, namespace, expected)

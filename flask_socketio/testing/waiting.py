@@ -9,7 +9,7 @@ from .records import ReceivedEvent
 from .state import NO_CHECK, ClientState, expected_args
 
 
-def wanted_args(event: str, args: tuple) -> Any:
+def wanted_args(event: str, args: tuple[Any, ...]) -> Any:
     """What the received events' arguments must match: anything without ``args``."""
     return expected_args(event, args) if args else NO_CHECK
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json as stdlib_json
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -954,13 +955,18 @@ def ack_for_send_message_and_json():
     return [client.send("hi", callback=True), client.send({"a": 1}, json=True, callback=True)]
 
 
-@scenario(differs="emit(callback=True) raises TimeoutError when no acknowledgement comes (no "
-                  "handler for the event, for instance); the peer returns None, which lets a test"
-                  " pass against a handler that does not exist.")
+@scenario()
 def unknown_event_is_ignored():
     app, sio = make()
     client = sio.test_client(app)
-    return [client.emit("nobody-listens", 1, callback=True), client.get_received()]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = [client.emit("nobody-listens", 1, callback=True), client.get_received()]
+    # ours warns (NoAckWarning, a UserWarning) naming the event; the peer is silent
+    said = [str(warning.message) for warning in caught
+            if issubclass(warning.category, UserWarning)]
+    assert all("nobody-listens" in text for text in said), said
+    return result
 
 
 @scenario()
@@ -1630,8 +1636,7 @@ def test_client_get_received_per_namespace():
     return [client.get_received("/n"), client.get_received("/"), client.get_received("/n")]
 
 
-@scenario(known="issue 12 (found by this corpus): get_received() on a namespace that is not "
-                 "connected returns []; the peer raises RuntimeError('not connected')")
+@scenario()
 def test_client_get_received_when_not_connected():
     app, sio = make()
 
@@ -1641,10 +1646,34 @@ def test_client_get_received_when_not_connected():
 
     client = sio.test_client(app)
     client.connect("/refuse")
-    results = [outcome(client.get_received, "/never"), outcome(client.get_received, "/refuse")]
-    client.disconnect()
-    results.append(outcome(client.get_received))
-    return results
+    other = sio.test_client(app, namespace="/refuse")
+    return [outcome(client.get_received, "/never"), outcome(client.get_received, "/refuse"),
+            outcome(other.get_received), outcome(other.get_received, "/refuse")]
+
+
+@scenario(differs="get_received() on a namespace that was connected and then disconnected "
+                  "(by the server or by the client) returns what arrived before, then []; "
+                  "the peer raises RuntimeError('not connected'), and what arrived is lost. "
+                  "A namespace never connected raises as with the peer.")
+def test_client_get_received_after_disconnect_returns_what_arrived():
+    app, sio = make()
+
+    @sio.on("leave")
+    def leave():
+        emit("goodbye", "see you")
+        disconnect()
+
+    @sio.on("connect", namespace="/n")
+    def on_n():
+        pass
+
+    client = sio.test_client(app)
+    client.connect("/n")
+    client.get_received()
+    client.emit("leave")
+    client.disconnect("/n")
+    return [client.is_connected(), outcome(client.get_received), outcome(client.get_received),
+            outcome(client.get_received, "/n")]
 
 
 @scenario()
@@ -1802,6 +1831,18 @@ def misspelt_option():
     return outcome(SocketIO, app, ping_intervall=5)
 
 
+@scenario(differs="A namespace that does not start with '/' is a ValueError naming it, wherever "
+                  "one is given (on(), emit(), the test client); the peer registers a handler "
+                  "no client can reach and emits to nobody, silently.")
+def namespace_without_leading_slash():
+    app, sio = make()
+    results = [outcome(lambda: callable(sio.on("x", namespace="chat")(lambda: None))),
+               outcome(sio.emit, "x", namespace="chat")]
+    client = sio.test_client(app)
+    results.append(outcome(client.is_connected, "chat"))
+    return results
+
+
 # == more of the same surface ============================================================
 
 @scenario()
@@ -1898,9 +1939,7 @@ def class_namespace_event_name_with_hyphen():
             outcome(client.emit, "my-event", namespace="/n", callback=True)]
 
 
-@scenario(known="issue 12 (found by this corpus): connect(namespace, query_string=, "
-                 "headers=) on a connected client keeps the first connection's query string "
-                 "and headers; the peer's test client uses the new ones")
+@scenario()
 def test_client_connect_second_namespace_with_arguments():
     app, sio = make()
     seen = []
@@ -1913,9 +1952,60 @@ def test_client_connect_second_namespace_with_arguments():
     def where():
         return request.args.get("q")
 
+    @sio.on("where")
+    def where_root():
+        return [request.args.get("q"), request.headers.get("X-H")]
+
     client = sio.test_client(app, query_string="q=root")
+    before = client.emit("where", callback=True)
     client.connect("/n", query_string="q=second", headers={"X-H": "h"}, auth={"a": 2})
-    return [seen, client.emit("where", namespace="/n", callback=True)]
+    return [before, seen, client.emit("where", namespace="/n", callback=True),
+            client.emit("where", callback=True)]
+
+
+@scenario(differs="connect() of another namespace without query_string= or headers= keeps "
+                  "the client's (one Engine.IO session, one handshake, as a real client); the "
+                  "peer's test client makes a new handshake environ at each connect(), so "
+                  "every namespace's request then has no query string and no headers.")
+def test_client_connect_second_namespace_without_arguments():
+    app, sio = make()
+
+    @sio.on("where", namespace="/n")
+    def where_n():
+        return request.args.get("q")
+
+    @sio.on("where")
+    def where_root():
+        return request.args.get("q")
+
+    client = sio.test_client(app, query_string="q=root", headers={"X-H": "h"})
+    client.connect("/n")
+    return [client.emit("where", callback=True), client.emit("where", namespace="/n",
+                                                              callback=True)]
+
+
+@scenario(differs="The managed session survives connect() of another namespace (with or "
+                  "without a new query string); the peer's test client replaces the "
+                  "handshake environ, where it keeps the session, so the session is lost.")
+def test_client_connect_second_namespace_keeps_managed_session():
+    app, sio = make()
+
+    @sio.on("remember")
+    def remember(value):
+        session["value"] = value
+
+    @sio.on("recall")
+    def recall():
+        return session.get("value")
+
+    @sio.on("connect", namespace="/n")
+    def on_n():
+        pass
+
+    client = sio.test_client(app)
+    client.emit("remember", "kept")
+    client.connect("/n", query_string="q=1")
+    return client.emit("recall", callback=True)
 
 
 @scenario()

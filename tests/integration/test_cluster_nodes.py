@@ -210,13 +210,17 @@ def test_a_slow_server_event_handler_is_named(processes, clients, broker, channe
 
 def test_a_stock_python_socketio_node_on_the_channel(processes, clients, redis_url, channel):
     nodes = processes.nodes(2, redis_url, channel)
+    a, b = make_clients(nodes, clients)  # ours listen once they serve a client
+    ours = wait_for_subscribers(redis_url, channel, 1)
     stock_process = processes.start("stock", [sys.executable, str(APPS / "stock_node.py")],
                                     env={"MESSAGE_QUEUE": redis_url, "CHANNEL": channel})
     match = stock_process.wait_for_output(SERVING)
     stock = Node(stock_process, f"http://{match.group(1)}:{match.group(2)}")
-    a, b = make_clients(nodes, clients)
     s = Client(stock.url, "websocket", "stock client")
     clients.append(s)
+    # python-socketio subscribes from a background thread after it serves: wait
+    # until all three nodes listen, or a broadcast can go out before the stock one does.
+    wait_for_subscribers(redis_url, channel, ours + 1)
     # The stock node takes python-socketio's messages as before...
     assert a.call("broadcast", "from ours") is True
     for client in (a, b, s):
@@ -240,3 +244,21 @@ def test_a_stock_python_socketio_node_on_the_channel(processes, clients, redis_u
     assert a.receive("news") == ("still here",)
     assert stock_process.is_alive()
     assert "Traceback" not in stock_process.log and "error" not in stock_process.log.lower()
+
+
+def wait_for_subscribers(redis_url: str, channel: str, count: int, timeout: float = 10) -> int:
+    """Wait until at least ``count`` connections subscribe to the Redis pub/sub
+    ``channel``; return how many do."""
+    import redis
+
+    connection = redis.Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while (subscribed := dict(connection.pubsub_numsub(channel))
+               .get(channel.encode(), 0)) < count:
+            assert time.monotonic() < deadline, (
+                f"{subscribed} of {count} nodes subscribed to {channel!r} within {timeout} s")
+            time.sleep(0.05)
+        return subscribed
+    finally:
+        connection.close()

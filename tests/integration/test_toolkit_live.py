@@ -12,7 +12,7 @@ import pytest
 from flask import Flask, request, session
 
 from flask_socketio import ConnectionRefusedError, SocketIO, emit, join_room
-from flask_socketio.testing import ANY, Partial, Regex
+from flask_socketio.testing import ANY, NoAckWarning, Partial, Regex
 
 AUTH = {"token": "secret"}
 
@@ -170,3 +170,33 @@ def test_clear_and_send_raw(make_client):
     client.send_raw('2["echo","raw",1]')
     client.assert_received("echo", "raw", 1)
     assert [entry.kind for entry in client.transcript.of_kind("raw")] == ["raw"]
+
+
+def test_get_received_raises_only_on_a_namespace_never_connected(make_client):
+    client = make_client(auth=AUTH)
+    with pytest.raises(RuntimeError, match="not connected to namespace '/chat'"):
+        client.get_received("/chat")  # as Flask-SocketIO's test client
+    client.connect("/chat", auth={"nick": "ann"})
+    client.disconnect("/chat")
+    assert client.get_received("/chat") == []  # it was connected: no error
+
+
+def test_an_unacknowledged_emit_returns_none_with_a_warning(make_client):
+    client = make_client(auth=AUTH, timeout=0.5)
+    with pytest.warns(NoAckWarning, match="'nobody' on namespace '/'"):
+        assert client.emit("nobody", callback=True) is None
+    with pytest.raises(TimeoutError, match="did not acknowledge 'nobody'"):
+        client.emit("nobody", callback=True, timeout=0.3)
+    with pytest.raises(TimeoutError, match="did not acknowledge 'nobody'"):
+        client.call("nobody")
+    assert client.call("echo", 1) == [1]
+
+
+def test_a_query_string_for_an_open_connection(make_client):
+    client = make_client(auth=AUTH)
+    if make_client.mode == "inprocess":  # the open session's request gets it
+        client.connect("/chat", query_string="q=1", auth={"nick": "ann"})
+    else:  # a live connection keeps its handshake's: said, not silently ignored
+        with pytest.warns(UserWarning, match="from the next connection on"):
+            client.connect("/chat", query_string="q=1", auth={"nick": "ann"})
+    assert client.is_connected("/chat")

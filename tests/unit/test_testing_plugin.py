@@ -6,7 +6,12 @@ from importlib.metadata import entry_points
 
 import pytest
 
+import flask_socketio.extension  # noqa: F401  (see below)
 from flask_socketio.testing import client as client_module
+
+# pytester's in-process runs forget the modules first imported inside them: the
+# server side is imported here, so that every inner run shares the scheduler module
+# of the client module imported above (else each run would make a second one).
 
 pytest_plugins = ["pytester"]
 
@@ -159,8 +164,11 @@ def test_the_receive_timeout_ini_option(project):
             assert client.timeout == 0.25
             start = socketio_clock.now
             with pytest.raises(TimeoutError, match="within 0.25s"):
-                client.emit("hang", callback=True)
+                client.call("hang")
             assert socketio_clock.now == pytest.approx(start + 0.25)
+            with pytest.warns(UserWarning, match="within 0.25s"):
+                assert client.emit("hang", callback=True) is None
+            assert socketio_clock.now == pytest.approx(start + 0.5)
             socketio_clock.advance(100)
     ''')
     run(project).assert_outcomes(passed=1)

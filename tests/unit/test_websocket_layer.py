@@ -149,3 +149,24 @@ def test_a_server_close_waits_for_the_clients_close_then_ends(pair):
     client.sendall(masked_frame(8, struct.pack("!H", 1000)))
     assert ws.receive() is None
     assert client.recv(1) == b""  # no echo of the echo: the connection ended
+
+
+def test_the_servers_read_buffer_is_taken_then_let_go(pair):
+    # What the client sent right after its handshake waits in the server's buffered
+    # reader: the first read takes it, then the reader is closed, which frees its
+    # buffer (8 KB a connection), the socket staying open.
+    server, client = pair
+    raw_server, raw_buffered = socket.socketpair()
+    try:
+        buffered = raw_buffered.makefile("rb", -1)
+        raw_server.sendall(masked_frame(0x1, b"4first"))
+        buffered.peek(1)  # the frame is in the reader's buffer now
+        ws = WebSocket(server, max_message_size=1000, buffered=buffered)
+        client.sendall(masked_frame(0x1, b"4second"))
+        assert ws.receive() == "4first"
+        assert buffered.closed
+        assert ws.receive() == "4second"
+        ws.abort()
+    finally:
+        raw_server.close()
+        raw_buffered.close()
