@@ -17,6 +17,7 @@ from .context import CONNECTION_KEY, FlaskBridge, current_sid
 from .dynamic_namespaces import is_pattern
 from .dynamic_namespaces import matches as namespace_matches
 from .emit_observer import EmitObserverMixin
+from .engine.base import Reason
 from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
@@ -124,8 +125,9 @@ class SocketIO(ClusterOperations):
     #: The class :meth:`test_client` returns.
     test_client_class: type[SocketIOTestClient] | None = None
 
-    #: The python-socketio disconnect reasons, as handlers receive them.
-    reason = socketio.Server.reason
+    #: The disconnect reasons, as handlers receive them: python-socketio's, and
+    #: ``QUEUE_FULL`` (``"queue full"``, see ``max_queued_bytes``).
+    reason = Reason
 
     def __init__(self, app: flask.Flask | None = None, **options: Any) -> None:
         self.server: ProtocolServer | None = None

@@ -13,7 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+import engineio
+
 from ..wsgi_types import StartResponse, WSGIEnvironment
+
+
+class Reason(engineio.Server.reason):
+    """The disconnect reasons handlers receive: python-engineio's, and ours
+    (``SocketIO.reason``)."""
+
+    #: More than ``max_queued_bytes`` waited to be sent to the client (it does not
+    #: read, or not as fast as the server sends); the native engine closed it.
+    QUEUE_FULL = "queue full"
 
 
 class Cancellable:

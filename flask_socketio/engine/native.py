@@ -73,18 +73,10 @@ import gevent.queue
 
 from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import websocket
-from .base import Cancellable
+from .base import Cancellable, Reason
 from .cors import CorsPolicy, own_origin
 
 logger = logging.getLogger("flask_socketio.engine")
-
-
-class Reason(engineio.Server.reason):
-    """The disconnect reasons handlers receive: python-engineio's, and ours."""
-
-    #: More than ``max_queued_bytes`` waited to be sent to the client (it does not
-    #: read, or not as fast as the server sends).
-    QUEUE_FULL = "queue full"
 
 
 OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0123456"

@@ -31,7 +31,7 @@ from flask import Flask, request
 from gevent import pywsgi
 
 from flask_socketio import SocketIO, emit
-from flask_socketio.engine.native import NativeEngine, Reason
+from flask_socketio.engine.native import NativeEngine
 from flask_socketio.serving import DEFAULT_HEADER_TIMEOUT, _request_handler
 from flask_socketio.testing import LiveServer
 
@@ -259,7 +259,7 @@ def test_a_non_reading_websocket_client_does_not_slow_the_others_broadcasts():
 
 
 def test_a_queue_past_max_queued_bytes_closes_the_client_with_a_reason_of_its_own():
-    """Why 1 and item 2: the stalled client is closed with Reason.QUEUE_FULL, which its
+    """Why 1 and item 2: the stalled client is closed with SocketIO.reason.QUEUE_FULL, which its
     disconnect handler receives; the healthy one is not touched."""
     app, socketio, seen = make_app(max_queued_bytes=1_000_000)
     with LiveServer(app) as server, pinging_clients(server, 1) as healthy:
@@ -267,12 +267,12 @@ def test_a_queue_past_max_queued_bytes_closes_the_client_with_a_reason_of_its_ow
         try:
             time.sleep(0.2)
             healthy[0].send('42["broadcast",200,50000,0.005]')  # 10 MB in 1 s
-            assert wait_until(lambda: Reason.QUEUE_FULL in seen["reasons"].values(), 10)
+            assert wait_until(lambda: SocketIO.reason.QUEUE_FULL in seen["reasons"].values(), 10)
             time.sleep(0.3)
         finally:
             stalled.close()
         assert healthy[0].closed_at is None
-        assert list(seen["reasons"].values()) == [Reason.QUEUE_FULL]
+        assert list(seen["reasons"].values()) == [SocketIO.reason.QUEUE_FULL]
         assert "Closing Engine.IO connection" in server.log
         assert "max_queued_bytes" in server.log
 
@@ -290,14 +290,15 @@ def test_a_client_that_pongs_but_never_reads_is_closed_as_a_ping_timeout():
             closed = False
             while time.monotonic() - started < 6:
                 stalled.sendall(ws_frame("3"))
-                if Reason.PING_TIMEOUT in seen["reasons"].values():
+                if SocketIO.reason.PING_TIMEOUT in seen["reasons"].values():
                     closed = True
                     break
                 time.sleep(0.2)
             seconds = time.monotonic() - started
         except OSError:  # the server shut the socket down while we were writing
             seconds = time.monotonic() - started
-            closed = wait_until(lambda: Reason.PING_TIMEOUT in seen["reasons"].values(), 2)
+            closed = wait_until(
+                lambda: SocketIO.reason.PING_TIMEOUT in seen["reasons"].values(), 2)
         finally:
             stalled.close()
     print(f"\nclosed as a ping timeout after {seconds:.2f} s")
@@ -353,7 +354,7 @@ def test_slow_disconnect_handlers_of_timed_out_clients_do_not_delay_anyone_s_pin
         finally:
             for ws in vanished:
                 ws.close()
-        assert set(seen["reasons"].values()) == {Reason.PING_TIMEOUT}
+        assert set(seen["reasons"].values()) == {SocketIO.reason.PING_TIMEOUT}
         assert healthy[0].closed_at is None
     gaps = [later - earlier for earlier, later in zip(pings, pings[1:], strict=False)]
     print(f"\nlongest gap between pings: {max(gaps):.2f} s")
@@ -426,7 +427,7 @@ def test_max_packets_per_post_is_an_option():
             assert wait_until(lambda: seen["reasons"], 2)
         finally:
             http.close()
-    assert list(seen["reasons"].values()) == [Reason.TRANSPORT_ERROR]
+    assert list(seen["reasons"].values()) == [SocketIO.reason.TRANSPORT_ERROR]
 
 
 # -- 6. the polling queue is bounded ---------------------------------------------------------
@@ -444,7 +445,7 @@ def test_a_polling_client_that_never_gets_is_closed_when_its_queue_is_full():
             assert wait_until(lambda: seen["reasons"], 5)
         finally:
             http.close()
-    assert list(seen["reasons"].values()) == [Reason.QUEUE_FULL]
+    assert list(seen["reasons"].values()) == [SocketIO.reason.QUEUE_FULL]
 
 
 def test_a_polling_client_that_pongs_blindly_but_never_gets_is_a_ping_timeout():
@@ -461,7 +462,7 @@ def test_a_polling_client_that_pongs_blindly_but_never_gets_is_a_ping_timeout():
         finally:
             http.close()
         seconds = time.monotonic() - started
-    assert list(seen["reasons"].values()) == [Reason.PING_TIMEOUT]
+    assert list(seen["reasons"].values()) == [SocketIO.reason.PING_TIMEOUT]
     assert seconds < 4
 
 
