@@ -802,6 +802,7 @@ class NativeEngine:
         session.is_posting = True
         events = session.posted_events = []
         try:
+            self._wait_for_backlog(session)
             body = self._read_body(environ, length if length >= 0 else limit + 1)
             if len(body) > limit:
                 raise ProtocolError("payload too large")
@@ -821,6 +822,18 @@ class NativeEngine:
                 self._run_events(session, events)
         return self._respond(start_response, "200 OK", b"ok", environ,
                              content_type="text/html; charset=UTF-8")
+
+    def _wait_for_backlog(self, session: Session) -> None:
+        """Backpressure for a client that POSTs faster than its handlers run: while a
+        POST's worth (``max_packets_per_post``) of its events still waits to run, its
+        next POST is not read; one that has waited ``ping_interval + ping_timeout``
+        closes the session."""
+        deadline = time.monotonic() + self.ping_interval + self.ping_timeout
+        while (session.post_backlog is not None
+               and len(session.post_backlog) >= self.max_packets_per_post):
+            if time.monotonic() > deadline:
+                raise ProtocolError("the client's events did not run before its next POST")
+            gevent.sleep(0.005)
 
     def _read_body(self, environ: WSGIEnvironment, size: int) -> bytes:
         """The request's body, read within ``ping_interval + ping_timeout`` (by then a

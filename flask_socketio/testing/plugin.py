@@ -300,13 +300,12 @@ def pytest_configure(config: pytest.Config) -> None:
     client_module = sys.modules.get("flask_socketio.testing.client")
     if client_module is not None:
         client_module.DEFAULT_TIMEOUT = timeout  # type: ignore[attr-defined]
-    if len(_sessions) == 1:
-        hooks.test_clients.append(_on_test_client)
-        hooks.live_clients.append(_on_live_client)
-        hooks.live_servers.append(_on_live_server)
-        adoption.adopted.append(_on_adopted)
-        adoption.in_test = _in_test
-        adoption.make_engine = _make_engine
+    # Into the modules as they are now: a nested (pytester) run may have re-imported them.
+    for listeners, listener in _listeners(hooks, adoption):
+        if listener not in listeners:
+            listeners.append(listener)
+    adoption.in_test = _in_test
+    adoption.make_engine = _make_engine
     if config.getini("socketio_activate"):
         session.activate()
 
@@ -316,6 +315,11 @@ def _make_engine(id_factory: Callable[[], str]) -> Any:
     from .inprocess import InProcessEngine
 
     return InProcessEngine(id_factory)
+
+
+def _listeners(hooks: Any, adoption: Any) -> tuple[tuple[list[Any], Callable[..., Any]], ...]:
+    return ((hooks.test_clients, _on_test_client), (hooks.live_clients, _on_live_client),
+            (hooks.live_servers, _on_live_server), (adoption.adopted, _on_adopted))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -336,14 +340,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None and session.active is not None:
         config.pluginmanager.unregister(session.active)
     if not _sessions:
-        for listeners, listener in ((hooks.test_clients, _on_test_client),
-                                    (hooks.live_clients, _on_live_client),
-                                    (hooks.live_servers, _on_live_server),
-                                    (adoption.adopted, _on_adopted)):
+        for listeners, listener in _listeners(hooks, adoption):
             if listener in listeners:
                 listeners.remove(listener)
         adoption.in_test = None
         adoption.make_engine = None
+        hooks.receive_timeout = None
+    else:  # the end of a nested (pytester) run: the outer run's setting again
+        hooks.receive_timeout = float(_sessions[-1].config.getini("socketio_receive_timeout"))
 
 
 def _activate_for(request: pytest.FixtureRequest) -> _Active | None:

@@ -430,6 +430,36 @@ def test_max_packets_per_post_is_an_option():
     assert list(seen["reasons"].values()) == [SocketIO.reason.TRANSPORT_ERROR]
 
 
+def test_posts_wait_while_a_full_post_s_worth_of_events_is_still_waiting_to_run():
+    """Item 4: a client that keeps POSTing faster than its handlers run cannot pile
+    up events without bound: once ``max_packets_per_post`` events wait, its next
+    POST is answered only when they have run (backpressure), and nothing is lost."""
+    app, socketio, seen = make_app(max_packets_per_post=10)
+
+    @socketio.on("slow")
+    def on_slow(index: int) -> None:
+        seen["order"].append(index)
+        socketio.sleep(0.05)
+
+    with LiveServer(app) as server:
+        http, url = polling_session(server)
+        try:
+            assert http.post(url, data="40", timeout=5).text == "ok"
+            waited = []
+            for batch in range(4):
+                body = SEPARATOR.join(f'42["slow",{batch * 9 + index}]' for index in range(9))
+                started = time.monotonic()
+                assert http.post(url, data=body.encode(), timeout=10).text == "ok"
+                waited.append(time.monotonic() - started)
+            assert wait_until(lambda: len(seen["order"]) == 36, 10)
+        finally:
+            http.close()
+    assert seen["order"] == list(range(36))
+    # The first two POSTs are taken at once; later ones wait for the backlog to run.
+    assert waited[0] < 0.3 and waited[1] < 0.3, waited
+    assert max(waited[2:]) > 0.15, waited
+
+
 # -- 6. the polling queue is bounded ---------------------------------------------------------
 
 
