@@ -171,10 +171,11 @@ class ProtocolServer(socketio.Server):
         return EngineRouter
 
     def _recovery_clock(self) -> float:
-        """The server's clock, whoever asks (a queue's listener thread too): the test's
-        virtual clock once the server is under test, else ``time.monotonic()``."""
-        inprocess = self.eio.inprocess
-        return inprocess.monotonic() if inprocess is not None else time.monotonic()
+        """The server's clock, whoever asks (a queue's listener thread too): the clock
+        of the engine attached beside the network one (a test's virtual clock) once
+        there is one, else ``time.monotonic()``."""
+        attached = self.eio.attached
+        return attached.monotonic() if attached is not None else time.monotonic()
 
     # -- protocol hygiene (python-socketio's private ``_handle_eio_*`` hooks) -----------
 
@@ -218,13 +219,11 @@ class ProtocolServer(socketio.Server):
                 return
             try:
                 self._dispatch(eio_sid, pkt)
-            except Exception:
-                # Server code failed (an ack callback, say), not the client: an
-                # in-process test sees the exception; on the network it is logged and
-                # the connection stays.
-                if self.eio.is_inprocess(eio_sid):
-                    raise
-                logger.exception("Unhandled exception handling a packet from %s", eio_sid)
+            except Exception as exc:
+                # Server code failed (an ack callback, say), not the client: the engine
+                # owning the session reports it (logged on the network, where the
+                # connection stays) and the connection stays.
+                self.eio.report_failure(eio_sid, f"handling a packet from {eio_sid}", exc)
 
     def _state_violation(self, eio_sid: str, pkt: Any) -> str | None:
         """What is wrong with ``pkt`` given the connection's state, if anything.

@@ -81,7 +81,7 @@ class ClusterMixin:
         from ..engine.router import EngineRouter
 
         router = self.server.eio
-        if not (isinstance(router, EngineRouter) and router.runs_on_test_scheduler()):
+        if not (isinstance(router, EngineRouter) and router.runs_on_attached_engine()):
             # A served node beats; on a test's virtual clock a timer that never ends
             # would keep the clock running forever, so nodes there never expire.
             self._beat_interval = self.heartbeat_interval
@@ -224,7 +224,7 @@ class ClusterMixin:
 
     def _waiter(self) -> Any:
         router = self.server.eio
-        if getattr(router, "external_listeners", False) and router.runs_on_test_scheduler():
+        if getattr(router, "external_listeners", False) and router.runs_on_attached_engine():
             return threading.Event()  # answers come from a real listener thread
         return router.create_event()
 

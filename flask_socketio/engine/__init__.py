@@ -1,6 +1,7 @@
 """Engine.IO transports: the layer below python-socketio's ``Server``.
 
-``base`` names the interface python-socketio talks to, ``inprocess`` is the
-in-process transport the test client drives, ``router`` puts a network engine and
-the in-process one behind that single interface.
+``base`` names the interface python-socketio talks to (``Engine``); ``native`` (ours,
+on gevent) and ``python_engineio`` are the network engines; ``router`` puts the
+network engine, and an engine attached beside it (the test toolkit's), behind that
+single interface. The layer imports nothing of the test toolkit.
 """

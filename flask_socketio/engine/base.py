@@ -1,7 +1,11 @@
 """The one interface python-socketio's ``Server`` uses to talk to its Engine.IO layer.
 
-python-engineio's ``Server`` implements it for the network; :class:`InProcessEngine`
-implements it for tests. Both are siblings behind :class:`EngineRouter`.
+The network engines implement :class:`Engine` (ours, :mod:`.native`, and
+python-engineio's, :mod:`.python_engineio`); :class:`~.router.EngineRouter` puts
+them behind python-socketio's ``eio``. An :class:`AttachedEngine` (the test toolkit's
+in-process engine, :mod:`flask_socketio.testing.inprocess`) can be attached beside
+the network one: the router then sends each session's calls to the engine that
+owns it. Nothing in the engine layer imports the test toolkit.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from typing import Any, Protocol
 
 import engineio
 
-from ..wsgi_types import WSGIEnvironment
+from ..wsgi_types import StartResponse, WSGIEnvironment
 
 
 class Reason(engineio.Server.reason):
@@ -65,11 +69,35 @@ class Engine(Protocol):
     def get_queue_empty_exception(self) -> type[Exception]: ...
 
     def handle_request(self, environ: WSGIEnvironment,
-                       start_response: Callable[..., Any]) -> Iterable[bytes]: ...
+                       start_response: StartResponse) -> Iterable[bytes]: ...
 
     def shutdown(self) -> None: ...
 
-    # Optional (EngineRouter falls back to start_background_task without them):
-    # ``run_event(sid, target, *args)`` runs the handling of one event of session
-    # ``sid``; ``call_later(delay, target, *args) -> Cancellable`` runs ``target`` as a
-    # task after ``delay`` seconds.
+    def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
+        """Run the handling of one event of session ``sid``, concurrently with its reads."""
+
+    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Cancellable:
+        """Run ``target(*args)`` as a task after ``delay`` seconds on this engine's clock."""
+
+    def report_failure(self, source: str, exc: BaseException) -> None:
+        """An exception server code raised for one of this engine's sessions, that no
+        handler took (``source`` says where): logged on the network."""
+
+
+class AttachedEngine(Engine, Protocol):
+    """An engine attached to the router beside the network one, owning its own
+    sessions and (for the callers it serves) the async primitives and the clock."""
+
+    #: Volatile messages it dropped.
+    volatile_dropped: int
+
+    def owns(self, sid: str) -> bool:
+        """Is session ``sid`` one of this engine's?"""
+
+    def serves_caller(self) -> bool:
+        """Do the calling greenlet's tasks, sleeps and events run on this engine?"""
+
+    def monotonic(self) -> float:
+        """Seconds on this engine's clock."""
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None: ...

@@ -613,7 +613,7 @@ class NativeEngine:
         elif session is None or not session.hand_to_worker(target, args):
             LeanGreenlet.spawn(target, *args)
 
-    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Any:
+    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Cancellable:
         """Run ``target(*args)`` in a new greenlet after ``delay`` seconds; the result's
         ``cancel()`` prevents it. Until then only a libev timer exists (no greenlet)."""
         timer = gevent.get_hub().loop.timer(max(delay, 0.0))
@@ -624,6 +624,10 @@ class NativeEngine:
 
         timer.start(fire)
         return Cancellable(timer.close)
+
+    def report_failure(self, source: str, exc: BaseException) -> None:
+        """Log an exception server code raised that no handler took."""
+        logger.error("Unhandled exception in %s", source, exc_info=exc)
 
     def sleep(self, seconds: float = 0) -> None:
         gevent.sleep(seconds)

@@ -1,18 +1,18 @@
-"""Puts the network engine and the in-process engine behind python-socketio's ``eio``.
+"""Puts the network engine, and an engine attached beside it, behind python-socketio's ``eio``.
 
 python-socketio's ``Server`` talks to one Engine.IO object. The router is that
-object: HTTP requests go to the network engine (python-engineio), in-process test
-clients to :class:`InProcessEngine`, and each call about a session goes to the
-engine that owns it.
+object: HTTP requests go to the network engine (ours or python-engineio's), and each
+call about a session goes to the engine that owns it (``engine.owns(sid)``).
 
-Once a server is under test (it has an in-process engine: a test client was made,
-or a test runner's plugin adopted it, see :mod:`.adoption`), background tasks, sleeps
-and events asked for by the test's own code or by a task of its scheduler run on that
-deterministic scheduler, whenever and by whoever started. Asked for by any other
-greenlet (a live server's thread beside the test, a gevent greenlet), they use the
-network engine's async mode. Ownership is decided per greenlet, never by thread id,
-so it holds in monkey-patched processes too. Test clients and live clients share
-one server.
+An :class:`~.base.AttachedEngine` is attached with :meth:`EngineRouter.attach` (the
+test toolkit attaches its in-process engine when a test client is made, or when a
+test runner adopts the server, see :mod:`.adoption`). From then on background tasks,
+sleeps, events and the clock asked for by a greenlet the attached engine serves
+(``engine.serves_caller()``: a test's code, a task of its scheduler) are its; asked
+for by any other greenlet (a live server's thread beside the test, a gevent
+greenlet) they are the network engine's. Ownership is decided per greenlet, never
+by thread id, so it holds in monkey-patched processes too. Test clients and live
+clients share one server.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import engineio
 import greenlet
 
 from ..recovery import take_reused_sid
 from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import adoption
-from .inprocess import InProcessEngine
+from .base import AttachedEngine, Cancellable, Engine
 from .surface import EngineSurface
 
 #: Tasks started on the network engine before a server is served or adopted, kept (at
@@ -38,7 +37,7 @@ MAX_EARLY_TASKS = 64
 ENGINES = ("native", "engineio")
 
 
-def network_engine(name: str | None, options: dict[str, Any]) -> Any:
+def network_engine(name: str | None, options: dict[str, Any]) -> Engine:
     """The network Engine.IO server: ours (``'native'``) for gevent, by default, or
     python-engineio's (``'engineio'``, and for every other async mode)."""
     if name is None:
@@ -48,25 +47,11 @@ def network_engine(name: str | None, options: dict[str, Any]) -> Any:
 
         return NativeEngine(**options)
     if name == "engineio":
-        return engineio.Server(**options)
+        from .python_engineio import EngineIOServer
+
+        engine: Engine = EngineIOServer(**options)
+        return engine
     raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {name!r}")
-
-
-class _SleepingTask:
-    """``call_later`` for engines without timers (python-engineio): a task that waits
-    on an event for ``delay`` and runs ``target`` unless the event was set."""
-
-    def __init__(self, engine: Any, delay: float, target: Callable[..., Any],
-                 args: tuple[Any, ...]) -> None:
-        self._cancelled = engine.create_event()
-        engine.start_background_task(self._run, delay, target, args)
-
-    def _run(self, delay: float, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        if not self._cancelled.wait(delay):
-            target(*args)
-
-    def cancel(self) -> None:
-        self._cancelled.set()
 
 
 class EngineRouter(EngineSurface):
@@ -74,8 +59,11 @@ class EngineRouter(EngineSurface):
     sessions, see :class:`~flask_socketio.engine.surface.EngineSurface`)."""
 
     def __init__(self, engine: str | None = None, **engineio_options: Any) -> None:
-        self.network = network_engine(engine, engineio_options)
-        self.inprocess: InProcessEngine | None = None
+        #: The network engine: typed ``Any``, since the python-engineio surface reads
+        #: its settings and sessions too.
+        self.network: Any = network_engine(engine, engineio_options)
+        #: The engine attached beside the network one, if any (see :meth:`attach`).
+        self.attached: AttachedEngine | None = None
         #: Set when a message queue listener delivers from a thread of its own, so
         #: in-process clients know to wait for deliveries from other threads.
         self.external_listeners = False
@@ -98,54 +86,64 @@ class EngineRouter(EngineSurface):
         mode: str = self.network.async_mode
         return mode
 
-    def runs_on_test_scheduler(self) -> bool:
-        """Is the caller the test's code or a task driving this server's in-process
-        engine (rather than a live server's thread or another greenlet)?"""
-        inprocess = self.inprocess
-        if inprocess is None:
+    def runs_on_attached_engine(self) -> bool:
+        """Does the caller's work run on the attached engine (rather than on the
+        network's: a live server's thread, another greenlet)? A server made by code
+        a test runner says is a test's (see :mod:`.adoption`) is adopted first."""
+        attached = self.attached
+        if attached is None:
             if adoption.in_test is None or not adoption.in_test():
                 return False
-            inprocess = self.adopt()
-        return inprocess.scheduler_for_caller() is not None
+            attached = self.adopt()
+        return attached.serves_caller()
 
     @property
     def _async_engine(self) -> Any:
-        return self.inprocess if self.runs_on_test_scheduler() else self.network
+        return self.attached if self.runs_on_attached_engine() else self.network
 
-    def adopt(self) -> InProcessEngine:
-        """Put this server under test (see :meth:`attach_inprocess`)."""
-        return self.attach_inprocess()
+    def adopt(self) -> AttachedEngine:
+        """Attach the engine the test runner makes (``adoption.make_engine``), unless
+        one is attached already."""
+        if self.attached is None:
+            if adoption.make_engine is None:
+                raise RuntimeError("no test runner makes engines to attach")
+            return self.attach(adoption.make_engine(self.network.generate_id))
+        return self.attached
 
-    def _owner(self, sid: str) -> Any:
-        inprocess = self.inprocess
-        if inprocess is not None and sid in inprocess.sockets:
-            return inprocess
-        return self.network
+    def _owner(self, sid: str) -> Engine:
+        attached = self.attached
+        if attached is not None and attached.owns(sid):
+            return attached
+        network: Engine = self.network
+        return network
 
-    def attach_inprocess(self) -> InProcessEngine:
-        """The in-process engine, created and wired on first use: the server is then
-        under test, and tasks it started on the network that have not run yet (in an
-        app factory, before the first test client) move to the test's scheduler."""
-        if self.inprocess is None:
-            engine = InProcessEngine(self.network.generate_id)
-            for event, handler in self._handlers.items():
-                engine.on(event, handler)
-            self.inprocess = engine
-            early, self._early_tasks = self._early_tasks, None
-            for task, target, args, kwargs in early or ():
-                if not task.dead and not greenlet.greenlet.__bool__(task):  # not started
-                    task.kill(block=False)
-                    engine.scheduler.start_background_task(target, *args, **kwargs)
-            for listener in adoption.adopted:
-                listener(self)
-        return self.inprocess
+    def attach(self, engine: AttachedEngine) -> AttachedEngine:
+        """Attach ``engine`` beside the network one (the first one attached stays:
+        it is returned). It gets the event handlers, and the tasks started on the
+        network that have not run yet (in an app factory, before the first test
+        client) move to it."""
+        if self.attached is not None:
+            return self.attached
+        for event, handler in self._handlers.items():
+            engine.on(event, handler)
+        self.attached = engine
+        early, self._early_tasks = self._early_tasks, None
+        for task, target, args, kwargs in early or ():
+            if not task.dead and not greenlet.greenlet.__bool__(task):  # not started
+                task.kill(block=False)
+                engine.start_background_task(target, *args, **kwargs)
+        for listener in adoption.adopted:
+            listener(self)
+        return engine
 
     def serves_network(self) -> bool:
         """Has this server handled a network request (a live server shares it)?"""
         return self._served
 
-    def is_inprocess(self, sid: str) -> bool:
-        return self.inprocess is not None and sid in self.inprocess.sockets
+    def report_failure(self, sid: str, source: str, exc: BaseException) -> None:
+        """An exception server code raised for session ``sid``, that no handler took:
+        to the engine that owns the session (logged on the network)."""
+        self._owner(sid).report_failure(source, exc)
 
     # the engine interface -----------------------------------------------------------
 
@@ -153,8 +151,8 @@ class EngineRouter(EngineSurface):
         def register(handler: Callable[..., Any]) -> Callable[..., Any]:
             self._handlers[event] = handler
             self.network.on(event, handler)
-            if self.inprocess is not None:
-                self.inprocess.on(event, handler)
+            if self.attached is not None:
+                self.attached.on(event, handler)
             return handler
 
         return register if handler is None else register(handler)
@@ -183,9 +181,9 @@ class EngineRouter(EngineSurface):
 
     def send_packet(self, sid: str, pkt: Any) -> None:
         # once per recipient of a broadcast: _owner and _in_network_thread inlined
-        inprocess = self.inprocess
-        if inprocess is not None and sid in inprocess.sockets:
-            inprocess.send_packet(sid, pkt)
+        attached = self.attached
+        if attached is not None and attached.owns(sid):
+            attached.send_packet(sid, pkt)
             return
         hub = self._network_hub
         if hub is None or hub.loop is None or _real_thread_id() == self._network_thread:
@@ -198,11 +196,11 @@ class EngineRouter(EngineSurface):
         its transport is ready for them, else drop them (counted in
         :attr:`volatile_dropped`). python-engineio, which has no such notion, gets
         them when the session is connected, not upgrading, and has nothing queued."""
-        owner = self._owner(sid)
-        if owner is not self.network:
-            owner.send_volatile(sid, pkts)
-        elif hasattr(owner, "send_volatile"):
-            self._in_network_thread(owner.send_volatile, sid, pkts)
+        attached = self.attached
+        if attached is not None and attached.owns(sid):
+            attached.send_volatile(sid, pkts)
+        elif hasattr(self.network, "send_volatile"):
+            self._in_network_thread(self.network.send_volatile, sid, pkts)
         else:
             self._in_network_thread(self._send_volatile_engineio, sid, pkts)
 
@@ -220,15 +218,15 @@ class EngineRouter(EngineSurface):
         """Volatile messages dropped (not sent) since the server was made, by every
         engine."""
         count = self._volatile_dropped + getattr(self.network, "volatile_dropped", 0)
-        if self.inprocess is not None:
-            count += self.inprocess.volatile_dropped
+        if self.attached is not None:
+            count += self.attached.volatile_dropped
         return count
 
     def disconnect(self, sid: str | None = None) -> None:
         if sid is None:
             self._in_network_thread(self.network.disconnect)
-            if self.inprocess is not None:
-                self.inprocess.disconnect()
+            if self.attached is not None:
+                self.attached.disconnect()
         elif self._owner(sid) is self.network:
             self._in_network_thread(self.network.disconnect, sid)
         else:
@@ -262,32 +260,25 @@ class EngineRouter(EngineSurface):
         return task
 
     def call_later(self, sid: str, delay: float, target: Callable[..., Any],
-                   *args: Any) -> Any:
+                   *args: Any) -> Cancellable:
         """Run ``target(*args)`` as a task after ``delay`` seconds on the clock of the
         engine that owns session ``sid``; the result's ``cancel()`` prevents it."""
-        engine = self._owner(sid)
-        if hasattr(engine, "call_later"):
-            return engine.call_later(delay, target, *args)
-        return _SleepingTask(engine, delay, target, args)
+        return self._owner(sid).call_later(delay, target, *args)
 
     def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
         """Run the handling of one event from session ``sid`` concurrently with its
-        reads: the owning engine's own way if it has one (the native engine reuses a
-        worker greenlet per session), else as a background task."""
-        engine = self._owner(sid)
-        if hasattr(engine, "run_event"):
-            engine.run_event(sid, target, *args)
-        else:
-            engine.start_background_task(target, *args)
+        reads, the owning engine's way (the native engine reuses a worker greenlet
+        per session)."""
+        self._owner(sid).run_event(sid, target, *args)
 
     def sleep(self, seconds: float = 0) -> None:
         self._async_engine.sleep(seconds)
 
     def monotonic(self) -> float:
-        """Seconds on the caller's clock: the virtual clock of the test's scheduler,
-        else ``time.monotonic()``."""
-        if self.runs_on_test_scheduler() and self.inprocess is not None:
-            return self.inprocess.monotonic()
+        """Seconds on the caller's clock: the attached engine's for the callers it
+        serves (a test's virtual clock), else ``time.monotonic()``."""
+        if self.runs_on_attached_engine() and self.attached is not None:
+            return self.attached.monotonic()
         return time.monotonic()
 
     def create_event(self, *args: Any, **kwargs: Any) -> Any:
@@ -316,8 +307,8 @@ class EngineRouter(EngineSurface):
 
     def shutdown(self) -> None:
         self.network.shutdown()
-        if self.inprocess is not None:
-            self.inprocess.shutdown()
+        if self.attached is not None:
+            self.attached.shutdown()
 
 
 def _real_thread_id() -> int:

@@ -87,8 +87,8 @@ class SocketsView(Mapping[str, Any]):
 
     def _all(self) -> dict[str, Any]:
         found = dict(_sessions_of(self._router.network))
-        if self._router.inprocess is not None:
-            found.update(_sessions_of(self._router.inprocess))
+        if self._router.attached is not None:
+            found.update(_sessions_of(self._router.attached))
         return found
 
     def __getitem__(self, sid: str) -> Any:
@@ -103,10 +103,10 @@ class SocketsView(Mapping[str, Any]):
 
 class EngineSurface:
     """Mixed into the router: python-engineio ``Server`` attributes outside the engine
-    interface. Expects ``self.network`` and ``self.inprocess``."""
+    interface. Expects ``self.network`` and ``self.attached``."""
 
     network: Any
-    inprocess: Any
+    attached: Any
 
     ping_interval = _setting("ping_interval")
     ping_interval_grace_period = _setting("ping_interval_grace_period")

@@ -81,7 +81,7 @@ class BrokerListenerMixin:
 
     def initialize(self) -> None:
         router = self.server.eio
-        if not (isinstance(router, EngineRouter) and router.runs_on_test_scheduler()):
+        if not (isinstance(router, EngineRouter) and router.runs_on_attached_engine()):
             super().initialize()  # type: ignore[misc]
             if not self.write_only and isinstance(self, OrderedPublishing):
                 self._start_publisher()

@@ -11,9 +11,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..engine.scheduler import BusyLoopError as BusyLoopError
-    from ..engine.scheduler import DeadlockError as DeadlockError
-    from ..engine.scheduler import VirtualClock as VirtualClock
     from .client import SocketIOTestClient as SocketIOTestClient
     from .emits import EmitRecorder as EmitRecorder
     from .emits import EmittedEvent as EmittedEvent
@@ -27,15 +24,18 @@ if TYPE_CHECKING:
     from .matchers import Regex as Regex
     from .records import ReceivedEvent as ReceivedEvent
     from .records import SessionChange as SessionChange
+    from .scheduler import BusyLoopError as BusyLoopError
+    from .scheduler import DeadlockError as DeadlockError
+    from .scheduler import VirtualClock as VirtualClock
     from .state import NoAckWarning as NoAckWarning
     from .transcript import Transcript as Transcript
     from .transcript import TranscriptEntry as TranscriptEntry
 
 #: Each public name, and the module it comes from.
 _EXPORTS = {
-    "BusyLoopError": "flask_socketio.engine.scheduler",
-    "DeadlockError": "flask_socketio.engine.scheduler",
-    "VirtualClock": "flask_socketio.engine.scheduler",
+    "BusyLoopError": "flask_socketio.testing.scheduler",
+    "DeadlockError": "flask_socketio.testing.scheduler",
+    "VirtualClock": "flask_socketio.testing.scheduler",
     "SocketIOTestClient": "flask_socketio.testing.client",
     "EmitRecorder": "flask_socketio.testing.emits",
     "EmittedEvent": "flask_socketio.testing.emits",

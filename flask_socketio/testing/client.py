@@ -29,6 +29,7 @@ from ..options import check_namespace
 from ..packets import binary_hint
 from ..wsgi_types import WSGIEnvironment
 from . import hooks
+from .inprocess import InProcessSocket, in_process_engine
 from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
 from .state import (
@@ -47,7 +48,6 @@ from .transcript import Transcript
 from .waiting import check_count, has_arrived, take_arrived, wanted_args
 
 if TYPE_CHECKING:
-    from ..engine.inprocess import InProcessSocket
     from ..extension import SocketIO
 
 logger = logging.getLogger("flask_socketio.testing")
@@ -143,7 +143,7 @@ class SocketIOTestClient(ClientState):
         self.app = app
         self.socketio = socketio
         self.server = socketio._require_server()
-        self.engine = self.server.eio.attach_inprocess()
+        self.engine = in_process_engine(self.server.eio)
         self.flask_test_client = flask_test_client
         self.raise_server_exceptions = raise_server_exceptions
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout

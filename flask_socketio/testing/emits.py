@@ -155,9 +155,9 @@ class EmitRecorder:
     def _test_scheduler(self) -> Any:
         """The in-process scheduler the caller drives for this server, or ``None``."""
         router = getattr(self.socketio.server, "eio", None)
-        if router is None or not router.runs_on_test_scheduler():
+        if router is None or not router.runs_on_attached_engine():
             return None
-        return router.inprocess.scheduler
+        return router.attached.scheduler
 
     def _may_come_from_other_threads(self, scheduler: Any) -> bool:
         router = getattr(self.socketio.server, "eio", None)
@@ -168,8 +168,8 @@ class EmitRecorder:
         """Run the in-process work pending for this server, if this thread drives it."""
         server = self.socketio.server
         router = getattr(server, "eio", None)
-        if router is not None and router.runs_on_test_scheduler():
-            router.inprocess.scheduler.run_pending()
+        if router is not None and router.runs_on_attached_engine():
+            router.attached.scheduler.run_pending()
 
     def _describe_failure(self, event: str, expected: list[Any], to: Any, namespace: Any,
                           count: int | None, matches: list[EmittedEvent]) -> str:

@@ -47,10 +47,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from ..engine.scheduler import VirtualClock
     from .client import SocketIOTestClient
     from .emits import EmitRecorder
     from .live import LiveServer
+    from .scheduler import VirtualClock
 
 #: A failing test shows the transcripts of at most this many of its clients (the most
 #: recent), so that a test making thousands of clients does not keep them all alive.
@@ -189,7 +189,7 @@ class _Active:
 
 
 def _pop_failures() -> list[tuple[str, BaseException]]:
-    scheduler_module = sys.modules.get("flask_socketio.engine.scheduler")
+    scheduler_module = sys.modules.get("flask_socketio.testing.scheduler")
     if scheduler_module is None:
         return []
     failures: list[tuple[str, BaseException]] = (
@@ -198,7 +198,7 @@ def _pop_failures() -> list[tuple[str, BaseException]]:
 
 
 def _retire_scheduler() -> list[Any]:
-    scheduler_module = sys.modules.get("flask_socketio.engine.scheduler")
+    scheduler_module = sys.modules.get("flask_socketio.testing.scheduler")
     return [] if scheduler_module is None else scheduler_module.retire_scheduler()
 
 
@@ -305,8 +305,16 @@ def pytest_configure(config: pytest.Config) -> None:
         if listener not in listeners:
             listeners.append(listener)
     adoption.in_test = _in_test
+    adoption.make_engine = _make_engine
     if config.getini("socketio_activate"):
         session.activate()
+
+
+def _make_engine(id_factory: Callable[[], str]) -> Any:
+    """The engine an adopted server attaches: the in-process one."""
+    from .inprocess import InProcessEngine
+
+    return InProcessEngine(id_factory)
 
 
 def _listeners(hooks: Any, adoption: Any) -> tuple[tuple[list[Any], Callable[..., Any]], ...]:
@@ -336,6 +344,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             if listener in listeners:
                 listeners.remove(listener)
         adoption.in_test = None
+        adoption.make_engine = None
         hooks.receive_timeout = None
     else:  # the end of a nested (pytester) run: the outer run's setting again
         hooks.receive_timeout = float(_sessions[-1].config.getini("socketio_receive_timeout"))
@@ -425,7 +434,7 @@ def socketio_clock(request: pytest.FixtureRequest) -> VirtualClock:
     If the project has an ``app`` fixture, its ``SocketIO`` is put under test, so that
     tasks it started before any test client run on this clock.
     """
-    from ..engine.scheduler import current_scheduler
+    from .scheduler import current_scheduler
 
     _activate_for(request)
     try:
@@ -439,8 +448,10 @@ def socketio_clock(request: pytest.FixtureRequest) -> VirtualClock:
 def _put_under_test(extension: Any) -> None:
     """The ``SocketIO``'s tasks and sleeps run on the test's clock from now on."""
     server = getattr(extension, "server", None)
-    if server is not None and hasattr(server.eio, "attach_inprocess"):
-        server.eio.attach_inprocess()
+    if server is not None and hasattr(server.eio, "attach"):
+        from .inprocess import in_process_engine
+
+        in_process_engine(server.eio)
 
 
 def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from flask_socketio.engine.scheduler import current_scheduler
 from flask_socketio.testing import LiveServer
+from flask_socketio.testing.scheduler import current_scheduler
 
 from .support import wait_until
 

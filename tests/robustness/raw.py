@@ -16,6 +16,7 @@ from werkzeug.test import EnvironBuilder
 
 from flask_socketio import SocketIO, emit
 from flask_socketio.context import INPROCESS_KEY
+from flask_socketio.testing.inprocess import in_process_engine
 
 
 def make_echo_app(**options: Any) -> tuple[flask.Flask, SocketIO]:
@@ -41,7 +42,7 @@ class RawInProcessSocket:
 
     def __init__(self, app: flask.Flask, socketio: SocketIO) -> None:
         server = socketio._require_server()
-        self.engine = server.eio.attach_inprocess()
+        self.engine = in_process_engine(server.eio)
         self.scheduler = self.engine.scheduler
         builder = EnvironBuilder("/socket.io/")
         environ = builder.get_environ()

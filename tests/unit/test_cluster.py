@@ -256,7 +256,7 @@ def test_call_all_times_out_with_the_answers_so_far(layout):
     nodes, (a, b, c) = layout
     a.on("q", lambda: "yes")
     c.on("q", lambda: ("two", "values"))
-    clock = nodes[0].server.eio.inprocess.scheduler.clock
+    clock = nodes[0].server.eio.attached.scheduler.clock
     started = clock.now
     with pytest.raises(ClusterTimeoutError) as caught:
         nodes[0].call_all("q", timeout=7)
@@ -339,7 +339,7 @@ def test_a_slow_server_handler_is_reported_missing():
 def test_a_node_that_does_not_answer_is_reported_not_waited_for(monkeypatch):
     nodes, (a, b, c) = cluster(3)
     monkeypatch.setattr(nodes[2].server.manager, "apply", lambda message: None)
-    clock = nodes[0].server.eio.inprocess.scheduler.clock
+    clock = nodes[0].server.eio.attached.scheduler.clock
     started = clock.now
     found = nodes[0].fetch_sockets(timeout=3)
     assert clock.now - started == pytest.approx(3)

@@ -35,8 +35,8 @@ from typing import Any
 import pytest
 
 from flask_socketio import serving
-from flask_socketio.engine.scheduler import current_scheduler, retire_scheduler
 from flask_socketio.testing import plugin
+from flask_socketio.testing.scheduler import current_scheduler, retire_scheduler
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [*sorted((ROOT / "docs").glob("*.rst")), ROOT / "README.rst"]

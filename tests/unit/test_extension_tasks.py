@@ -6,7 +6,7 @@ import pytest
 from flask import Flask, current_app
 
 from flask_socketio import SocketIO, emit
-from flask_socketio.engine.scheduler import current_scheduler
+from flask_socketio.testing.scheduler import current_scheduler
 
 pytestmark = pytest.mark.socketio_leak_guard
 

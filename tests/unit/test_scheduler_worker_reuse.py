@@ -8,7 +8,7 @@ import weakref
 
 import pytest
 
-from flask_socketio.engine.scheduler import MAX_IDLE_WORKERS, Scheduler
+from flask_socketio.testing.scheduler import MAX_IDLE_WORKERS, Scheduler
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR")
 

@@ -41,7 +41,7 @@ def make_app():
         try:
             answer = call("question", timeout=timeout)
         except python_socketio.exceptions.TimeoutError:
-            emit("gave_up", socketio.server.eio.inprocess.scheduler.clock.now)
+            emit("gave_up", socketio.server.eio.attached.scheduler.clock.now)
         else:
             emit("called", answer)
 

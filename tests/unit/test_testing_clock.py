@@ -75,7 +75,7 @@ def test_tasks_of_different_periods_interleave_in_time_order(socketio_clock):
 
 
 def test_runs_are_deterministic():
-    from flask_socketio.engine.scheduler import current_scheduler, retire_scheduler
+    from flask_socketio.testing.scheduler import current_scheduler, retire_scheduler
 
     def run():
         retire_scheduler()  # each run from the state a test starts in: time 0, no task

@@ -13,9 +13,9 @@ import socketio as python_socketio
 from flask import Flask, request, session
 
 from flask_socketio import ConnectionRefusedError, SocketIO, call, disconnect, emit, join_room
-from flask_socketio.engine.scheduler import current_scheduler
 from flask_socketio.testing import SocketIOTestClient
 from flask_socketio.testing.plugin import MAX_TRANSCRIPTS
+from flask_socketio.testing.scheduler import current_scheduler
 
 pytestmark = pytest.mark.socketio_leak_guard
 
@@ -63,7 +63,7 @@ def make_app():
 def server_state(socketio, tasks_before=frozenset()):
     """What the server and the in-process transport hold, counted."""
     server = socketio.server
-    engine = server.eio.inprocess
+    engine = server.eio.attached
     scheduler = engine.scheduler
     return {
         "environ": len(server.environ),

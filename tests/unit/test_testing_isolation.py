@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from flask_socketio import SocketIO
-from flask_socketio.engine.scheduler import BusyLoopError, current_scheduler
+from flask_socketio.testing.scheduler import BusyLoopError, current_scheduler
 
 from .test_testing_plugin import QUIET
 
@@ -158,7 +158,7 @@ def test_sleep_zero_loops_that_make_progress_are_not_busy_loops(socketio_clock):
 
 
 def test_a_task_that_sends_while_yielding_is_not_a_busy_loop(monkeypatch):
-    from flask_socketio.engine import scheduler as scheduler_module
+    from flask_socketio.testing import scheduler as scheduler_module
 
     monkeypatch.setattr(scheduler_module, "SPIN_LIMIT", 50)
     app = Flask(__name__)
@@ -177,15 +177,15 @@ def test_a_task_that_sends_while_yielding_is_not_a_busy_loop(monkeypatch):
 def test_ownership_is_per_greenlet_not_per_thread():
     app, socketio = create_app()
     router = socketio.server.eio
-    assert router.runs_on_test_scheduler()
+    assert router.runs_on_attached_engine()
     seen = []
-    greenlet.greenlet(lambda: seen.append(router.runs_on_test_scheduler())).switch()
+    greenlet.greenlet(lambda: seen.append(router.runs_on_attached_engine())).switch()
     assert seen == [False]  # another greenlet of this same thread is not the test
 
 
 ISOLATION_TESTS = '''
 import pytest
-from flask_socketio.engine.scheduler import current_scheduler
+from flask_socketio.testing.scheduler import current_scheduler
 
 from conftest import create_app
 

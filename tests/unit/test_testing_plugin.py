@@ -280,7 +280,7 @@ def test_the_leak_guard_is_on_by_default(project):
 def test_the_leak_guard_kills_what_it_reports(project):
     project.makepyfile('''
         import pytest
-        from flask_socketio.engine.scheduler import current_scheduler
+        from flask_socketio.testing.scheduler import current_scheduler
 
         tasks = []
 
@@ -318,7 +318,7 @@ def test_the_leak_guard_fails_a_test_leaving_a_thread_running(project):
 def test_the_ini_option_turns_the_leak_guard_off_but_tasks_are_still_cancelled(project):
     project.makepyfile('''
         import pytest
-        from flask_socketio.engine.scheduler import current_scheduler
+        from flask_socketio.testing.scheduler import current_scheduler
 
         tasks = []
 

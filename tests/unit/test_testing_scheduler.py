@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from flask_socketio.engine.scheduler import DeadlockError, Scheduler, current_scheduler
+from flask_socketio.testing.scheduler import DeadlockError, Scheduler, current_scheduler
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def main(mode: str, order: str) -> dict:
     from flask import Flask, request
 
     from flask_socketio import SocketIO, emit
-    from flask_socketio.engine.scheduler import current_scheduler
+    from flask_socketio.testing.scheduler import current_scheduler
 
     app = Flask(__name__)
     socketio = SocketIO(app)

@@ -3,7 +3,7 @@
 A test client opens an :class:`InProcessSocket` and exchanges Engine.IO message
 payloads (the strings and bytes python-socketio's packet encoder produces) with the
 server. Everything above this layer is production code. Work runs on the thread's
-:class:`~flask_socketio.engine.scheduler.Scheduler`, so tests are deterministic.
+:class:`~flask_socketio.testing.scheduler.Scheduler`, so tests are deterministic.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import engineio
 import greenlet
 
+from ..engine.base import Cancellable
 from ..wsgi_types import StartResponse, WSGIEnvironment
-from .base import Cancellable
 from .scheduler import Scheduler, current_scheduler
 
 logger = logging.getLogger("flask_socketio.testing")
@@ -173,6 +173,15 @@ class InProcessEngine:
         """Keep a server exception for the current test to see (its scheduler's)."""
         self.scheduler.report_failure(source, exc)
 
+    def owns(self, sid: str) -> bool:
+        return sid in self.sockets
+
+    def serves_caller(self) -> bool:
+        return self.scheduler_for_caller() is not None
+
+    def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
+        self.scheduler.start_background_task(target, *args)
+
     def scheduler_for_caller(self) -> Scheduler | None:
         """This engine's scheduler if the calling greenlet runs on it (the test's code
         or one of its tasks), else ``None`` (a live server's thread, a gevent greenlet)."""
@@ -301,3 +310,14 @@ class InProcessEngine:
 
     def shutdown(self) -> None:
         self.disconnect()
+
+
+def in_process_engine(router: Any) -> InProcessEngine:
+    """The in-process engine attached to ``router`` (a server's ``eio``), attached on
+    first use: the server is then under test."""
+    engine = router.attached
+    if engine is None:
+        engine = router.attach(InProcessEngine(router.network.generate_id))
+    if not isinstance(engine, InProcessEngine):
+        raise TypeError(f"the server has another engine attached: {engine!r}")
+    return engine

@@ -1,0 +1,37 @@
+"""python-engineio's ``Server`` as one of our network engines (``engine='engineio'``,
+and every async mode but gevent), with the members of :class:`~.base.Engine` it lacks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import engineio
+
+from .base import Cancellable
+
+logger = logging.getLogger("flask_socketio.engine")
+
+
+class EngineIOServer(engineio.Server):
+    """python-engineio's server, completed to our :class:`~.base.Engine` interface."""
+
+    def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
+        """Run the handling of one event of session ``sid`` as a background task."""
+        self.start_background_task(target, *args)
+
+    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Cancellable:
+        """Run ``target(*args)`` after ``delay`` seconds: python-engineio has no timers,
+        so a task waits on an event for that long (setting the event cancels it)."""
+        cancelled = self.create_event()
+
+        def wait_then_run() -> None:
+            if not cancelled.wait(delay):
+                target(*args)
+
+        self.start_background_task(wait_then_run)
+        return Cancellable(cancelled.set)
+
+    def report_failure(self, source: str, exc: BaseException) -> None:
+        logger.error("Unhandled exception in %s", source, exc_info=exc)
