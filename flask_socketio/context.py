@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import flask
 import socketio
-from flask import request as _request_proxy
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
@@ -61,6 +60,10 @@ class RunningHandler:
         #: (``app.test_request_context()``, say) is not the handler's.
         self.request = request
 
+
+#: Flask's ``request`` proxy (typed as the request it stands for): ``running_handler``
+#: asks it for the current request object (Werkzeug's ``LocalProxy._get_current_object``).
+_request_proxy: Any = flask.request
 
 _RUNNING: contextvars.ContextVar[RunningHandler | None] = contextvars.ContextVar(
     "flask_socketio.running_handler", default=None)
