@@ -91,6 +91,9 @@ class _InOrderEngineIOClient(engineio.Client):
     the session (and a polling GET) open until its next ping.
     """
 
+    #: python-engineio's WebSocket (websocket-client's), ``None`` before one opens.
+    ws: Any
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Every thread this client started, to join at close.
