@@ -107,7 +107,16 @@ class _InOrderEngineIOClient(engineio.Client):
         while self.queue is not None and not self.queue.empty():
             self.queue.get_nowait()
             self.queue.task_done()
+        self.close_websocket()
         return super().connect(*args, **kwargs)
+
+    def close_websocket(self) -> None:
+        """Close the last connection's WebSocket: python-engineio leaves it open when
+        the server closed the connection first (its reader just stops)."""
+        if self.ws is not None and self.state == "disconnected":
+            with contextlib.suppress(Exception):
+                self.ws.shutdown()
+            self.ws = None
 
     def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
         if event == "message":
@@ -466,6 +475,7 @@ class LiveSocketIOClient(ClientState):
             self._client.shutdown()
             if self._client.eio.state != "disconnected":
                 self._client.eio.disconnect(abort=True)
+            self._client.eio.close_websocket()
         finally:
             deadline = time.monotonic() + self.timeout
             if self._worker is not None:

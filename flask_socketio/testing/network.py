@@ -68,9 +68,10 @@ class SeverableConnections:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def close_severed(self) -> None:
-        """Once their users have ended: forget the pooled connections, close ``extra``."""
+        """Once their users have ended: close the pooled connections, then every socket
+        cut (a connection whose request failed is dropped by the pool unclosed)."""
         self.adapter.poolmanager.clear()
-        for sock in self.severed:
+        for sock in [*self.sockets, *self.severed]:
             sock.close()
         self.severed = []
 
