@@ -91,8 +91,7 @@ class _InOrderEngineIOClient(engineio.Client):
     the session (and a polling GET) open until its next ping.
     """
 
-    #: python-engineio's WebSocket (websocket-client's), ``None`` before one opens.
-    ws: Any
+    ws: Any  # python-engineio's WebSocket (``None`` without one)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
