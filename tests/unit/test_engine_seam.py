@@ -124,6 +124,7 @@ def test_python_engineio_runs_events_and_timers_and_logs_failures(caplog):
 
 @pytest.mark.parametrize("engine", ["native", "engineio"])
 def test_every_network_engine_implements_the_required_members(engine):
-    router = EngineRouter(engine=engine, async_mode="gevent" if engine == "native" else "threading")
+    mode = "gevent" if engine == "native" else "threading"
+    router = EngineRouter(engine=engine, async_mode=mode)
     for member in ("run_event", "call_later", "report_failure"):
         assert callable(getattr(router.network, member))
