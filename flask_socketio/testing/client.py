@@ -26,7 +26,9 @@ from werkzeug.test import EnvironBuilder
 
 from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
 from ..options import check_namespace
+from ..packets import Packet as FastPacket
 from ..packets import binary_hint
+from ..textcodec import DEFAULT_JSON, decode_text
 from ..wsgi_types import WSGIEnvironment
 from . import hooks
 from .inprocess import InProcessSocket, in_process_engine
@@ -632,8 +634,11 @@ class SocketIOTestClient(ClientState):
     def _send(self, packet_type: int, namespace: str, data: Any = None,
               ack_id: int | None = None, event: str | None = None) -> None:
         try:
-            pkt = self._packet_class(packet_type, data=data, namespace=namespace, id=ack_id,
-                                     binary=binary_hint(self._packet_class, data))
+            packet_class = self._packet_class
+            # FastPacket encodes a text EVENT or ACK at once and finds binary data itself
+            binary = None if packet_class is FastPacket else binary_hint(packet_class, data)
+            pkt = packet_class(packet_type, data=data, namespace=namespace, id=ack_id,
+                               binary=binary)
             encoded = pkt.encode()
         except (TypeError, ValueError, OverflowError) as exc:  # msgpack: ints over 64 bits
             doing = "acknowledge" if packet_type == sio_packet.ACK else "send"
@@ -656,7 +661,12 @@ class SocketIOTestClient(ClientState):
                 pkt, self._binary_packet = self._binary_packet, None
                 self._dispatch(pkt)
             return
-        pkt = self._packet_class(encoded_packet=payload)
+        pkt = None
+        if (type(payload) is str and self._packet_class is FastPacket
+                and FastPacket.json is DEFAULT_JSON):
+            pkt = decode_text(payload)  # a text EVENT or ACK: the server's fast decoder
+        if pkt is None:
+            pkt = self._packet_class(encoded_packet=payload)
         if pkt.attachment_count:
             self._binary_packet = pkt
             return
