@@ -119,6 +119,17 @@ def test_packets_built_without_a_binary_answer_are_python_socketios(kind, namesp
     assert ours.encode() == stock.encode()
 
 
+@settings(max_examples=300)
+@given(st.sampled_from([packet.CONNECT, packet.DISCONNECT, packet.CONNECT_ERROR]), namespaces,
+       st.one_of(st.none(), json_values))
+def test_connect_and_disconnect_packets_encode_as_python_socketios(kind, namespace, data):
+    stock = packet.Packet(kind, data=data, namespace=namespace)
+    ours = packets.Packet(kind, data=data, namespace=namespace)
+    assert ours.encode() == stock.encode()
+    assert packets.Packet(kind, data=data, namespace=namespace, binary=False).encode() == (
+        stock.encode())
+
+
 def test_a_packet_changed_after_it_was_built_is_encoded_as_it_is_now():
     pkt = packets.Packet(packet.EVENT, data=["a"])
     pkt.data = ["b"]
