@@ -29,9 +29,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("flask_socketio")
 
-#: The environ keys the bridge and the in-process transport use.
+#: Where the bridge keeps a connection's :class:`Connection` in its environ.
 CONNECTION_KEY = "flask_socketio.connection"
-INPROCESS_KEY = "flask_socketio.inprocess"
+#: Where an engine may put itself in the environ of its sessions: what the handlers
+#: of such a connection raise and nothing handles goes to the engine's
+#: ``report_failure(source, exc)`` (else it is logged).
+ENGINE_KEY = "flask_socketio.engine"
 #: Where a connection's managed session lives (``manage_session=True``): the
 #: handshake environ's ``'saved_session'``, where Flask-SocketIO keeps it too.
 SAVED_SESSION_KEY = "saved_session"
@@ -98,12 +101,21 @@ class ManagedSession(dict[str, Any], SessionMixin):
     """
 
 
+#: ``report(source, exc)``: an exception ``source`` raised that nothing handled.
+FailureReport = Callable[[str, BaseException], None]
+
+
+def log_failure(source: str, exc: BaseException) -> None:
+    """Log an exception ``source`` raised that nothing handled."""
+    logger.error("Unhandled exception in %s", source, exc_info=exc)
+
+
 class Connection:
     """What the bridge keeps for one Engine.IO connection."""
 
-    __slots__ = ("app", "session_observer", "scheduler", "route")
+    __slots__ = ("app", "session_observer", "report_failure", "route")
 
-    def __init__(self, app: flask.Flask, scheduler: Any) -> None:
+    def __init__(self, app: flask.Flask, report_failure: FailureReport) -> None:
         self.app = app
         #: The URL routing of the handshake request, worked out by the first event
         #: and reused by the next ones (``False``: this Flask cannot reuse it).
@@ -111,9 +123,9 @@ class Connection:
         #: Called as ``observer(event, namespace, before, after)`` when a handler changes the
         #: session; the test client sets it, production leaves it ``None``.
         self.session_observer: SessionObserver | None = None
-        #: For test connections, what reports handler failures to the test (the
-        #: in-process engine: to its current scheduler); ``None`` on the network.
-        self.scheduler = scheduler
+        #: Called as ``report_failure(source, exc)`` with what a handler raised and
+        #: nothing handled: the engine's (see :data:`ENGINE_KEY`), else logging.
+        self.report_failure = report_failure
 
 
 class _DiscardedResponse(flask.Response):
@@ -257,9 +269,9 @@ class FlaskBridge:
             app = environ.get("flask.app") or self._app()
             if app is None:
                 raise RuntimeError("a Socket.IO connection arrived for no Flask app")
-            inprocess = environ.get(INPROCESS_KEY)
-            state = environ[CONNECTION_KEY] = Connection(
-                app, inprocess)  # the in-process engine reports to the current test
+            engine = environ.get(ENGINE_KEY)
+            report = engine.report_failure if engine is not None else log_failure
+            state = environ[CONNECTION_KEY] = Connection(app, report)
         return state
 
     def dispatch(self, spec: HandlerSpec, args: tuple[Any, ...]) -> Any:
@@ -412,7 +424,7 @@ class FlaskBridge:
             try:
                 hook(event, args, result, error)
             except Exception as exc:
-                self.report(exc, connection.scheduler)
+                connection.report_failure("a Socket.IO handler", exc)
 
     def _disconnect_later(self, sid: str, namespace: str) -> None:
         """Disconnect ``sid`` from ``namespace`` once the event's acknowledgement is out."""
@@ -448,12 +460,5 @@ class FlaskBridge:
                     return handle(exc)
                 except Exception as handler_exc:
                     exc = handler_exc
-        self.report(exc, connection.scheduler)
+        connection.report_failure("a Socket.IO handler", exc)
         return _UNHANDLED
-
-    def report(self, exc: BaseException, scheduler: Any) -> None:
-        """An unhandled handler error: the test sees it in-process, else it is logged."""
-        if scheduler is not None:
-            scheduler.report_failure("a Socket.IO handler", exc)
-        else:
-            logger.error("Unhandled exception in a Socket.IO handler", exc_info=exc)

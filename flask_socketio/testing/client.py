@@ -24,7 +24,7 @@ import flask
 from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
-from ..context import INPROCESS_KEY, SAVED_SESSION_KEY
+from ..context import ENGINE_KEY, SAVED_SESSION_KEY
 from ..options import check_namespace
 from ..packets import Packet as FastPacket
 from ..packets import binary_hint
@@ -34,6 +34,7 @@ from . import hooks
 from .inprocess import InProcessSocket, in_process_engine
 from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
+from .rooms import RoomListeners, room_listeners
 from .state import (
     DROP_REASONS,
     NO_CHECK,
@@ -154,6 +155,7 @@ class SocketIOTestClient(ClientState):
         #: Each change a handler made to this connection's session, in order.
         self.session_changes: list[SessionChange] = []
         self.eio_sid: str | None = None
+        self._room_listeners = RoomListeners()  # the server's, once connected
         self._socket: InProcessSocket | None = None
         self._packet_class = self.server.packet_class
         self._acks: dict[tuple[str, int], list[Any]] = {}
@@ -324,7 +326,7 @@ class SocketIOTestClient(ClientState):
         path = "/" + self.socketio.path.strip("/")  # as Flask-SocketIO's test client
         environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
         environ["flask.app"] = self.app
-        environ[INPROCESS_KEY] = self.engine
+        environ[ENGINE_KEY] = self.engine
         if self.flask_test_client is not None:
             _cookies_into(self.flask_test_client, environ)
         environ.update(self._environ_overrides)
@@ -350,8 +352,8 @@ class SocketIOTestClient(ClientState):
         self._binary_packet = None
         connection = self.socketio.bridge.connection(environ)
         connection.session_observer = self._record_session_change
-        self.server.manager.room_listener = self.engine.room_event
-        self.engine.room_listeners[self.eio_sid] = self._record_room_change
+        self._room_listeners = room_listeners(self.server.manager)
+        self._room_listeners.by_session[self.eio_sid] = self._record_room_change
 
     def disconnect(self, namespace: str | None = None) -> None:
         """Disconnect ``namespace``; the server runs its disconnect handler.
@@ -383,7 +385,7 @@ class SocketIOTestClient(ClientState):
         finally:
             self._is_closed = True
             if self.eio_sid is not None:
-                self.engine.room_listeners.pop(self.eio_sid, None)
+                self._room_listeners.by_session.pop(self.eio_sid, None)
 
     def __enter__(self) -> SocketIOTestClient:
         return self
@@ -680,8 +682,8 @@ class SocketIOTestClient(ClientState):
                 else reason if reason in DROP_REASONS else TRANSPORT_CLOSE)
             self.transcript.add("received", "disconnect", namespace, args=reason)
         self._namespaces.clear()
-        if self.eio_sid is not None:  # the session is over: the engine forgets this client
-            self.engine.room_listeners.pop(self.eio_sid, None)
+        if self.eio_sid is not None:  # the session is over: the server forgets this client
+            self._room_listeners.by_session.pop(self.eio_sid, None)
 
     def _dispatch(self, pkt: Any) -> None:
         namespace = pkt.namespace or "/"

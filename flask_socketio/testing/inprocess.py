@@ -154,8 +154,6 @@ class InProcessEngine:
         self._scheduler = scheduler or current_scheduler()
         self.sockets: dict[str, InProcessSocket] = {}
         self.handlers: dict[str, Callable[..., Any]] = {}
-        #: Per in-process session, told of its rooms joined and left.
-        self.room_listeners: dict[str, Callable[[str, str, Any, bool], None]] = {}
         #: Volatile messages dropped: their client was stalled.
         self.volatile_dropped = 0
         self._generate_id = id_factory
@@ -206,13 +204,6 @@ class InProcessEngine:
             socket.close_reason = "refused"
             raise ConnectionRefusedError("the Engine.IO connect handler refused the connection")
         return socket
-
-    def room_event(self, eio_sid: str, sid: str, namespace: str, room: Any,
-                   joined: bool) -> None:
-        """The room manager's listener: passes a join or leave to its session's client."""
-        listener = self.room_listeners.get(eio_sid)
-        if listener is not None:
-            listener(sid, namespace, room, joined)
 
     def _closed(self, socket: InProcessSocket, reason: str) -> None:
         if socket.is_closed:

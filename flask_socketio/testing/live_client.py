@@ -91,6 +91,8 @@ class _InOrderEngineIOClient(engineio.Client):
     the session (and a polling GET) open until its next ping.
     """
 
+    ws: Any  # python-engineio's WebSocket (``None`` without one)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Every thread this client started, to join at close.

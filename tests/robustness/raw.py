@@ -15,7 +15,7 @@ import flask
 from werkzeug.test import EnvironBuilder
 
 from flask_socketio import SocketIO, emit
-from flask_socketio.context import INPROCESS_KEY
+from flask_socketio.context import ENGINE_KEY
 from flask_socketio.testing.inprocess import in_process_engine
 
 
@@ -48,7 +48,7 @@ class RawInProcessSocket:
         environ = builder.get_environ()
         builder.close()
         environ["flask.app"] = app
-        environ[INPROCESS_KEY] = self.engine
+        environ[ENGINE_KEY] = self.engine
         self.received: list[Any] = []
         self.close_reason: str | None = None
         self.socket = self.engine.open(environ, self.received.append, self._closed)

@@ -103,3 +103,19 @@ def test_no_import_cycle_is_longer_than_three_files():
     cycles = [sorted(c) for c in strongly_connected(import_graph()) if len(c) > 1]
     too_long = [cycle for cycle in cycles if len(cycle) > MAX_CYCLE]
     assert not too_long, f"import cycles longer than {MAX_CYCLE} files: {too_long}"
+
+
+def test_production_modules_do_not_import_the_test_machinery():
+    """The in-process engine and the scheduler live in the test toolkit; outside it,
+    only the test client is reached for: by ``SocketIO.test_client`` and by the
+    package's and ``flask_socketio.test_client``'s re-exports of its class (the
+    names Flask-SocketIO has)."""
+    graph = import_graph()
+    production = {name: imports for name, imports in graph.items()
+                  if not name.startswith("flask_socketio.testing")}
+    reaching_in = {name: sorted(i for i in imports if i.startswith("flask_socketio.testing"))
+                   for name, imports in production.items()}
+    reaching_in = {name: imports for name, imports in reaching_in.items() if imports}
+    assert reaching_in == {"flask_socketio": ["flask_socketio.testing"],
+                           "flask_socketio.extension": ["flask_socketio.testing.client"],
+                           "flask_socketio.test_client": ["flask_socketio.testing.client"]}

@@ -15,6 +15,7 @@ from flask import Flask, request, session
 from flask_socketio import ConnectionRefusedError, SocketIO, call, disconnect, emit, join_room
 from flask_socketio.testing import SocketIOTestClient
 from flask_socketio.testing.plugin import MAX_TRANSCRIPTS
+from flask_socketio.testing.rooms import room_listeners
 from flask_socketio.testing.scheduler import current_scheduler
 
 pytestmark = pytest.mark.socketio_leak_guard
@@ -72,7 +73,7 @@ def server_state(socketio, tasks_before=frozenset()):
         "namespaces with rooms": sum(len(rooms) for rooms in server.manager.rooms.values()),
         "pending callbacks": sum(len(c) for c in server.manager.callbacks.values()),
         "engine sockets": len(engine.sockets),
-        "room listeners": len(engine.room_listeners),
+        "room listeners": len(room_listeners(server.manager).by_session),
         "tasks": len([task for task in scheduler.tasks if task not in tasks_before]),
         "timers": len(scheduler._timers),
         "failures": len(scheduler.failures),
