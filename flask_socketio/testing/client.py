@@ -28,7 +28,7 @@ from ..context import ENGINE_KEY, SAVED_SESSION_KEY
 from ..options import check_namespace
 from ..packets import Packet as FastPacket
 from ..packets import binary_hint
-from ..textcodec import DEFAULT_JSON, decode_text
+from ..textcodec import DEFAULT_JSON, decode_control, decode_text
 from ..wsgi_types import WSGIEnvironment
 from . import hooks
 from .inprocess import InProcessSocket, in_process_engine
@@ -666,7 +666,8 @@ class SocketIOTestClient(ClientState):
         pkt = None
         if (type(payload) is str and self._packet_class is FastPacket
                 and FastPacket.json is DEFAULT_JSON):
-            pkt = decode_text(payload)  # a text EVENT or ACK: the server's fast decoder
+            # a text EVENT or ACK with the server's fast decoder; CONNECT and the like too
+            pkt = decode_text(payload) or decode_control(payload)
         if pkt is None:
             pkt = self._packet_class(encoded_packet=payload)
         if pkt.attachment_count:
