@@ -7,10 +7,10 @@ that pytest loads into every run, does not import Flask and python-socketio.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .install_check import warn_if_peer_installed
+from .lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from socketio.exceptions import ConnectionRefusedError as ConnectionRefusedError
@@ -56,14 +56,4 @@ _EXPORTS = {
 __all__ = [name for name in _EXPORTS if name != "SocketIOTestClient"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'flask_socketio' has no attribute {name!r}")
-    # Not cached here: the module's own entry in sys.modules stays the one source (a
-    # test runner that drops and re-imports modules, as pytester does, sees one copy).
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -53,21 +53,36 @@ class RunningHandler:
     its app (``None`` if the app has none), handed down to ``emit`` and friends
     instead of being found again through Flask's context-local proxies."""
 
-    __slots__ = ("sid", "namespace", "socketio")
+    __slots__ = ("sid", "namespace", "socketio", "request")
 
-    def __init__(self, sid: str | None, namespace: str, socketio: Any) -> None:
+    def __init__(self, sid: str | None, namespace: str, socketio: Any, request: Any) -> None:
         self.sid = sid
         self.namespace = namespace
         self.socketio = socketio
+        #: The event's request object: a request context the handler pushes itself
+        #: (``app.test_request_context()``, say) is not the handler's.
+        self.request = request
 
+
+#: Flask's ``request`` proxy (typed as the request it stands for): ``running_handler``
+#: asks it for the current request object (Werkzeug's ``LocalProxy._get_current_object``).
+_request_proxy: Any = flask.request
 
 _RUNNING: contextvars.ContextVar[RunningHandler | None] = contextvars.ContextVar(
     "flask_socketio.running_handler", default=None)
 
 
 def running_handler() -> RunningHandler | None:
-    """The handler the bridge runs in the current context, if any."""
-    return _RUNNING.get()
+    """The handler the bridge runs in the current context, if its request context is
+    the current one (one lookup, instead of one per proxy attribute)."""
+    running = _RUNNING.get()
+    if running is None:
+        return None
+    try:
+        current = _request_proxy._get_current_object()
+    except RuntimeError:  # no request context at all
+        return None
+    return running if current is running.request else None
 
 
 def current_sid(server: Any, namespace: str) -> str | None:
@@ -76,7 +91,7 @@ def current_sid(server: Any, namespace: str) -> str | None:
     A client has one sid per namespace, so a handler of ``'/'`` addressing
     ``'/chat'`` means the same client's ``'/chat'`` sid (``None`` if it has none).
     """
-    running = _RUNNING.get()
+    running = running_handler()
     sid: str | None
     own_namespace: str | None
     if running is not None:
@@ -357,8 +372,8 @@ class FlaskBridge:
         ctx.push()
         if route is None:
             connection.route = _Route.of(ctx)
-        running = _RUNNING.set(RunningHandler(sid, namespace,
-                                              app.extensions.get("socketio")))
+        running = _RUNNING.set(RunningHandler(sid, namespace, app.extensions.get("socketio"),
+                                              ctx.request))
         try:
             request = ctx.request
             request.sid = sid  # type: ignore[attr-defined]

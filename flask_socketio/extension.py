@@ -351,15 +351,8 @@ class SocketIO(ClusterOperations):
         hook raises goes to the error handlers, as a handler's would, and the handler
         does not run.
         """
-        served = _hook_namespace(namespace)
-
-        def decorator(function: BeforeHook) -> BeforeHook:
-            if not callable(function):
-                raise ValueError("a before-event hook must be a callable")
-            self.event_hooks.add_before(function, served)
-            return function
-
-        return decorator if hook is None else decorator(hook)
+        return _hook_registrar(self.event_hooks.add_before, "a before-event hook",
+                               hook, namespace)
 
     def after_event(self, hook: AfterHook | None = None, *,
                     namespace: str | None = None) -> Any:
@@ -372,15 +365,8 @@ class SocketIO(ClusterOperations):
         namespace, each group latest-registered first. What a hook raises is
         reported as an unhandled handler error; the other hooks still run.
         """
-        served = _hook_namespace(namespace)
-
-        def decorator(function: AfterHook) -> AfterHook:
-            if not callable(function):
-                raise ValueError("an after-event hook must be a callable")
-            self.event_hooks.add_after(function, served)
-            return function
-
-        return decorator if hook is None else decorator(hook)
+        return _hook_registrar(self.event_hooks.add_after, "an after-event hook",
+                               hook, namespace)
 
     def _unhandled_event(self, event: str, namespace: str, args: tuple[Any, ...],
                          owner: Any) -> Any:
@@ -604,6 +590,21 @@ class SocketIO(ClusterOperations):
 def _handler_namespace(namespace: Any) -> Any:
     """A handler's namespace: a name (``'/'`` for ``None``) or a pattern."""
     return namespace if is_pattern(namespace) else opts.check_namespace(namespace)
+
+
+def _hook_registrar(add: Callable[[Any, Any], None], what: str, hook: Any,
+                    namespace: str | None) -> Any:
+    """``@before_event``/``@after_event``: ``hook`` registered with ``add`` for the
+    namespace(s) it serves, or (``hook`` None) the decorator that registers one."""
+    served = _hook_namespace(namespace)
+
+    def decorator(function: Any) -> Any:
+        if not callable(function):
+            raise ValueError(f"{what} must be a callable")
+        add(function, served)
+        return function
+
+    return decorator if hook is None else decorator(hook)
 
 
 def _hook_namespace(namespace: Any) -> Any:

@@ -182,8 +182,8 @@ class ProtocolServer(socketio.Server):
     def _handle_eio_connect(self, eio_sid: str, environ: WSGIEnvironment) -> Any:
         result = super()._handle_eio_connect(eio_sid, environ)
         if self.connect_timeout is not None:
-            # The timer runs on the clock of the engine that owns the session: the
-            # in-process scheduler for a test client, the network engine's otherwise.
+            # The timer runs on the clock of the engine that owns the session (an
+            # attached engine's for its own sessions: a test's virtual clock).
             self._connect_deadlines[eio_sid] = self.eio.call_later(
                 eio_sid, self.connect_timeout, self._connect_timed_out, eio_sid)
         return result

@@ -240,22 +240,20 @@ def _session() -> _Session | None:
     return _sessions[-1] if _sessions else None
 
 
-def _on_test_client(client: Any) -> None:
-    session = _session()
-    if session is not None:
-        session.activate().client_made(client)
+def _activating(record: Callable[[_Active, Any], None]) -> Callable[[Any], None]:
+    """A listener that turns the per-test work on and hands it what was just made."""
+
+    def listener(made: Any) -> None:
+        session = _session()
+        if session is not None:
+            record(session.activate(), made)
+
+    return listener
 
 
-def _on_live_client(client: Any) -> None:
-    session = _session()
-    if session is not None:
-        session.activate().live_client_made(client)
-
-
-def _on_live_server(server: Any) -> None:
-    session = _session()
-    if session is not None:
-        session.activate().server_made(server)
+_on_test_client = _activating(_Active.client_made)
+_on_live_client = _activating(_Active.live_client_made)
+_on_live_server = _activating(_Active.server_made)
 
 
 def _on_adopted(router: Any) -> None:

@@ -190,3 +190,26 @@ def test_a_copied_request_context_still_finds_the_sender():
     client.emit("later")
     assert done == [True]
     client.assert_received("from-task", client.sid)
+
+
+def test_a_request_context_pushed_by_a_handler_is_not_the_handlers():
+    # Inside a request context of its own, emit() has no Socket.IO sender, as before
+    # the sender was handed down (and as in Flask-SocketIO, where it fails too).
+    from flask_socketio import emit
+
+    app, socketio = make_app()
+    errors = []
+
+    @socketio.on("nested")
+    def nested():
+        with app.test_request_context("/page/1"):
+            try:
+                emit("nope")
+            except RuntimeError as exc:
+                errors.append(str(exc))
+        emit("yes")
+
+    client = socketio.test_client(app)
+    client.emit("nested")
+    assert len(errors) == 1 and "only works inside a Socket.IO handler" in errors[0]
+    assert [r["name"] for r in client.get_received()] == ["yes"]

@@ -73,10 +73,16 @@ def test_any_text_decodes_as_python_socketio_or_falls_back(text):
     "0", "1", "4", "5", "6", "51-[\"x\",{\"_placeholder\":true,\"num\":0}]",
     "21-[\"x\"]", "2/chat?x=1,[\"x\"]", "2/chat", "2\u0663[\"x\"]", "2\ufeff[\"x\"]",
     "2" + "1" * 17 + "[\"x\"]", "2[\"x\"", "2{\"a\":1}", "2\"x\"", "2", "",
-    "2[" + "1" * 101 + "]",
+    "2[" + "1" * 101 + "]", "2[-" + "1" * 100 + "]", '2["x",{"n":' + "9" * 101 + "}]",
 ])
 def test_unusual_packets_go_to_the_full_codec(encoded):
     assert decode_text(encoded) is None
+
+
+def test_integer_literals_up_to_python_engineios_limit_take_the_fast_path():
+    for literal in ("1" * 100, "-" + "1" * 99):
+        encoded = "2[" + literal + "]"
+        assert decode_text(encoded).data == stock_decode(encoded).data == [int(literal)]
 
 
 def test_common_packets_take_the_fast_path():
