@@ -431,9 +431,11 @@ class SocketIOTestClient(ClientState):
         ``include_self``, ``skip_sid``, ``ignore_queue``) silently, since a client
         cannot address other clients; any other one with a :class:`UserWarning`.
         """
-        ignore_keywords(ignored)
+        if ignored:
+            ignore_keywords(ignored)
         namespace = check_namespace(namespace)
-        self._require_namespace(namespace, f"emit {event!r}")
+        if namespace not in self._namespaces:
+            self._require_namespace(namespace, f"emit {event!r}")
         ack_id = next(self._ack_ids) if callback else None
         self._send(sio_packet.EVENT, namespace, data=[event, *args], ack_id=ack_id,
                    event=event)
@@ -649,9 +651,13 @@ class SocketIOTestClient(ClientState):
         kind = _KINDS.get(packet_type, "event")
         args = data[1:] if kind == "event" and data is not None else data
         self.transcript.add("sent", kind, namespace, event, args, ack_id)
-        assert self._socket is not None
-        for part in encoded if isinstance(encoded, list) else [encoded]:
-            self._socket.send(part)
+        socket = self._socket
+        assert socket is not None
+        if type(encoded) is list:  # a binary packet and its attachments
+            for part in encoded:
+                socket.send(part)
+        else:
+            socket.send(encoded)
 
     def _on_payload(self, payload: Any) -> None:
         if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
