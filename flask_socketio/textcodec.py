@@ -97,6 +97,37 @@ def decode_text(encoded: str) -> TextPacket | None:
     return TextPacket(kind, namespace, ack_id, data)
 
 
+_CONTROL_KINDS = {"0": packet.CONNECT, "1": packet.DISCONNECT, "4": packet.CONNECT_ERROR}
+
+
+def decode_control(encoded: str) -> TextPacket | None:
+    """``encoded`` decoded if it is a plain text CONNECT, DISCONNECT or CONNECT_ERROR
+    (an optional namespace, then nothing or a JSON object), else ``None`` (the full
+    codec decides, errors included). The test client reads the server's answers so."""
+    kind = _CONTROL_KINDS.get(encoded[:1])
+    if kind is None:
+        return None
+    position = 1
+    namespace = None
+    if encoded[1:2] == "/":
+        comma = encoded.find(",", 1)
+        if comma < 0:
+            return None
+        namespace = encoded[1:comma]
+        if "?" in namespace:
+            return None
+        position = comma + 1
+    if position == len(encoded):
+        return TextPacket(kind, namespace, None, None)
+    if encoded[position:position + 1] != "{":
+        return None
+    try:
+        data = _decode_json(encoded[position:])
+    except Exception:
+        return None
+    return TextPacket(kind, namespace, None, data)
+
+
 def encode_text(packet_type: int, namespace: str | None, id: int | None, data: Any) -> str:
     """python-socketio's encoding of a text (non-binary) packet of ``packet_type``
     with the default JSON module."""

@@ -193,6 +193,17 @@ class Node:
             time.sleep(0.05)
 
 
+def connect_on_queue(made: list[Client], *placed: tuple[Node, str, str]) -> list[Client]:
+    """A :class:`Client` for each ``(node, transport, name)``, put in ``made`` (the
+    ``clients`` fixture's list), returned once each of their nodes has its queue
+    connected (python-socketio subscribes a node when its first client connects)."""
+    new = [Client(node.url, transport, name) for node, transport, name in placed]
+    made.extend(new)
+    for node in dict.fromkeys(node for node, _, _ in placed):
+        node.wait_for_queue("connected")
+    return new
+
+
 class OrderedEngineIOClient(engineio.Client):
     """python-engineio's client, but each message is handled in the read loop.
 

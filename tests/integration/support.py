@@ -1,4 +1,5 @@
-"""Helpers of the live tests: bounded waits, Node.js and Chromium, leftover checks."""
+"""Helpers of the live tests: bounded waits, Node.js and Chromium, leftover checks,
+a live server with the Admin UI instrumentation."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +118,22 @@ def leftovers(threads_before: set[threading.Thread], children_before: set[int],
         time.sleep(0.02)
     return ([f"thread {thread.name}" for thread in threads]
             + [f"process {pid}" for pid in sorted(children)])
+
+
+@contextmanager
+def instrumented_server(app: Any, admin: Any) -> Iterator[Any]:
+    """A started :class:`~flask_socketio.testing.LiveServer` of ``app``, whose server
+    ``admin`` instruments (``socketio.instrument()``); the instrumentation is
+    undone and the server stopped at the end."""
+    from flask_socketio.testing import LiveServer
+
+    server = LiveServer(app).start()
+    try:
+        yield server
+    finally:
+        try:
+            if admin.stats_task is not None:
+                server.call_in_server(admin.shutdown)
+        finally:
+            admin.uninstrument()  # it patches python-engineio's Socket class
+            server.stop()
