@@ -56,7 +56,7 @@ class TextPacket:
     attachment_count = 0
 
     def __init__(self, packet_type: int, namespace: str | None, id: int | None,
-                 data: list[Any]) -> None:
+                 data: Any) -> None:
         self.packet_type = packet_type
         self.namespace = namespace
         self.id = id
