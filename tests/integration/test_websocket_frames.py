@@ -19,9 +19,9 @@ import pytest
 
 from tests.oracle.servers import oracle_servers
 
-from .processes import APPS, SERVING, ProcessGroup, listening_socket
+from .processes import APPS, SERVING, ProcessGroup, listening_socket, wait_for_http
 from .support import run_node, websocket_upgrade
-from .test_deploy_servers import EXAMPLE, gunicorn_options, require_program, wait_for_http
+from .test_deploy_servers import EXAMPLE, gunicorn_options, require_program
 
 TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
 MB = 1_000_000
