@@ -48,15 +48,16 @@ _DIGITS = frozenset("0123456789")
 
 
 class TextPacket:
-    """A decoded text EVENT or ACK: the attributes of python-socketio's ``Packet``
-    that the server reads."""
+    """A decoded text packet (EVENT or ACK, or a CONNECT, DISCONNECT or CONNECT_ERROR
+    from :func:`decode_control`): the attributes of python-socketio's ``Packet`` that
+    are read. ``data`` is a list for EVENT and ACK, a dict or ``None`` otherwise."""
 
     __slots__ = ("packet_type", "namespace", "id", "data")
 
     attachment_count = 0
 
     def __init__(self, packet_type: int, namespace: str | None, id: int | None,
-                 data: list[Any]) -> None:
+                 data: list[Any] | dict[str, Any] | None) -> None:
         self.packet_type = packet_type
         self.namespace = namespace
         self.id = id

@@ -19,9 +19,9 @@ import pytest
 
 from tests.oracle.servers import oracle_servers
 
-from .processes import APPS, SERVING, ProcessGroup, listening_socket
-from .support import run_node
-from .test_deploy_servers import EXAMPLE, gunicorn_options, require_program, wait_for_http
+from .processes import APPS, SERVING, ProcessGroup, listening_socket, wait_for_http
+from .support import run_node, websocket_upgrade
+from .test_deploy_servers import EXAMPLE, gunicorn_options, require_program
 
 TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
 MB = 1_000_000
@@ -38,23 +38,7 @@ class FrameClient:
     """A WebSocket client written by hand: every frame as the test says."""
 
     def __init__(self, port: int, extensions: str | None = None, timeout: float = 5) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        request = (f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-                   f"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
-        if extensions:
-            request += f"Sec-WebSocket-Extensions: {extensions}\r\n"
-        self.sock.sendall((request + "\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(1)
-            assert chunk, f"the server closed during the handshake: {head!r}"
-            head += chunk
-        lines = head.decode().split("\r\n")
-        assert lines[0].startswith("HTTP/1.1 101"), lines[0]
-        fields = (line.partition(":") for line in lines[1:] if line)
-        self.headers = {name.lower(): value.strip() for name, _, value in fields}
+        self.sock, self.headers = websocket_upgrade(port, extensions, timeout)
 
     def connect_namespace(self) -> None:
         assert self.read_text().startswith("0{")
