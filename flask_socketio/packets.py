@@ -41,11 +41,18 @@ def has_binary(data: Any) -> bool:
     return False
 
 
+#: Packet types that are always text: their encoding is :func:`encode_text`'s (CONNECT,
+#: DISCONNECT and CONNECT_ERROR included: they never carry attachments).
+_TEXT_KINDS = frozenset({packet.EVENT, packet.ACK, packet.CONNECT, packet.DISCONNECT,
+                         packet.CONNECT_ERROR})
+
+
 class Packet(packet.Packet):
     """``socketio.packet.Packet`` with :func:`has_binary` as its ``data_is_binary``.
 
-    The server uses it for the default serializer. A text EVENT or ACK with the
-    default JSON module is encoded by :func:`flask_socketio.textcodec.encode_text`
+    The server uses it for the default serializer. A text EVENT or ACK (CONNECT,
+    DISCONNECT and CONNECT_ERROR too) with the default JSON module is encoded by
+    :func:`flask_socketio.textcodec.encode_text`
     (the same string, without a ``JSONEncoder`` made per packet), and when such a
     packet is built without a ``binary`` answer it is encoded at once instead of
     being searched for binary data: JSON refuses bytes, so a payload that encodes has
@@ -83,7 +90,7 @@ class Packet(packet.Packet):
         if (encoded is not None and encoded[1] == kind and encoded[2] is self.data
                 and encoded[3] == self.namespace and encoded[4] == self.id):
             return encoded[0]  # encoded when built, and unchanged since
-        if (kind == packet.EVENT or kind == packet.ACK) and self.json is DEFAULT_JSON:
+        if kind in _TEXT_KINDS and self.json is DEFAULT_JSON:
             return encode_text(kind, self.namespace, self.id, self.data)
         return super().encode()
 

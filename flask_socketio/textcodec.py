@@ -48,15 +48,16 @@ _DIGITS = frozenset("0123456789")
 
 
 class TextPacket:
-    """A decoded text EVENT or ACK: the attributes of python-socketio's ``Packet``
-    that the server reads."""
+    """A decoded text packet (EVENT or ACK, or a CONNECT, DISCONNECT or CONNECT_ERROR
+    from :func:`decode_control`): the attributes of python-socketio's ``Packet`` that
+    are read. ``data`` is a list for EVENT and ACK, a dict or ``None`` otherwise."""
 
     __slots__ = ("packet_type", "namespace", "id", "data")
 
     attachment_count = 0
 
     def __init__(self, packet_type: int, namespace: str | None, id: int | None,
-                 data: list[Any]) -> None:
+                 data: list[Any] | dict[str, Any] | None) -> None:
         self.packet_type = packet_type
         self.namespace = namespace
         self.id = id
@@ -95,6 +96,37 @@ def decode_text(encoded: str) -> TextPacket | None:
     except Exception:
         return None  # the full codec raises the error the server reports
     return TextPacket(kind, namespace, ack_id, data)
+
+
+_CONTROL_KINDS = {"0": packet.CONNECT, "1": packet.DISCONNECT, "4": packet.CONNECT_ERROR}
+
+
+def decode_control(encoded: str) -> TextPacket | None:
+    """``encoded`` decoded if it is a plain text CONNECT, DISCONNECT or CONNECT_ERROR
+    (an optional namespace, then nothing or a JSON object), else ``None`` (the full
+    codec decides, errors included). The test client reads the server's answers so."""
+    kind = _CONTROL_KINDS.get(encoded[:1])
+    if kind is None:
+        return None
+    position = 1
+    namespace = None
+    if encoded[1:2] == "/":
+        comma = encoded.find(",", 1)
+        if comma < 0:
+            return None
+        namespace = encoded[1:comma]
+        if "?" in namespace:
+            return None
+        position = comma + 1
+    if position == len(encoded):
+        return TextPacket(kind, namespace, None, None)
+    if encoded[position:position + 1] != "{":
+        return None
+    try:
+        data = _decode_json(encoded[position:])
+    except Exception:
+        return None
+    return TextPacket(kind, namespace, None, data)
 
 
 def encode_text(packet_type: int, namespace: str | None, id: int | None, data: Any) -> str:

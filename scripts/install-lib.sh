@@ -81,11 +81,35 @@ install_python() {
         log "python: $spec already installed (pyproject.toml unchanged)"
         return 0
     fi
+    if [[ "$extras" == *test* ]]; then
+        _install_uwsgi
+    fi
     log "python: pip install -e '$spec'"
     (cd "$REPO_ROOT" && "$PYTHON" -m pip install -e "$spec") \
         || die "pip install -e '$spec' failed"
     mkdir -p "$STAMP_DIR"
     echo "$fp" >"$stamp"
+}
+
+# _install_uwsgi: uWSGI (a test dependency) is compiled by pip, against this
+# interpreter's headers and libpython: Debian's python3-dev provides them (and
+# gcc), installed when missing and we are root. It is built without pip's wheel
+# cache, which would hand a uWSGI built for another Python of the same version
+# (e.g. a pyenv build) that cannot load this one's standard library.
+_install_uwsgi() {
+    local include
+    include="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
+    if [ ! -f "$include/Python.h" ] || ! command -v gcc >/dev/null 2>&1; then
+        [ "$(id -u)" = 0 ] || die "uWSGI needs $include/Python.h and gcc: install python3-dev and gcc"
+        log "python: apt-get install python3-dev gcc (headers to build uWSGI)"
+        apt-get update && apt-get install -y python3-dev gcc \
+            || die "apt-get install python3-dev gcc failed"
+    fi
+    if "$PYTHON" -m pip show uwsgi >/dev/null 2>&1; then
+        return 0
+    fi
+    log "python: pip install --no-cache-dir uwsgi (compiled for $PYTHON)"
+    "$PYTHON" -m pip install --no-cache-dir 'uwsgi>=2.0.22' || die "pip install uwsgi failed"
 }
 
 # install_npm: npm ci (npm install when there is no lock) at the repo root.

@@ -83,13 +83,17 @@ class Engine(Protocol):
         """An exception server code raised for one of this engine's sessions, that no
         handler took (``source`` says where): logged on the network."""
 
+    #: Volatile messages it dropped (their session's transport was not ready).
+    volatile_dropped: int
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """Send the packets of one volatile message if the session's transport is
+        ready for them, else drop them (counted in :attr:`volatile_dropped`)."""
+
 
 class AttachedEngine(Engine, Protocol):
     """An engine attached to the router beside the network one, owning its own
     sessions and (for the callers it serves) the async primitives and the clock."""
-
-    #: Volatile messages it dropped.
-    volatile_dropped: int
 
     def owns(self, sid: str) -> bool:
         """Is session ``sid`` one of this engine's?"""
@@ -99,5 +103,3 @@ class AttachedEngine(Engine, Protocol):
 
     def monotonic(self) -> float:
         """Seconds on this engine's clock."""
-
-    def send_volatile(self, sid: str, pkts: list[Any]) -> None: ...

@@ -17,6 +17,21 @@ logger = logging.getLogger("flask_socketio.engine")
 class EngineIOServer(engineio.Server):
     """python-engineio's server, completed to our :class:`~.base.Engine` interface."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.volatile_dropped = 0
+
+    def send_volatile(self, sid: str, pkts: list[Any]) -> None:
+        """python-engineio has no notion of volatile messages: they are sent when the
+        session is connected, not upgrading, and has nothing queued; else dropped."""
+        socket = self.sockets.get(sid)
+        if (socket is None or not socket.connected or socket.closing or socket.closed
+                or socket.upgrading or not socket.queue.empty()):
+            self.volatile_dropped += 1
+            return
+        for pkt in pkts:
+            self.send_packet(sid, pkt)
+
     def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
         """Run the handling of one event of session ``sid`` as a background task."""
         self.start_background_task(target, *args)

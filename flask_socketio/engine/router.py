@@ -59,15 +59,14 @@ class EngineRouter(EngineSurface):
     sessions, see :class:`~flask_socketio.engine.surface.EngineSurface`)."""
 
     def __init__(self, engine: str | None = None, **engineio_options: Any) -> None:
-        #: The network engine: typed ``Any``, since the python-engineio surface reads
-        #: its settings and sessions too.
-        self.network: Any = network_engine(engine, engineio_options)
+        #: The network engine (python-engineio's settings are read from it too, see
+        #: :class:`~.surface.EngineSurface`).
+        self.network: Engine = network_engine(engine, engineio_options)
         #: The engine attached beside the network one, if any (see :meth:`attach`).
         self.attached: AttachedEngine | None = None
         #: Set when a message queue listener delivers from a thread of its own, so
         #: in-process clients know to wait for deliveries from other threads.
         self.external_listeners = False
-        self._volatile_dropped = 0
         self._handlers: dict[str, Callable[..., Any]] = {}
         #: The (real) thread serving network requests and its gevent hub: network
         #: sessions are written to there, since gevent queues serve one thread only.
@@ -194,30 +193,18 @@ class EngineRouter(EngineSurface):
     def send_volatile(self, sid: str, pkts: list[Any]) -> None:
         """Send the Engine.IO packets of one volatile message to session ``sid`` if
         its transport is ready for them, else drop them (counted in
-        :attr:`volatile_dropped`). python-engineio, which has no such notion, gets
-        them when the session is connected, not upgrading, and has nothing queued."""
+        :attr:`volatile_dropped`)."""
         attached = self.attached
         if attached is not None and attached.owns(sid):
             attached.send_volatile(sid, pkts)
-        elif hasattr(self.network, "send_volatile"):
-            self._in_network_thread(self.network.send_volatile, sid, pkts)
         else:
-            self._in_network_thread(self._send_volatile_engineio, sid, pkts)
-
-    def _send_volatile_engineio(self, sid: str, pkts: list[Any]) -> None:
-        socket = self.network.sockets.get(sid)
-        if (socket is None or not socket.connected or socket.closing or socket.closed
-                or socket.upgrading or not socket.queue.empty()):
-            self._volatile_dropped += 1
-            return
-        for pkt in pkts:
-            self.network.send_packet(sid, pkt)
+            self._in_network_thread(self.network.send_volatile, sid, pkts)
 
     @property
     def volatile_dropped(self) -> int:
         """Volatile messages dropped (not sent) since the server was made, by every
         engine."""
-        count = self._volatile_dropped + getattr(self.network, "volatile_dropped", 0)
+        count = self.network.volatile_dropped
         if self.attached is not None:
             count += self.attached.volatile_dropped
         return count

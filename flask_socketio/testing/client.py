@@ -26,7 +26,9 @@ from werkzeug.test import EnvironBuilder
 
 from ..context import ENGINE_KEY, SAVED_SESSION_KEY
 from ..options import check_namespace
+from ..packets import Packet as FastPacket
 from ..packets import binary_hint
+from ..textcodec import DEFAULT_JSON, decode_control, decode_text
 from ..wsgi_types import WSGIEnvironment
 from . import hooks
 from .inprocess import InProcessSocket, in_process_engine
@@ -429,9 +431,11 @@ class SocketIOTestClient(ClientState):
         ``include_self``, ``skip_sid``, ``ignore_queue``) silently, since a client
         cannot address other clients; any other one with a :class:`UserWarning`.
         """
-        ignore_keywords(ignored)
+        if ignored:
+            ignore_keywords(ignored)
         namespace = check_namespace(namespace)
-        self._require_namespace(namespace, f"emit {event!r}")
+        if namespace not in self._namespaces:
+            self._require_namespace(namespace, f"emit {event!r}")
         ack_id = next(self._ack_ids) if callback else None
         self._send(sio_packet.EVENT, namespace, data=[event, *args], ack_id=ack_id,
                    event=event)
@@ -634,8 +638,11 @@ class SocketIOTestClient(ClientState):
     def _send(self, packet_type: int, namespace: str, data: Any = None,
               ack_id: int | None = None, event: str | None = None) -> None:
         try:
-            pkt = self._packet_class(packet_type, data=data, namespace=namespace, id=ack_id,
-                                     binary=binary_hint(self._packet_class, data))
+            packet_class = self._packet_class
+            # FastPacket encodes a text EVENT or ACK at once and finds binary data itself
+            binary = None if packet_class is FastPacket else binary_hint(packet_class, data)
+            pkt = packet_class(packet_type, data=data, namespace=namespace, id=ack_id,
+                               binary=binary)
             encoded = pkt.encode()
         except (TypeError, ValueError, OverflowError) as exc:  # msgpack: ints over 64 bits
             doing = "acknowledge" if packet_type == sio_packet.ACK else "send"
@@ -644,9 +651,13 @@ class SocketIOTestClient(ClientState):
         kind = _KINDS.get(packet_type, "event")
         args = data[1:] if kind == "event" and data is not None else data
         self.transcript.add("sent", kind, namespace, event, args, ack_id)
-        assert self._socket is not None
-        for part in encoded if isinstance(encoded, list) else [encoded]:
-            self._socket.send(part)
+        socket = self._socket
+        assert socket is not None
+        if type(encoded) is list:  # a binary packet and its attachments
+            for part in encoded:
+                socket.send(part)
+        else:
+            socket.send(encoded)
 
     def _on_payload(self, payload: Any) -> None:
         if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
@@ -658,7 +669,13 @@ class SocketIOTestClient(ClientState):
                 pkt, self._binary_packet = self._binary_packet, None
                 self._dispatch(pkt)
             return
-        pkt = self._packet_class(encoded_packet=payload)
+        pkt = None
+        if (type(payload) is str and self._packet_class is FastPacket
+                and FastPacket.json is DEFAULT_JSON):
+            # a text EVENT or ACK with the server's fast decoder; CONNECT and the like too
+            pkt = decode_text(payload) or decode_control(payload)
+        if pkt is None:
+            pkt = self._packet_class(encoded_packet=payload)
         if pkt.attachment_count:
             self._binary_packet = pkt
             return

@@ -20,7 +20,7 @@ import greenlet
 
 from ..engine.base import Cancellable
 from ..wsgi_types import StartResponse, WSGIEnvironment
-from .scheduler import Scheduler, current_scheduler
+from .scheduler import Scheduler, Task, current_scheduler
 
 logger = logging.getLogger("flask_socketio.testing")
 Reason = engineio.Server.reason
@@ -45,6 +45,11 @@ class InProcessSocket:
         self._on_close = on_close
         self._inbound: deque[Any] = deque()
         self._reading = False
+        #: The task reading ``_inbound`` while ``_reading``.
+        self._reader: Task | None = None
+        #: The handling of the last event read, which the reader runs once it is done
+        #: (see :meth:`take_event`).
+        self._handoff: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
         #: While stalled the client reads nothing: what the server sends waits here
         #: (volatile messages are dropped instead), until :meth:`resume`.
         self.is_stalled = False
@@ -77,9 +82,31 @@ class InProcessSocket:
     def _start_reader(self) -> None:
         if not self._reading:
             self._reading = True
-            self.engine.scheduler.start_background_task(self._read)
+            self._reader = self.engine.scheduler.start_background_task(self._read)
+
+    def take_event(self, target: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+        """Take the handling of an event this socket's reader just read, to run it in
+        the reader's task once the reader is done, if that changes nothing: the reader
+        is the caller, has nothing more to read and no other task is ready, so a task
+        of the handling's own would be the next to run anyway. Saves a task per event."""
+        reader = self._reader
+        if (not self._reading or self._handoff is not None or self._inbound or reader is None
+                or reader.greenlet is not greenlet.getcurrent()
+                or self.engine.scheduler.has_ready()):
+            return False
+        self._handoff = (target, args)
+        return True
 
     def _read(self) -> None:
+        try:
+            self._read_inbound()
+        finally:
+            handoff, self._handoff = self._handoff, None
+            reader, self._reader = self._reader, None
+        if handoff is not None and reader is not None:
+            reader.run_instead(*handoff)  # the reader is done: it becomes the event's task
+
+    def _read_inbound(self) -> None:
         # Messages of one connection reach the server one at a time, in order, as
         # python-engineio's socket reader delivers them.
         try:
@@ -178,7 +205,9 @@ class InProcessEngine:
         return self.scheduler_for_caller() is not None
 
     def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
-        self.scheduler.start_background_task(target, *args)
+        socket = self.sockets.get(sid)
+        if socket is None or not socket.take_event(target, args):
+            self.scheduler.start_background_task(target, *args)
 
     def scheduler_for_caller(self) -> Scheduler | None:
         """This engine's scheduler if the calling greenlet runs on it (the test's code

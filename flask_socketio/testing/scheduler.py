@@ -121,6 +121,13 @@ class Task:
         finally:
             self._end()
 
+    def run_instead(self, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """From inside this task: go on as a task of ``target(*args)`` (its name in
+        reports and failures included), as if that one had been started next."""
+        self._target, self._args, self._kwargs = target, args, {}
+        self._scheduler._spins = 0
+        target(*args)
+
     def _end(self) -> None:
         scheduler = self._scheduler
         scheduler._tasks.discard(self)
@@ -245,6 +252,10 @@ class Scheduler:
         """Does ``glet`` (the caller by default) run on this scheduler: its home or a task?"""
         current = glet if glet is not None else greenlet.getcurrent()
         return current is self._home() or current is self._hub or current.parent is self._hub
+
+    def has_ready(self) -> bool:
+        """Is any task waiting to start or to resume?"""
+        return bool(self._ready)
 
     def run_pending(self) -> None:
         """Run every task that can run now, until all are blocked or finished."""

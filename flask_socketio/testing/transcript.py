@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -35,24 +36,42 @@ class TranscriptEntry:
         return " ".join(parts)
 
 
-@dataclass
 class Transcript:
-    """The entries of one client, oldest first."""
+    """The entries of one client, oldest first.
 
-    entries: list[TranscriptEntry] = field(default_factory=list)
+    :meth:`add` only keeps the fields (it runs for every packet of every test); the
+    :class:`TranscriptEntry` objects are made when the entries are first read.
+    """
+
+    __slots__ = ("_entries", "_pending")
+
+    def __init__(self, entries: list[TranscriptEntry] | None = None) -> None:
+        self._entries: list[TranscriptEntry] = [] if entries is None else entries
+        self._pending: list[tuple[Any, ...]] = []
 
     def add(self, direction: str, kind: str, namespace: str, event: str | None = None,
             args: Any = None, ack_id: int | None = None) -> None:
-        self.entries.append(TranscriptEntry(direction, kind, namespace, event, args, ack_id))
+        self._pending.append((direction, kind, namespace, event, args, ack_id))
+
+    @property
+    def entries(self) -> list[TranscriptEntry]:
+        """Every entry so far (the same list each time: a test may clear it)."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._entries.extend(TranscriptEntry(*fields) for fields in pending)
+        return self._entries
 
     def of_kind(self, kind: str) -> list[TranscriptEntry]:
         return [entry for entry in self.entries if entry.kind == kind]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[TranscriptEntry]:
         return iter(self.entries)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self._entries) + len(self._pending)
+
+    def __repr__(self) -> str:
+        return f"Transcript(entries={self.entries!r})"
 
     def format(self) -> str:
         return "\n".join(str(entry) for entry in self.entries) or "(nothing happened)"

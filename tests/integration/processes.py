@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,17 @@ class Node:
                 raise AssertionError(f"{self.process.name}: queue state {status} is not "
                                      f"{state!r} after {timeout} s:\n{self.process.log}")
             time.sleep(0.05)
+
+
+def connect_on_queue(made: list[Client], *placed: tuple[Node, str, str]) -> list[Client]:
+    """A :class:`Client` for each ``(node, transport, name)``, put in ``made`` (the
+    ``clients`` fixture's list), returned once each of their nodes has its queue
+    connected (python-socketio subscribes a node when its first client connects)."""
+    new = [Client(node.url, transport, name) for node, transport, name in placed]
+    made.extend(new)
+    for node in dict.fromkeys(node for node, _, _ in placed):
+        node.wait_for_queue("connected")
+    return new
 
 
 class OrderedEngineIOClient(engineio.Client):
@@ -379,16 +391,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_redis(process, port: int) -> None:
-    import redis
-
-    deadline = time.monotonic() + 10
+def wait_for_ready(process: ServerProcess, ready: Callable[[], bool],
+                   errors: type[Exception] | tuple[type[Exception], ...],
+                   timeout: float = 10, interval: float = 0.05) -> None:
+    """Poll ``ready()`` (``errors`` it raises count as not yet) until it holds; fail
+    with the process's log if it exits or ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            if redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping():
+            if ready():
                 return
-        except redis.RedisError:
+        except errors:
             pass
         assert process.is_alive(), f"{process.name} exited:\n{process.log}"
         assert time.monotonic() < deadline, f"{process.name} not ready:\n{process.log}"
-        time.sleep(0.05)
+        time.sleep(interval)
+
+
+def wait_for_redis(process: ServerProcess, port: int) -> None:
+    import redis
+
+    wait_for_ready(process, redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping,
+                   redis.RedisError)
+
+
+def wait_for_http(process: ServerProcess, url: str, timeout: float = 20) -> None:
+    """Wait until ``url + "/"`` answers 200."""
+    wait_for_ready(process, lambda: requests.get(url + "/", timeout=2).status_code == 200,
+                   requests.ConnectionError, timeout, interval=0.1)

@@ -1,14 +1,18 @@
-"""Helpers of the live tests: bounded waits, Node.js and Chromium, leftover checks."""
+"""Helpers of the live tests: bounded waits, Node.js and Chromium, leftover checks,
+a live server with the Admin UI instrumentation, a WebSocket upgrade by hand."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +120,46 @@ def leftovers(threads_before: set[threading.Thread], children_before: set[int],
         time.sleep(0.02)
     return ([f"thread {thread.name}" for thread in threads]
             + [f"process {pid}" for pid in sorted(children)])
+
+
+@contextmanager
+def instrumented_server(app: Any, admin: Any) -> Iterator[Any]:
+    """A started :class:`~flask_socketio.testing.LiveServer` of ``app``, whose server
+    ``admin`` instruments (``socketio.instrument()``); the instrumentation is
+    undone and the server stopped at the end."""
+    from flask_socketio.testing import LiveServer
+
+    server = LiveServer(app).start()
+    try:
+        yield server
+    finally:
+        try:
+            if admin.stats_task is not None:
+                server.call_in_server(admin.shutdown)
+        finally:
+            admin.uninstrument()  # it patches python-engineio's Socket class
+            server.stop()
+
+
+def websocket_upgrade(port: int, extensions: str | None = None,
+                      timeout: float = 5) -> tuple[socket.socket, dict[str, str]]:
+    """Open a Socket.IO WebSocket on 127.0.0.1:``port`` by hand, offering
+    ``extensions``: the socket, right after the 101 response, and that response's
+    headers (names in lower case)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+               f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
+    if extensions:
+        request += f"Sec-WebSocket-Extensions: {extensions}\r\n"
+    sock.sendall((request + "\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        assert chunk, f"the server closed during the handshake: {head!r}"
+        head += chunk
+    lines = head.decode().split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 101"), lines[0]
+    fields = (line.partition(":") for line in lines[1:] if line)
+    return sock, {name.lower(): value.strip() for name, _, value in fields}

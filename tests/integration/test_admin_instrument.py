@@ -19,6 +19,7 @@ import socketio
 from flask_socketio.testing import LiveServer
 
 from .live_app import create_app
+from .support import instrumented_server
 
 TIMEOUT = 5
 
@@ -57,16 +58,8 @@ class Watcher:
 def instrumented(request) -> Iterator[tuple[LiveServer, Any]]:
     app, socketio_ = create_app(engine=request.param, ping_interval=1)
     admin = socketio_.server.instrument(auth=False, server_stats_interval=0.5)
-    server = LiveServer(app).start()
-    try:
+    with instrumented_server(app, admin) as server:
         yield server, admin
-    finally:
-        try:
-            if admin.stats_task is not None:
-                server.call_in_server(admin.shutdown)
-        finally:
-            admin.uninstrument()  # it patches python-engineio's Socket class
-            server.stop()
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

@@ -18,9 +18,14 @@ from flask import Flask
 
 from flask_socketio import SocketIO, join_room
 from flask_socketio.admin_ui import admin_ui_blueprint
-from flask_socketio.testing import LiveServer
 
-from .support import NODE_MODULES, require_chromium, require_node_modules, run_node
+from .support import (
+    NODE_MODULES,
+    instrumented_server,
+    require_chromium,
+    require_node_modules,
+    run_node,
+)
 
 CREDENTIALS = {"username": "admin", "password": "s3cret"}
 UI_PACKAGE = "@socket.io/admin-ui"
@@ -45,16 +50,8 @@ def admin_server():
     require_node_modules("playwright-core", "socket.io-client", UI_PACKAGE)
     app, socketio = create_admin_app()
     admin = socketio.instrument(auth=CREDENTIALS, server_stats_interval=0.5)
-    server = LiveServer(app).start()
-    try:
+    with instrumented_server(app, admin) as server:
         yield server
-    finally:
-        try:
-            if admin.stats_task is not None:
-                server.call_in_server(admin.shutdown)
-        finally:
-            admin.uninstrument()  # it patches python-engineio's Socket class
-            server.stop()
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

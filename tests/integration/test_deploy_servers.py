@@ -16,9 +16,8 @@ import sys
 import time
 
 import pytest
-import requests
 
-from .processes import ROOT, Client, ProcessGroup, ServerProcess, listening_socket
+from .processes import ROOT, Client, ProcessGroup, listening_socket, wait_for_http
 
 EXAMPLE = ROOT / "examples" / "deployment"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -42,19 +41,6 @@ def require_program(name: str) -> str:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return path
-
-
-def wait_for_http(process: ServerProcess, url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if requests.get(url + "/", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        assert process.is_alive(), f"{process.name} exited:\n{process.log}"
-        assert time.monotonic() < deadline, f"{process.name} not serving:\n{process.log}"
-        time.sleep(0.1)
 
 
 def check_clients(url: str, clients: list[Client]) -> None:

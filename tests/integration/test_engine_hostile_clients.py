@@ -644,6 +644,20 @@ class BareServer:
         self._started.set()
         server.serve_forever()
 
+    @contextmanager
+    def told_to_go(self) -> Iterator[websocket.WebSocket]:
+        """A WebSocket session that has sent the message ``go`` and left the server
+        half a second to act on it; closed at the end."""
+        ws = websocket.create_connection(
+            f"ws://127.0.0.1:{self.port}/engine.io/?EIO=4&transport=websocket", timeout=5)
+        try:
+            assert ws.recv().startswith("0")
+            ws.send("4go")
+            time.sleep(0.5)
+            yield ws
+        finally:
+            ws.close()
+
     def close(self) -> None:
         assert self._stop is not None
         self._stop()
@@ -699,15 +713,8 @@ def test_packets_made_while_a_write_is_in_flight_leave_together_in_the_next_writ
         gevent.spawn(burst)
 
     server = bare_server(on_message)
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{server.port}/engine.io/?EIO=4&transport=websocket", timeout=5)
-    try:
-        assert ws.recv().startswith("0")
-        ws.send("4go")
-        time.sleep(0.5)
+    with server.told_to_go() as ws:
         received = [ws.recv() for _ in range(3)]
-    finally:
-        ws.close()
     assert [message[:2] for message in received] == ["4A", "4B", "4C"]
     writes = [_frames(write) for write in server.writes[0] if write.startswith(b"\x81")]
     payloads = [[frame[:2] for frame in frames] for frames in writes]
@@ -754,18 +761,11 @@ def test_volatile_messages_are_dropped_first_when_the_queue_is_full(bare_server)
 
     server = bare_server(on_message, max_queued_bytes=1_000_000)
     server.engine.on("disconnect", lambda sid, reason: disconnects.append(reason))
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{server.port}/engine.io/?EIO=4&transport=websocket", timeout=5)
-    try:
-        assert ws.recv().startswith("0")
-        ws.send("4go")
-        time.sleep(0.5)
+    with server.told_to_go() as ws:
         received = []
         while not received or received[-1] != "4end":
             received.append(ws.recv())
         closed_before = list(disconnects)
-    finally:
-        ws.close()
     plain = [message for message in received if not message.startswith("4v")]
     volatile = len(received) - len(plain)
     print(f"\n{volatile} of 50 volatile messages delivered")

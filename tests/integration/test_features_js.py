@@ -11,10 +11,9 @@ import re
 import pytest
 from flask import Flask, request
 
-from flask_socketio import emit
-
 from .support import run_node
 from .test_event_middleware import create_features_app
+from .test_volatile_live import add_burst_handler
 
 BURST = 20
 
@@ -23,13 +22,7 @@ BURST = 20
 def app() -> Flask:
     flask_app, socketio = create_features_app()
 
-    @socketio.on("burst")
-    def burst(count: int) -> int:
-        before = socketio.stats["volatile_dropped"]
-        for n in range(count):
-            emit("position", n, volatile=True)
-        emit("done", count)
-        return socketio.stats["volatile_dropped"] - before
+    add_burst_handler(socketio)
 
     @socketio.on("where", namespace=re.compile(r"^/room-\d+$"))
     def where() -> str:

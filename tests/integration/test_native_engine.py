@@ -71,6 +71,11 @@ class EchoServer:
                                 timeout=5, **kwargs)
         return response, json.loads(response.text[1:]) if response.ok else None
 
+    def polling_session(self):
+        """A new polling session: its sid and the URL of its requests."""
+        _, opening = self.handshake()
+        return opening["sid"], f"{self.url}?EIO=4&transport=polling&sid={opening['sid']}"
+
 
 @pytest.fixture
 def serve():
@@ -107,8 +112,7 @@ def test_cookie_option_sets_the_session_cookie(serve):
 
 def test_polling_responses_are_compressed_above_the_threshold(serve):
     server = serve(compression_threshold=100)
-    _, opening = server.handshake()
-    url = f"{server.url}?EIO=4&transport=polling&sid={opening['sid']}"
+    _, url = server.polling_session()
     big = "x" * 500
     assert requests.post(url, data="4" + big, timeout=5).text == "ok"
     response = requests.get(url, headers={"Accept-Encoding": "gzip"}, timeout=5)
@@ -149,8 +153,7 @@ def test_transports_option_refuses_the_others(serve):
 
 def test_oversized_post_is_refused_before_it_is_read_and_closes_the_session(serve):
     server = serve(max_http_buffer_size=100)
-    _, opening = server.handshake()
-    url = f"{server.url}?EIO=4&transport=polling&sid={opening['sid']}"
+    _, url = server.polling_session()
     assert requests.post(url, data="4" + "x" * 200, timeout=5).status_code == 413
     assert requests.get(url, timeout=5).status_code == 400
 
@@ -170,9 +173,7 @@ def test_oversized_websocket_message_closes_the_session(serve):
 
 def test_server_disconnect_ends_the_pending_poll_with_a_close_packet(serve):
     server = serve()
-    _, opening = server.handshake()
-    sid = opening["sid"]
-    url = f"{server.url}?EIO=4&transport=polling&sid={sid}"
+    sid, url = server.polling_session()
     result = {}
     poller = threading.Thread(target=lambda: result.update(
         response=requests.get(url, timeout=5)))
@@ -248,9 +249,7 @@ def test_the_next_ping_comes_a_ping_interval_after_the_pong(serve):
 
 def test_a_server_closed_polling_session_gets_noop_and_close_on_its_next_poll(serve):
     server = serve()
-    _, opening = server.handshake()
-    sid = opening["sid"]
-    url = f"{server.url}?EIO=4&transport=polling&sid={sid}"
+    sid, url = server.polling_session()
     server.hub.loop.run_callback_threadsafe(server.engine.disconnect, sid)  # no poll pending
     deadline = time.monotonic() + 5
     while ("disconnect", sid, "server disconnect") not in server.events:

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from .processes import APPS, Client, free_port, wait_for_redis
+from .processes import APPS, Client, connect_on_queue, free_port, wait_for_redis
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -63,13 +63,13 @@ def run_emitter(url: str, channel: str, calls: list, options: dict | None = None
 
 def test_nodes_share_broadcasts_rooms_and_disconnects(processes, clients, queue_url, channel):
     node_a, node_b, node_c = processes.nodes(3, queue_url, channel)
-    a = Client(node_a.url, "websocket", "a")
-    b = Client(node_b.url, "polling", "b")
-    b2 = Client(node_b.url, "websocket", "b2")
-    c = Client(node_c.url, "polling", "c")
-    clients.extend([a, b, b2, c])
-    for node in (node_a, node_b, node_c):
-        node.wait_for_queue("connected")
+    a, b, b2, c = connect_on_queue(
+        clients,
+        (node_a, "websocket", "a"),
+        (node_b, "polling", "b"),
+        (node_b, "websocket", "b2"),
+        (node_c, "polling", "c"),
+    )
 
     # A broadcast issued on A reaches every node's clients.
     assert a.call("broadcast", {"n": 1}) is True
@@ -133,12 +133,12 @@ N = 200
 
 def test_order_per_connection_is_kept(processes, clients, queue_url, channel):
     node_a, node_b = processes.nodes(2, queue_url, channel)
-    local = Client(node_a.url, "websocket", "local")
-    remote_ws = Client(node_b.url, "websocket", "remote websocket")
-    remote_polling = Client(node_b.url, "polling", "remote polling")
-    clients.extend([local, remote_ws, remote_polling])
-    for node in (node_a, node_b):
-        node.wait_for_queue("connected")
+    local, remote_ws, remote_polling = connect_on_queue(
+        clients,
+        (node_a, "websocket", "local"),
+        (node_b, "websocket", "remote websocket"),
+        (node_b, "polling", "remote polling"),
+    )
 
     # N broadcasts from a task of A, back to back.
     assert local.call("stream", N, 0) is True
@@ -175,11 +175,8 @@ def test_sentinel_url_finds_the_master(processes, clients, channel, tmp_path):
 
     url = f"redis+sentinel://127.0.0.1:{sentinel_port}/0/{channel}"
     node_a, node_b = processes.nodes(2, url, channel)
-    a = Client(node_a.url, "websocket", "a")
-    b = Client(node_b.url, "polling", "b")
-    clients.extend([a, b])
-    for node in (node_a, node_b):
-        node.wait_for_queue("connected")
+    a, b = connect_on_queue(
+        clients, (node_a, "websocket", "a"), (node_b, "polling", "b"))
     assert a.call("broadcast", "through sentinel") is True
     for client in (a, b):
         assert client.receive("news") == ("through sentinel",)
@@ -213,11 +210,8 @@ def test_rediss_url_with_queue_options(processes, clients, channel, tmp_path):
     options = {"ssl_ca_certs": str(cert)}
     node_a, node_b = processes.nodes(
         2, url, channel, env={"MESSAGE_QUEUE_OPTIONS": json.dumps(options)})
-    a = Client(node_a.url, "websocket", "a")
-    b = Client(node_b.url, "websocket", "b")
-    clients.extend([a, b])
-    for node in (node_a, node_b):
-        node.wait_for_queue("connected")
+    a, b = connect_on_queue(
+        clients, (node_a, "websocket", "a"), (node_b, "websocket", "b"))
     assert a.call("broadcast", "over TLS") is True
     for client in (a, b):
         assert client.receive("news") == ("over TLS",)
@@ -293,11 +287,8 @@ def test_python_socketio_write_only_managers_reach_the_nodes(processes, clients,
     from flask_socketio.queues import RedisStreamsManager
 
     node_a, node_b = processes.nodes(2, queue_url, channel)
-    a = Client(node_a.url, "websocket", "a")
-    b = Client(node_b.url, "polling", "b")
-    clients.extend([a, b])
-    for node in (node_a, node_b):
-        node.wait_for_queue("connected")
+    a, b = connect_on_queue(
+        clients, (node_a, "websocket", "a"), (node_b, "polling", "b"))
     scheme = queue_url.split("://", 1)[0]
     if scheme == "redis+streams":
         emitter = RedisStreamsManager(queue_url, channel=channel, write_only=True)

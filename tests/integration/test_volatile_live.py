@@ -24,9 +24,9 @@ TRANSPORTS = ["websocket", "polling"]
 BURST = 20
 
 
-def create_volatile_app(engine: str, **options: Any) -> tuple[Flask, SocketIO]:
-    app = Flask(__name__)
-    socketio = SocketIO(app, engine=engine, **options)
+def add_burst_handler(socketio: SocketIO) -> None:
+    """``burst(count)``: ``count`` volatile ``position`` events, then ``done``; the
+    acknowledgement is how many of them the server dropped."""
 
     @socketio.on("burst")
     def burst(count: int) -> int:
@@ -35,6 +35,13 @@ def create_volatile_app(engine: str, **options: Any) -> tuple[Flask, SocketIO]:
             emit("position", n, volatile=True)
         emit("done", count)
         return socketio.stats["volatile_dropped"] - before
+
+
+def create_volatile_app(engine: str, **options: Any) -> tuple[Flask, SocketIO]:
+    app = Flask(__name__)
+    socketio = SocketIO(app, engine=engine, **options)
+
+    add_burst_handler(socketio)
 
     @socketio.on("one")
     def one() -> bool:

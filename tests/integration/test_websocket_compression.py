@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import struct
@@ -16,7 +15,7 @@ from flask_socketio import SocketIO, emit
 from flask_socketio.engine.deflate import BoundedInflater, MessageTooBig
 from flask_socketio.serving import build_server
 
-from .support import run_node
+from .support import run_node, websocket_upgrade
 
 
 @pytest.fixture
@@ -49,24 +48,12 @@ def serve():
         listener.close()
 
 
-def raw_upgrade(port, extensions="permessage-deflate; client_max_window_bits"):
+DEFLATE = "permessage-deflate; client_max_window_bits"
+
+
+def raw_upgrade(port, extensions=DEFLATE):
     """Open a WebSocket by hand; returns the socket and the 101 response's headers."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-               f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
-    if extensions:
-        request += f"Sec-WebSocket-Extensions: {extensions}\r\n"
-    sock.sendall((request + "\r\n").encode())
-    response = b""
-    while b"\r\n\r\n" not in response:
-        response += sock.recv(1)
-    lines = response.decode().split("\r\n")
-    assert lines[0].startswith("HTTP/1.1 101")
-    fields = (line.partition(":") for line in lines[1:] if line)
-    headers = {name.lower(): value.strip() for name, _, value in fields}
-    return sock, headers
+    return websocket_upgrade(port, extensions)
 
 
 def read_frame(sock):

@@ -19,9 +19,9 @@ import pytest
 
 from tests.oracle.servers import oracle_servers
 
-from .processes import APPS, SERVING, ProcessGroup, listening_socket
-from .support import run_node
-from .test_deploy_servers import EXAMPLE, gunicorn_options, require_program, wait_for_http
+from .processes import APPS, SERVING, ProcessGroup, listening_socket, wait_for_http
+from .support import run_node, websocket_upgrade
+from .test_deploy_servers import EXAMPLE, gunicorn_options, require_program
 
 TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
 MB = 1_000_000
@@ -38,23 +38,7 @@ class FrameClient:
     """A WebSocket client written by hand: every frame as the test says."""
 
     def __init__(self, port: int, extensions: str | None = None, timeout: float = 5) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        request = (f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-                   f"Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n")
-        if extensions:
-            request += f"Sec-WebSocket-Extensions: {extensions}\r\n"
-        self.sock.sendall((request + "\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(1)
-            assert chunk, f"the server closed during the handshake: {head!r}"
-            head += chunk
-        lines = head.decode().split("\r\n")
-        assert lines[0].startswith("HTTP/1.1 101"), lines[0]
-        fields = (line.partition(":") for line in lines[1:] if line)
-        self.headers = {name.lower(): value.strip() for name, _, value in fields}
+        self.sock, self.headers = websocket_upgrade(port, extensions, timeout)
 
     def connect_namespace(self) -> None:
         assert self.read_text().startswith("0{")
@@ -167,13 +151,19 @@ def open_client():
         client.close()
 
 
+@pytest.fixture
+def client(server, open_client):
+    """A :class:`FrameClient` of ``server`` (1 MB limit), connected to ``/``."""
+    connected = open_client(server[0])
+    connected.connect_namespace()
+    return connected
+
+
 # -- limits at the header --------------------------------------------------------------
 
 
-def test_a_48_mb_frame_against_a_1_mb_limit_is_refused_at_its_header(server, open_client):
-    port, pid = server
-    client = open_client(port)
-    client.connect_namespace()
+def test_a_48_mb_frame_against_a_1_mb_limit_is_refused_at_its_header(server, client):
+    _, pid = server
     reset_peak(pid)
     before = memory(pid)
     size = 48 * 1024 * 1024
@@ -200,10 +190,8 @@ def test_a_48_mb_frame_against_a_1_mb_limit_is_refused_at_its_header(server, ope
     assert grown <= 16 * 2**20, f"the peak RSS grew by {grown / 2**20:.1f} MiB"
 
 
-def test_a_header_announcing_8_gb_closes_at_once(server, open_client):
-    port, pid = server
-    client = open_client(port)
-    client.connect_namespace()
+def test_a_header_announcing_8_gb_closes_at_once(server, client):
+    _, pid = server
     before = memory(pid)
     started = time.monotonic()
     client.sock.sendall(frame(BINARY, b"", length=8 * 2**30))
@@ -213,10 +201,7 @@ def test_a_header_announcing_8_gb_closes_at_once(server, open_client):
     assert memory(pid)["VmPeak"] - before["VmPeak"] < 100 * 2**20
 
 
-def test_fragments_are_summed_against_the_limit(server, open_client):
-    port, _ = server
-    client = open_client(port)
-    client.connect_namespace()
+def test_fragments_are_summed_against_the_limit(client):
     client.send(TEXT, b"4" * 600_000, fin=False)
     # the second fragment's header takes the message past 1 MB: refused before its payload
     client.sock.sendall(frame(0x0, b"", length=600_000))
@@ -224,10 +209,7 @@ def test_fragments_are_summed_against_the_limit(server, open_client):
     assert client.is_at_end()
 
 
-def test_fragments_under_the_limit_make_one_message(server, open_client):
-    port, _ = server
-    client = open_client(port)
-    client.connect_namespace()
+def test_fragments_under_the_limit_make_one_message(client):
     message = echo_event("ab" * 200_000)
     client.send(TEXT, message[:100], fin=False)
     client.send(0x0, message[100:300_000], fin=False)
@@ -251,19 +233,13 @@ def test_fragments_under_the_limit_make_one_message(server, open_client):
     pytest.param([frame(CLOSE, b"\x03")], 1002, id="one-byte-close"),
     pytest.param([frame(CLOSE, struct.pack("!H", 1005))], 1002, id="reserved-close-code"),
 ])
-def test_a_protocol_violation_closes_with_its_code(server, frames, code, open_client):
-    port, _ = server
-    client = open_client(port)
-    client.connect_namespace()
+def test_a_protocol_violation_closes_with_its_code(client, frames, code):
     client.sock.sendall(b"".join(frames))
     assert client.read_close() == code
     assert client.is_at_end()
 
 
-def test_a_bad_utf8_fragmented_text_message_closes_1007(server, open_client):
-    port, _ = server
-    client = open_client(port)
-    client.connect_namespace()
+def test_a_bad_utf8_fragmented_text_message_closes_1007(client):
     client.send(TEXT, b'42["echo","\xc3', fin=False)  # a character cut in two...
     client.send(0x0, b'\x28"]')  # ...and not completed
     assert client.read_close() == 1007
@@ -272,27 +248,18 @@ def test_a_bad_utf8_fragmented_text_message_closes_1007(server, open_client):
 # -- control frames ---------------------------------------------------------------------
 
 
-def test_a_ping_is_answered_with_a_pong_of_its_payload(server, open_client):
-    port, _ = server
-    client = open_client(port)
-    client.connect_namespace()
+def test_a_ping_is_answered_with_a_pong_of_its_payload(client):
     client.send(PING, b"hello")
     assert client.read()[1:] == (PONG, b"hello")
 
 
-def test_the_close_handshake_echoes_the_code_and_ends_the_connection(server, open_client):
-    port, _ = server
-    client = open_client(port)
-    client.connect_namespace()
+def test_the_close_handshake_echoes_the_code_and_ends_the_connection(client):
     client.send(CLOSE, struct.pack("!H", 4000) + b"bye")
     assert client.read_close() == 4000
     assert client.is_at_end()
 
 
-def test_control_frames_inside_a_fragmented_message(server, open_client):
-    port, _ = server
-    client = open_client(port)
-    client.connect_namespace()
+def test_control_frames_inside_a_fragmented_message(client):
     message = echo_event("abcd")
     client.send(TEXT, message[:8], fin=False)
     client.send(PING, b"1")

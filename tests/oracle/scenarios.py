@@ -98,6 +98,15 @@ def connect_main(wire: Wire, payload: str = '{"token":"1"}') -> None:
     wire.expect(2)
 
 
+def probe_upgrade(wire: Wire) -> WebSocketWire:
+    """A WebSocket for the polling session of ``wire``, its probe answered (not upgraded yet)."""
+    ws = WebSocketWire(wire.base_url)
+    ws.connect(f"EIO=4&transport=websocket&sid={wire.sid}")
+    ws.send("2probe")
+    ws.expect(1)
+    return ws
+
+
 PROBE_ECHO = '42["message-back","probe"]'
 POST_OK = "POST 200 text/html ok"
 GONE_GET = '<GET 400 application/json {"code":1,"message":"Session ID unknown"}>'
@@ -285,10 +294,7 @@ def scenario_client_closes_engine(wire: Wire) -> None:
 @scenario(transports=("polling",))
 def scenario_upgrade(wire: Wire) -> None:
     connect_main(wire)
-    ws = WebSocketWire(wire.base_url)
-    ws.connect(f"EIO=4&transport=websocket&sid={wire.sid}")
-    ws.send("2probe")
-    ws.expect(1)
+    ws = probe_upgrade(wire)
     ws.send("5")
     ws.send('42["message","over websocket"]')
     ws.expect(1)
@@ -305,10 +311,7 @@ def scenario_upgrade_with_a_pending_poll(wire: Wire) -> None:
         requests.get(wire.url, timeout=WAIT)))
     poll.start()
     time.sleep(0.2)
-    ws = WebSocketWire(wire.base_url)
-    ws.connect(f"EIO=4&transport=websocket&sid={wire.sid}")
-    ws.send("2probe")
-    ws.expect(1)
+    ws = probe_upgrade(wire)
     poll.join(WAIT)
     wire.log(f"pending GET: {results[0].status_code} {results[0].text}")
     ws.send("5")
@@ -321,10 +324,7 @@ def scenario_upgrade_with_a_pending_poll(wire: Wire) -> None:
 @scenario(transports=("polling",))
 def scenario_events_during_the_upgrade(wire: Wire) -> None:
     connect_main(wire)
-    ws = WebSocketWire(wire.base_url)
-    ws.connect(f"EIO=4&transport=websocket&sid={wire.sid}")
-    ws.send("2probe")
-    ws.expect(1)
+    ws = probe_upgrade(wire)
     wire.send('42["burst",3]')  # produced between the probe and the upgrade
     time.sleep(0.2)
     ws.send("5")
@@ -338,10 +338,7 @@ def scenario_events_during_the_upgrade(wire: Wire) -> None:
 @scenario(transports=("polling",))
 def scenario_upgrade_probe_twice(wire: Wire) -> None:
     connect_main(wire)
-    first = WebSocketWire(wire.base_url)
-    first.connect(f"EIO=4&transport=websocket&sid={wire.sid}")
-    first.send("2probe")
-    first.expect(1)
+    first = probe_upgrade(wire)
     first.send("5")
     second = WebSocketWire(wire.base_url)
     if second.connect(f"EIO=4&transport=websocket&sid={wire.sid}"):

@@ -40,6 +40,18 @@ def make_node(url):
     return app, socketio
 
 
+def broadcasting_node(url, channel):
+    """A node of ``channel`` on queue ``url`` whose ``shout`` handler broadcasts."""
+    app = Flask(__name__)
+    socketio = SocketIO(app, message_queue=url, channel=channel)
+
+    @socketio.on("shout")
+    def on_shout(message):
+        emit("shout", message, broadcast=True)
+
+    return app, socketio
+
+
 def test_room_emit_reaches_clients_on_another_node():
     url = queue_url()
     (app1, node1), (app2, node2) = make_node(url), make_node(url)
@@ -144,17 +156,8 @@ def _wait_for_subscribers(redis_url, channel, count):
 def test_redis_queue_reaches_in_process_clients_on_two_nodes(redis_url):
     channel = f"test-{uuid.uuid4().hex}"
 
-    def node():
-        app = Flask(__name__)
-        socketio = SocketIO(app, message_queue=redis_url, channel=channel)
-
-        @socketio.on("shout")
-        def on_shout(message):
-            emit("shout", message, broadcast=True)
-
-        return app, socketio
-
-    (app1, node1), (app2, node2) = node(), node()
+    (app1, node1), (app2, node2) = (broadcasting_node(redis_url, channel),
+                                    broadcasting_node(redis_url, channel))
     alice, bob = node1.test_client(app1), node2.test_client(app2)
     _wait_for_subscribers(redis_url, channel, 2)
     alice.emit("shout", "over redis")
@@ -496,17 +499,8 @@ def test_streams_queue_reaches_in_process_clients_and_python_socketio_emitters(r
     channel = f"test-{uuid.uuid4().hex}"
     url = streams_url(redis_url, maxlen=100)
     try:
-        def node():
-            app = Flask(__name__)
-            socketio = SocketIO(app, message_queue=url, channel=channel)
-
-            @socketio.on("shout")
-            def on_shout(message):
-                emit("shout", message, broadcast=True)
-
-            return app, socketio
-
-        (app1, node1), (app2, node2) = node(), node()
+        (app1, node1), (app2, node2) = (broadcasting_node(url, channel),
+                                        broadcasting_node(url, channel))
         alice, bob = node1.test_client(app1), node2.test_client(app2)
         for socketio in (node1, node2):
             _wait_for(lambda s=socketio: s.queue_status.is_connected)

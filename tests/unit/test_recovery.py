@@ -52,6 +52,20 @@ def names_and_args(received):
     return [(each["name"], each["args"]) for each in received]
 
 
+def client_with_an_offset(app, socketio, **kwargs):
+    """A test client that has received one event, so that it has an offset to recover from."""
+    client = socketio.test_client(app, **kwargs)
+    socketio.emit("news", 1)
+    client.get_received()
+    return client
+
+
+def assert_a_new_session(client, old_sid):
+    assert not client.is_recovered()
+    assert client.sid != old_sid
+    assert client.get_received() == []
+
+
 def test_a_dropped_client_gets_its_sid_rooms_data_and_missed_broadcasts_back():
     app, socketio, seen = make_app()
     client = socketio.test_client(app)
@@ -95,16 +109,12 @@ def test_a_client_sees_the_offset_as_a_last_argument_in_the_transcript_only():
 
 def test_without_the_option_there_is_no_pid_and_no_recovery():
     app, socketio, seen = make_app(recovery=None)
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     sid = client.sid
     client.drop()
     socketio.emit("news", 2)
     client.reconnect()
-    assert not client.is_recovered()
-    assert client.sid != sid
-    assert client.get_received() == []
+    assert_a_new_session(client, sid)
     assert seen[-1][2] is False
     assert socketio.server.recovery is None
 
@@ -116,16 +126,12 @@ def test_a_client_that_received_no_event_is_not_recovered_as_with_socket_io():
     client.drop()
     socketio.emit("news", 1)
     client.reconnect()
-    assert not client.is_recovered()
-    assert client.sid != sid
-    assert client.get_received() == []
+    assert_a_new_session(client, sid)
 
 
 def test_the_session_expires_after_max_disconnection_duration(socketio_clock):
     app, socketio, _ = make_app({"max_disconnection_duration": 30})
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     sid = client.sid
     client.drop()
     socketio_clock.advance(31)
@@ -136,9 +142,7 @@ def test_the_session_expires_after_max_disconnection_duration(socketio_clock):
 
 def test_within_max_disconnection_duration_the_session_is_recovered(socketio_clock):
     app, socketio, _ = make_app({"max_disconnection_duration": 30})
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     client.drop("ping timeout")
     socketio_clock.advance(29)
     socketio.emit("news", 2)
@@ -149,16 +153,12 @@ def test_within_max_disconnection_duration_the_session_is_recovered(socketio_clo
 
 def test_a_client_disconnect_keeps_nothing():
     app, socketio, _ = make_app()
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     sid = client.sid
     client.disconnect()
     socketio.emit("news", 2)
     client.connect()
-    assert not client.is_recovered()
-    assert client.sid != sid
-    assert client.get_received() == []
+    assert_a_new_session(client, sid)
     assert socketio.server.recovery.kept_sessions == 0
 
 
@@ -180,9 +180,7 @@ def test_a_session_is_recovered_once():
 
 def test_emits_with_a_callback_and_volatile_emits_are_not_recoverable():
     app, socketio, _ = make_app()
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     sid = client.sid
     socketio.emit("volatile", 1, volatile=True)
     socketio.emit("asked", 1, to=sid, callback=lambda *args: None)
@@ -212,39 +210,24 @@ def test_a_handler_reply_is_recoverable_too():
 
 def test_binary_events_are_replayed():
     app, socketio, _ = make_app()
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     client.drop()
     socketio.emit("blob", {"data": b"\x00\x01"}, "text")
     client.reconnect()
     assert names_and_args(client.get_received()) == [("blob", [{"data": b"\x00\x01"}, "text"])]
 
 
-def test_events_the_log_no_longer_holds_mean_no_recovery():
+@pytest.mark.parametrize(("missed", "recovered"), [(3, True), (4, False)])
+def test_recovery_needs_every_missed_event_in_the_log(missed, recovered):
     app, socketio, _ = make_app({"max_packets": 3})
-    client = socketio.test_client(app)
-    socketio.emit("news", 0)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     client.drop()
-    for number in range(1, 5):
+    for number in range(2, 2 + missed):
         socketio.emit("news", number)
     client.reconnect()
-    assert not client.is_recovered()
-    assert client.get_received() == []
-
-
-def test_the_last_events_the_log_holds_are_enough():
-    app, socketio, _ = make_app({"max_packets": 3})
-    client = socketio.test_client(app)
-    socketio.emit("news", 0)
-    client.get_received()
-    client.drop()
-    for number in range(1, 4):
-        socketio.emit("news", number)
-    client.reconnect()
-    assert client.is_recovered()
-    assert [each["args"] for each in client.get_received()] == [[1], [2], [3]]
+    assert client.is_recovered() is recovered
+    expected = [[number] for number in range(2, 2 + missed)] if recovered else []
+    assert [each["args"] for each in client.get_received()] == expected
 
 
 def test_a_refused_recovery_replays_nothing_and_restores_nothing():
@@ -272,9 +255,7 @@ def test_a_refused_recovery_replays_nothing_and_restores_nothing():
 
 def test_auth_reaches_the_connect_handler_without_pid_and_offset():
     app, socketio, seen = make_app()
-    client = socketio.test_client(app, auth={"token": "t"})
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio, auth={"token": "t"})
     client.drop()
     client.reconnect()
     assert client.is_recovered()
@@ -293,9 +274,7 @@ def test_skip_middlewares_skips_before_event_hooks_for_a_recovered_connect(skip,
         if event == "connect":
             hooked.append(event)
 
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     client.drop()
     client.reconnect()
     assert client.is_recovered()
@@ -311,9 +290,7 @@ def test_a_before_hook_can_still_refuse_when_middlewares_are_not_skipped():
         if event == "connect" and refusing:
             raise EventRefused("go away")
 
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     client.drop()
     socketio.emit("news", 2)
     refusing.append(True)
@@ -367,9 +344,7 @@ def test_split_auth():
 
 def test_with_always_connect_the_missed_events_follow_the_reply_too():
     app, socketio, seen = make_app(always_connect=True)
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     sid = client.sid
     client.drop()
     socketio.emit("news", 2)
@@ -398,9 +373,7 @@ def test_what_the_connect_handler_emits_comes_after_the_missed_events():
 
 def test_an_emit_that_cannot_be_encoded_is_not_kept():
     app, socketio, _ = make_app()
-    client = socketio.test_client(app)
-    socketio.emit("news", 1)
-    client.get_received()
+    client = client_with_an_offset(app, socketio)
     client.drop()
     other = socketio.test_client(app)  # the namespace has a connection: encoded first
     with pytest.raises(TypeError):

@@ -98,25 +98,18 @@ def test_a_client_recovers_on_another_node(nodes):
     client.close()
 
 
-def test_every_node_logs_an_emit_under_one_offset(nodes):
+@pytest.mark.parametrize("sender", ["node A", "a write-only emitter with the option"])
+def test_every_node_logs_an_emit_under_one_offset(nodes, redis_url, sender):
     (app_a, node_a), (app_b, node_b), _ = nodes
+    emitter = node_a
+    if sender != "node A":
+        url = redis_url.replace("redis://", "redis+streams://", 1)
+        emitter = SocketIO(message_queue=url, channel=node_a.server.manager.channel,
+                           connection_state_recovery=True)
     on_a = node_a.test_client(app_a)
     on_b = node_b.test_client(app_b)
-    node_a.emit("news", "hello")
+    emitter.emit("news", "hello")
     on_a.assert_received("news", "hello", timeout=TIMEOUT)
     on_b.assert_received("news", "hello", timeout=TIMEOUT)
     assert on_a._offsets["/"] == on_b._offsets["/"]
     assert node_b.server.recovery.is_offset(on_a._offsets["/"])
-
-
-def test_a_write_only_emitter_with_the_option_gives_the_offsets(nodes, redis_url):
-    (app_a, node_a), (app_b, node_b), _ = nodes
-    url = redis_url.replace("redis://", "redis+streams://", 1)
-    channel = node_a.server.manager.channel
-    emitter = SocketIO(message_queue=url, channel=channel, connection_state_recovery=True)
-    on_a = node_a.test_client(app_a)
-    on_b = node_b.test_client(app_b)
-    emitter.emit("news", "from outside")
-    on_a.assert_received("news", "from outside", timeout=TIMEOUT)
-    on_b.assert_received("news", "from outside", timeout=TIMEOUT)
-    assert on_a._offsets["/"] == on_b._offsets["/"]

@@ -309,6 +309,9 @@ def test_the_leak_guard_fails_a_test_leaving_a_thread_running(project):
 
         def test_stop_it():
             stop.set()
+            for thread in threading.enumerate():  # ended before this test's own check
+                if thread.name == "left-behind":
+                    thread.join(10)
     ''')
     # In a process of its own: in this one, threads of earlier tests (a broker's
     # listener reconnecting, a live server winding down) may start meanwhile and be

@@ -198,3 +198,37 @@ def test_transcript_entries_and_container():
                                                           "room", None)]
     with pytest.raises(AttributeError):
         entry.kind = "ack"  # entries are frozen
+
+
+def test_session_changes_cost_no_copy_while_the_session_is_empty(monkeypatch):
+    from flask_socketio import context
+
+    app = Flask(__name__)
+    socketio = SocketIO(app)
+
+    @socketio.on("noop")
+    def on_noop():
+        pass
+
+    @socketio.on("keep")
+    def on_keep(value):
+        session["kept"] = [value]
+
+    @socketio.on("grow")
+    def on_grow(value):
+        session["kept"].append(value)  # changed in place: seen thanks to the copy
+
+    client = socketio.test_client(app)
+    copies = []
+    real_deepcopy = context.copy.deepcopy
+    monkeypatch.setattr(context.copy, "deepcopy",
+                        lambda value, *rest: copies.append(value) or real_deepcopy(value, *rest))
+    client.emit("noop")
+    assert copies == []
+    client.emit("keep", 1)
+    client.emit("grow", 2)
+    monkeypatch.undo()
+    changes = [(change.key, change.old, change.new, change.event)
+               for change in client.session_changes]
+    assert changes == [("kept", SessionChange.MISSING, [1], "keep"),
+                       ("kept", [1], [1, 2], "grow")]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from socketio import packet
 
 from flask_socketio import packets
-from flask_socketio.textcodec import decode_text, encode_text
+from flask_socketio.textcodec import decode_control, decode_text, encode_text
 
 json_leaves = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
@@ -123,6 +123,44 @@ def test_packets_built_without_a_binary_answer_are_python_socketios(kind, namesp
     assert (ours.packet_type, ours.data, ours.namespace, ours.id, ours.attachment_count) == (
         stock.packet_type, stock.data, stock.namespace, stock.id, stock.attachment_count)
     assert ours.encode() == stock.encode()
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([packet.CONNECT, packet.DISCONNECT, packet.CONNECT_ERROR]), namespaces,
+       st.one_of(st.none(), json_values))
+def test_connect_and_disconnect_packets_encode_as_python_socketios(kind, namespace, data):
+    stock = packet.Packet(kind, data=data, namespace=namespace)
+    ours = packets.Packet(kind, data=data, namespace=namespace)
+    assert ours.encode() == stock.encode()
+    assert packets.Packet(kind, data=data, namespace=namespace, binary=False).encode() == (
+        stock.encode())
+
+
+@settings(max_examples=400)
+@given(st.sampled_from([packet.CONNECT, packet.DISCONNECT, packet.CONNECT_ERROR]), namespaces,
+       st.one_of(st.none(), st.dictionaries(st.text(max_size=4), json_values, max_size=4)))
+def test_connect_and_disconnect_packets_decode_as_python_socketios(kind, namespace, data):
+    encoded = packet.Packet(kind, data=data, namespace=namespace).encode()
+    fast = decode_control(encoded)
+    if namespace is None or not {"?", ","} & set(namespace):
+        assert fast is not None, encoded
+    if fast is not None:
+        stock = stock_decode(encoded)
+        assert (fast.packet_type, fast.namespace, fast.id, fast.data) == (
+            stock.packet_type, stock.namespace, stock.id, stock.data)
+        assert json.dumps(fast.data) == json.dumps(stock.data)
+
+
+@settings(max_examples=600)
+@given(st.text(alphabet="0123456789/,-?[]{}\"abc: \u0663\u00b2\ufeff", max_size=14))
+def test_any_text_decodes_as_a_control_packet_or_falls_back(text):
+    fast = decode_control(text)
+    if fast is None:
+        return
+    stock = stock_decode(text)
+    assert (fast.packet_type, fast.namespace, fast.id, fast.data) == (
+        stock.packet_type, stock.namespace, stock.id, stock.data)
+    assert json.dumps(fast.data) == json.dumps(stock.data)
 
 
 def test_a_packet_changed_after_it_was_built_is_encoded_as_it_is_now():

@@ -79,17 +79,28 @@ def make_node():
         disconnect(sid=sid, namespace="/")
         return True
 
+    streaming = {"stop": False}
+
     @socketio.on("stream")
     def on_stream(count, interval):
-        """Broadcast ``seq`` 0..count-1, ``interval`` seconds apart, from a task."""
+        """Broadcast ``seq`` 0..count-1, ``interval`` seconds apart, from a task (with
+        ``count`` None: until ``stop_stream``); then ``stream_done`` with how many."""
 
         def stream():
-            for number in range(count):
+            number = 0
+            while (number < count) if count is not None else not streaming["stop"]:
                 socketio.emit("seq", number)
+                number += 1
                 socketio.sleep(interval)
-            socketio.emit("stream_done", count)
+            socketio.emit("stream_done", number)
 
+        streaming["stop"] = False
         socketio.start_background_task(stream)
+        return True
+
+    @socketio.on("stop_stream")
+    def on_stop_stream():
+        streaming["stop"] = True
         return True
 
     @app.route("/status")

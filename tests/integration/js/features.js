@@ -7,50 +7,13 @@
 // prints the error and exits 1. socket.io-client comes from NODE_PATH.
 "use strict";
 
-const { io } = require("socket.io-client");
+const { ack, connect: socketTo, connected, disconnected, refused, run } =
+  require("./client_helpers");
 
 const [url, transport] = process.argv.slice(2);
-const TIMEOUT = 5000;
-const sockets = [];
 
 function connect(namespace = "/", options = {}) {
-  const socket = io(url + namespace, {
-    transports: [transport], reconnection: false, forceNew: true, timeout: TIMEOUT,
-    ...options,
-  });
-  sockets.push(socket);
-  return socket;
-}
-
-function connected(socket) {
-  return new Promise((resolve, reject) => {
-    if (socket.connected) return resolve(socket);
-    socket.once("connect", () => resolve(socket));
-    socket.once("connect_error", reject);
-  });
-}
-
-function refused(socket) {
-  return new Promise((resolve, reject) => {
-    socket.once("connect", () => reject(new Error("connected, but a refusal was expected")));
-    socket.once("connect_error", (err) => resolve({ message: err.message, data: err.data }));
-  });
-}
-
-function ack(socket, event, ...args) {
-  return new Promise((resolve, reject) => {
-    socket.timeout(TIMEOUT).emit(event, ...args, (err, ...answer) => {
-      if (err) reject(new Error(`no ack for ${event}: ${err.message}`));
-      else resolve(answer);
-    });
-  });
-}
-
-function disconnected(socket) {
-  return new Promise((resolve) => {
-    if (!socket.connected) return resolve("already");
-    socket.once("disconnect", (reason) => resolve(reason));
-  });
+  return socketTo(url + namespace, transport, options);
 }
 
 async function main() {
@@ -78,17 +41,4 @@ async function main() {
            invalid };
 }
 
-const timer = setTimeout(() => {
-  console.log("timed out");
-  process.exit(1);
-}, 15000);
-
-main().then((result) => {
-  console.log(JSON.stringify(result));
-  sockets.forEach((socket) => socket.disconnect());
-  clearTimeout(timer);
-  process.exit(0);
-}, (err) => {
-  console.log(`failed: ${err.stack || err}`);
-  process.exit(1);
-});
+run(main, 15000);

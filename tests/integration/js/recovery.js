@@ -9,40 +9,13 @@
 // failure or after 20 s it prints the error and exits 1.
 "use strict";
 
-const { io } = require("socket.io-client");
+const { ack, connect: socketTo, connected, disconnected, pause, run } =
+  require("./client_helpers");
 
 const [url, transport] = process.argv.slice(2);
-const TIMEOUT = 5000;
-const sockets = [];
 
 function connect(options = {}) {
-  const socket = io(url, {
-    transports: [transport], reconnection: false, forceNew: true, timeout: TIMEOUT,
-    ...options,
-  });
-  sockets.push(socket);
-  return socket;
-}
-
-function connected(socket) {
-  return new Promise((resolve, reject) => {
-    if (socket.connected) return resolve(socket);
-    socket.once("connect", () => resolve(socket));
-    socket.once("connect_error", reject);
-  });
-}
-
-function ack(socket, event, ...args) {
-  return new Promise((resolve, reject) => {
-    socket.timeout(TIMEOUT).emit(event, ...args, (err, ...answer) => {
-      if (err) reject(new Error(`no ack for ${event}: ${err.message}`));
-      else resolve(answer);
-    });
-  });
-}
-
-function disconnected(socket) {
-  return new Promise((resolve) => socket.once("disconnect", (reason) => resolve(reason)));
+  return socketTo(url, transport, options);
 }
 
 async function main() {
@@ -56,7 +29,7 @@ async function main() {
   await ack(socket, "remember", "kept");
   const other = await connected(connect());
   await ack(other, "broadcast", [["news", 0, null]]);
-  while (news.length < 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (news.length < 1) await pause(10);
 
   const gone = disconnected(socket);
   socket.io.engine.close(); // the transport closes under the socket
@@ -72,25 +45,12 @@ async function main() {
   const [rooms] = await ack(socket, "rooms");
   const [connectSaw] = await ack(socket, "connect_saw");
   const [recalled] = await ack(socket, "recall");
-  while (news.length < 4) await new Promise((resolve) => setTimeout(resolve, 10));
-  await new Promise((resolve) => setTimeout(resolve, 100)); // nothing more should come
+  while (news.length < 4) await pause(10);
+  await pause(100); // nothing more should come
   return {
     firstId, firstRecovered, reason, recoveredNews, sameId: socket.id === firstId,
     recovered: socket.recovered, news, rooms, connectSaw, recalled,
   };
 }
 
-const timer = setTimeout(() => {
-  console.log("timed out");
-  process.exit(1);
-}, 20000);
-
-main().then((result) => {
-  console.log(JSON.stringify(result));
-  clearTimeout(timer);
-  for (const socket of sockets) socket.disconnect();
-  process.exit(0);
-}, (err) => {
-  console.log(String(err && err.stack || err));
-  process.exit(1);
-});
+run(main, 20000);

@@ -10,46 +10,13 @@
 // exits 0; on any failure or after 20 s it prints the error and exits 1.
 "use strict";
 
-const { io } = require("socket.io-client");
+const { ack, connect: socketTo, connected, disconnected, pause, run, until } =
+  require("./client_helpers");
 
 const [urlA, urlB, transport] = process.argv.slice(2);
-const TIMEOUT = 5000;
-const sockets = [];
 
 function connect(url, options = {}) {
-  const socket = io(url, {
-    transports: [transport], reconnection: false, forceNew: true, timeout: TIMEOUT,
-    ...options,
-  });
-  sockets.push(socket);
-  return socket;
-}
-
-function connected(socket) {
-  return new Promise((resolve, reject) => {
-    if (socket.connected) return resolve(socket);
-    socket.once("connect", () => resolve(socket));
-    socket.once("connect_error", reject);
-  });
-}
-
-function ack(socket, event, ...args) {
-  return new Promise((resolve, reject) => {
-    socket.timeout(TIMEOUT).emit(event, ...args, (err, ...answer) => {
-      if (err) reject(new Error(`no ack for ${event}: ${err.message}`));
-      else resolve(answer);
-    });
-  });
-}
-
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what, check) {
-  for (let i = 0; i < 250; i++) {
-    if (await check()) return;
-    await pause(20);
-  }
-  throw new Error(`never: ${what}`);
+  return socketTo(url, transport, options);
 }
 
 async function main() {
@@ -69,7 +36,7 @@ async function main() {
   await ack(other, "broadcast", [["news", 0, null]]);
   await until("the first broadcast", () => news.length >= 1);
 
-  const gone = new Promise((resolve) => socket.once("disconnect", resolve));
+  const gone = disconnected(socket);
   socket.io.engine.close();
   const reason = await gone;
   await ack(other, "wait_gone", firstId);
@@ -97,17 +64,4 @@ async function main() {
   };
 }
 
-const timer = setTimeout(() => {
-  console.log("timed out");
-  process.exit(1);
-}, 20000);
-
-main().then((result) => {
-  console.log(JSON.stringify(result));
-  clearTimeout(timer);
-  for (const socket of sockets) socket.disconnect();
-  process.exit(0);
-}, (err) => {
-  console.log(String(err && err.stack || err));
-  process.exit(1);
-});
+run(main, 20000);

@@ -8,48 +8,13 @@
 // from the repo's node_modules (NODE_PATH, set by the test).
 "use strict";
 
-const { io } = require("socket.io-client");
+const { ack, connect: socketTo, connected, next, refused, run } =
+  require("./client_helpers");
 
 const [url, transport, scenario] = process.argv.slice(2);
-const TIMEOUT = 5000;
-const sockets = [];
 
 function connect(namespace = "/", options = {}) {
-  const transports = transport === "upgrade" ? ["polling", "websocket"] : [transport];
-  const socket = io(url + namespace, {
-    transports, reconnection: false, forceNew: true, timeout: TIMEOUT, ...options,
-  });
-  sockets.push(socket);
-  return socket;
-}
-
-function connected(socket) {
-  return new Promise((resolve, reject) => {
-    if (socket.connected) return resolve(socket);
-    socket.once("connect", () => resolve(socket));
-    socket.once("connect_error", reject);
-  });
-}
-
-function refused(socket) {
-  return new Promise((resolve, reject) => {
-    socket.once("connect", () => reject(new Error("connected, but a refusal was expected")));
-    socket.once("connect_error", (err) => resolve({ message: err.message, data: err.data }));
-  });
-}
-
-function next(socket, event) {
-  return new Promise((resolve) => socket.once(event, (...args) => resolve(args)));
-}
-
-// Emit and resolve with every argument of the acknowledgement.
-function ack(socket, event, ...args) {
-  return new Promise((resolve, reject) => {
-    socket.timeout(TIMEOUT).emit(event, ...args, (err, ...answer) => {
-      if (err) reject(new Error(`no ack for ${event}: ${err.message}`));
-      else resolve(answer);
-    });
-  });
+  return socketTo(url + namespace, transport, options);
 }
 
 const scenarios = {
@@ -157,23 +122,8 @@ const scenarios = {
   },
 };
 
-async function main() {
-  const run = scenarios[scenario];
-  if (!run) throw new Error(`unknown scenario ${scenario}`);
-  const result = await run();
-  console.log(JSON.stringify(result));
-}
-
-const watchdog = setTimeout(() => {
-  console.error(`scenario ${scenario} timed out`);
-  process.exit(1);
-}, 15000);
-
-main().then(
-  () => { sockets.forEach((s) => s.disconnect()); clearTimeout(watchdog); },
-  (err) => {
-    console.error(err && err.stack ? err.stack : String(err));
-    sockets.forEach((s) => s.disconnect());
-    process.exit(1);
-  },
-);
+run(async () => {
+  const play = scenarios[scenario];
+  if (!play) throw new Error(`unknown scenario ${scenario}`);
+  return play();
+}, 15000, `scenario ${scenario}`);
