@@ -64,22 +64,28 @@ class TextPacket:
         self.data = data
 
 
+def _namespace_prefix(encoded: str) -> tuple[str | None, int] | None:
+    """The namespace after the packet type (``None``: the main one) and where the
+    rest starts; ``None`` for a namespace the fast path leaves to the full codec
+    (unterminated, or with a query string)."""
+    if encoded[1:2] != "/":
+        return None, 1
+    comma = encoded.find(",", 1)
+    if comma < 0 or "?" in encoded[1:comma]:
+        return None
+    return encoded[1:comma], comma + 1
+
+
 def decode_text(encoded: str) -> TextPacket | None:
     """``encoded`` decoded if it is a plain text EVENT or ACK, else ``None`` (the full
     codec decides, errors included)."""
     kind = _KINDS.get(encoded[:1])
     if kind is None:
         return None
-    position = 1
-    namespace = None
-    if encoded[1:2] == "/":
-        comma = encoded.find(",", 1)
-        if comma < 0:
-            return None
-        namespace = encoded[1:comma]
-        if "?" in namespace:
-            return None
-        position = comma + 1
+    prefix = _namespace_prefix(encoded)
+    if prefix is None:
+        return None
+    namespace, position = prefix
     ack_id = None
     start = position
     end = len(encoded)
@@ -108,16 +114,10 @@ def decode_control(encoded: str) -> TextPacket | None:
     kind = _CONTROL_KINDS.get(encoded[:1])
     if kind is None:
         return None
-    position = 1
-    namespace = None
-    if encoded[1:2] == "/":
-        comma = encoded.find(",", 1)
-        if comma < 0:
-            return None
-        namespace = encoded[1:comma]
-        if "?" in namespace:
-            return None
-        position = comma + 1
+    prefix = _namespace_prefix(encoded)
+    if prefix is None:
+        return None
+    namespace, position = prefix
     if position == len(encoded):
         return TextPacket(kind, namespace, None, None)
     if encoded[position:position + 1] != "{":

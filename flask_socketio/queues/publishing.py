@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 logger = logging.getLogger("flask_socketio.queue")
 
 
-class OrderedPublishing:
+class OrderedPublishing(ABC):
     """Mixed into a broker manager: messages reach the broker in the order they were
     published.
 
@@ -42,10 +43,10 @@ class OrderedPublishing:
         self._wake_publisher: Callable[[], None] | None = None
         self.publisher: Any = None
 
+    @abstractmethod
     def _send_batch(self, messages: list[str], patient: bool) -> None:
         """Send ``messages`` in order; ``patient`` (the node's publisher) may keep
         trying while the broker is away. Never raises."""
-        raise NotImplementedError
 
     def _publish(self, data: Any) -> None:
         message = self.json.dumps(data)

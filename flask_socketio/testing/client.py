@@ -37,6 +37,7 @@ from .records import ReceivedEvent, SessionChange
 from .rooms import RoomListeners, room_listeners
 from .state import (
     DROP_REASONS,
+    LAST_AUTH,
     NO_CHECK,
     TRANSPORT_CLOSE,
     ClientState,
@@ -63,9 +64,6 @@ CLIENT_DISCONNECT = "io client disconnect"
 #: Receive timeout (seconds) when a test does not give one; the pytest ini option
 #: ``socketio_receive_timeout`` changes it.
 DEFAULT_TIMEOUT = 1.0 if hooks.receive_timeout is None else hooks.receive_timeout
-
-#: ``auth`` for :meth:`SocketIOTestClient._connect`: the namespace's last one.
-_LAST_AUTH: Any = object()
 
 #: Callables told of each new client (the pytest plugin collects a test's clients
 #: here to print their transcripts when it fails). Nothing else keeps clients.
@@ -167,8 +165,6 @@ class SocketIOTestClient(ClientState):
         self._query_string = query_string
         self._headers = headers
         self._environ_overrides = dict(environ_overrides or {})
-        #: ``auth`` given with ``connect=False``, for the first :meth:`connect`.
-        self._deferred_auth: dict[str, Any] = {}
         #: Connection state recovery, per namespace: the server's pid, the offset of
         #: the last event received, and whether the last connect was a recovery.
         self._pids: dict[str, str] = {}
@@ -225,17 +221,7 @@ class SocketIOTestClient(ClientState):
         namespace = check_namespace(namespace)
         if namespace in self._namespaces:
             return
-        if query_string is not None:
-            self._query_string = query_string
-        if headers is not None:
-            self._headers = headers
-        deferred = self._deferred_auth.pop(namespace, None)
-        if auth is _LAST_AUTH:
-            auth = self._auth.get(namespace)
-        elif auth is None and deferred is not None:
-            auth = self._auth[namespace] = deferred
-        else:
-            self._auth[namespace] = auth
+        auth = self._connect_options(namespace, query_string, headers, auth)
         if self._socket is None or self._socket.is_closed:
             self._open(self._query_string, self._headers)
         elif query_string is not None or headers is not None:
@@ -268,7 +254,7 @@ class SocketIOTestClient(ClientState):
         if self._socket is not None and not self._socket.is_closed:
             raise RuntimeError("the client is still connected: drop() or disconnect() first")
         for namespace in self._lost_namespaces or ["/"]:
-            self._connect(namespace, None, None, _LAST_AUTH)
+            self._connect(namespace, None, None, LAST_AUTH)
 
     def drop(self, reason: str = TRANSPORT_CLOSE) -> None:
         """The network fails under the client: the server sees ``reason``.
@@ -606,18 +592,16 @@ class SocketIOTestClient(ClientState):
 
     def _wait_foreign(self, event: str | None, namespace: Any, expected: Any,
                       timeout: float) -> ReceivedEvent | None:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                payload = self._foreign.get(timeout=left)
-            except queue.Empty:
-                break
-            self._on_payload(payload)
-            self._sync()
+        found: list[ReceivedEvent] = []
+
+        def taken() -> bool:
             record = self._take(event, namespace, expected)
             if record is not None:
-                return record
-        return None
+                found.append(record)
+            return bool(found)
+
+        self._drain_foreign(timeout, taken)
+        return found[0] if found else None
 
     def _drain_foreign(self, timeout: float, until: Callable[[], bool] | None = None) -> None:
         """Take deliveries from other threads for ``timeout`` seconds (or until

@@ -48,6 +48,7 @@ from .matchers import ANY
 from .network import SeverableConnections
 from .records import ReceivedEvent
 from .state import (
+    LAST_AUTH,
     NO_CHECK,
     TRANSPORT_CLOSE,
     ClientState,
@@ -78,8 +79,6 @@ _REASONS = {
     engineio.Client.reason.CLIENT_DISCONNECT: CLIENT_DISCONNECT,
 }
 _STOP = object()
-#: ``auth`` for :meth:`LiveSocketIOClient._connect`: the namespace's last one.
-_LAST_AUTH: Any = object()
 
 
 class _InOrderEngineIOClient(engineio.Client):
@@ -277,8 +276,6 @@ class LiveSocketIOClient(ClientState):
         self._eio_sid: str | None = None
         for listener in creation_listeners:
             listener(self)
-        #: ``auth`` given with ``connect=False``, for the first :meth:`connect`.
-        self._deferred_auth: dict[str, Any] = {}
         if not connect:
             if auth is not None:
                 self._deferred_auth[check_namespace(namespace)] = auth
@@ -307,17 +304,7 @@ class LiveSocketIOClient(ClientState):
         if self._is_closed:
             raise RuntimeError("this live client was closed; make a new one")
         namespace = check_namespace(namespace)
-        if query_string is not None:
-            self._query_string = query_string
-        if headers is not None:
-            self._headers = headers
-        deferred = self._deferred_auth.pop(namespace, None)
-        if auth is _LAST_AUTH:
-            auth = self._auth.get(namespace)
-        elif auth is None and deferred is not None:
-            auth = self._auth[namespace] = deferred
-        else:
-            self._auth[namespace] = auth
+        auth = self._connect_options(namespace, query_string, headers, auth)
         with self._condition:
             self._connect_errors.pop(namespace, None)
             self._disconnect_reasons.pop(namespace, None)
@@ -354,7 +341,7 @@ class LiveSocketIOClient(ClientState):
         if self._client.eio.state != "disconnected" or self._namespaces:
             raise RuntimeError("the client is still connected: drop() or disconnect() first")
         for namespace in list(self._lost_namespaces) or ["/"]:
-            self._connect(namespace, None, None, _LAST_AUTH)
+            self._connect(namespace, None, None, LAST_AUTH)
 
     def drop(self, reason: str = TRANSPORT_CLOSE, timeout: float | None = None) -> None:
         """The network fails under the client; the server sees ``reason``.

@@ -13,6 +13,7 @@ They work with plain ``==`` too (``[Partial({"a": 1})] == [{"a": 1, "b": 2}]``).
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any
 from unittest.mock import ANY
@@ -20,11 +21,12 @@ from unittest.mock import ANY
 __all__ = ["ANY", "Match", "Partial", "Regex", "differences"]
 
 
-class Matcher:
+class Matcher(ABC):
     """A value equal to every value it matches (subclasses say which)."""
 
+    @abstractmethod
     def matches(self, value: Any) -> bool:
-        raise NotImplementedError
+        """Does ``value`` match?"""
 
     def __eq__(self, other: object) -> bool:
         return self.matches(other)

@@ -112,6 +112,10 @@ def ignore_keywords(keywords: dict[str, Any]) -> None:
                       UserWarning, stacklevel=3)
 
 
+#: ``auth`` for a client's ``_connect``: the namespace's last one (``reconnect()``).
+LAST_AUTH: Any = object()
+
+
 class ClientState:
     """A test client's view of its connection and of what it received."""
 
@@ -123,10 +127,32 @@ class ClientState:
         self._handlers: dict[tuple[str, str], Callable[..., Any]] = {}
         #: The auth each namespace last connected with (reused to reconnect).
         self._auth: dict[str, Any] = {}
+        #: ``auth`` given with ``connect=False``, for the first ``connect()``.
+        self._deferred_auth: dict[str, Any] = {}
+        self._query_string: str | None = None
+        self._headers: dict[str, str] | None = None
         #: The namespaces connected when the last connection was lost.
         self._lost_namespaces: list[str] = []
         #: Every namespace connected at some time (``get_received()`` reads them).
         self._was_connected: set[str] = set()
+
+    def _connect_options(self, namespace: str, query_string: str | None,
+                         headers: dict[str, str] | None, auth: Any) -> Any:
+        """Keep a connect's ``query_string`` and ``headers`` for the sessions opened
+        from now on; return the ``auth`` to send: the one given (``None``: none, as
+        in Flask-SocketIO), the one deferred by ``connect=False``, or with
+        :data:`LAST_AUTH` the namespace's last one."""
+        if query_string is not None:
+            self._query_string = query_string
+        if headers is not None:
+            self._headers = headers
+        deferred = self._deferred_auth.pop(namespace, None)
+        if auth is LAST_AUTH:
+            return self._auth.get(namespace)
+        if auth is None and deferred is not None:
+            auth = deferred
+        self._auth[namespace] = auth
+        return auth
 
     def is_connected(self, namespace: str | None = None) -> bool:
         """Is ``namespace`` (``'/'`` by default) connected?"""
