@@ -62,6 +62,8 @@ class HookChain:
     def with_owner(self, owner: HookOwner) -> HookChain:
         """This chain with a class-based namespace's own methods innermost."""
         own_before, own_after = owner.own_event_hooks()
+        if own_before is None and own_after is None:
+            return self  # the common case: no new chain per event
         before, after = self.before, self.after
         if own_before is not None:
             before = (*before, own_before)
