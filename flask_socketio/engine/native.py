@@ -6,12 +6,16 @@ would. It follows the Engine.IO v4 specification: a protocol violation closes th
 session; one GET and one POST at a time per polling session; sub-second ping
 intervals advertised exactly.
 
-Sending never blocks the sender. Emitting, broadcasting and pinging only put the
-message in the session's queue (:meth:`Session.enqueue`). A long-polling GET takes
-the whole queue as its response. A WebSocket session has one writer greenlet with at
-most one write in flight: a message queued while the writer is idle starts a write
-of its own; what is queued while a write is in flight leaves, in order, in the next
-write, one system call (the discipline of the reference server). The queue is
+Sending never blocks the sender. Emitting, broadcasting and pinging hand the message
+to the session (:meth:`Session.enqueue`). A long-polling GET takes the whole queue
+as its response. A WebSocket session has at most one write in flight: a message sent
+while none is (our WebSocket, idle) is written at once by the sender, without
+blocking (:meth:`WebSocket.send_now`); if the socket does not take it all, a writer
+greenlet is spawned to finish it, and what is queued while that write is in flight
+leaves, in order, in the next write, one system call (the discipline of the
+reference server); the writer ends once the queue is empty. (Transports without
+``send_now``, and TLS sockets, keep one writer greenlet, woken for each write.) The
+queue is
 bounded (``max_queued_bytes``): past it, volatile messages are dropped first, then
 the session is closed with the reason :attr:`Reason.QUEUE_FULL`. A peer that has not
 taken what was sent for ``ping_interval + ping_timeout`` is closed as a ping timeout.
@@ -34,6 +38,12 @@ socket the embedded server hands over (``environ['flask_socketio.socket']``), an
     in one system call where possible; blocks until the bytes are handed to the
     kernel; raises (any ``Exception``) when the peer is gone. Called by the session's
     writer greenlet only, one call at a time.
+``can_send_now: bool`` and ``send_now(messages) -> int | None`` (optional)
+    With ``can_send_now`` true, the session writes a message sent while no write is
+    in flight with ``send_now``: never blocks; ``None`` if it wrote nothing, else the
+    bytes the socket did not take (``0``: all taken), kept by the transport and
+    written first by the next ``send_batch`` (the session's writer calls it, with an
+    empty batch if need be).
 ``close() -> None``
     Send a close frame (a polite end); the writer calls it after its last batch.
 ``abort() -> None``
@@ -61,7 +71,7 @@ import socket
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -192,7 +202,7 @@ class Session:
     __slots__ = ("engine", "sid", "environ", "transport", "session", "queue", "queued_bytes",
                  "volatile_count", "stalled_since", "poll", "is_posting", "posted_events",
                  "post_backlog",
-                 "ws", "writer", "writer_waiter", "is_upgrading", "is_closed",
+                 "ws", "is_direct", "writer", "writer_waiter", "is_upgrading", "is_closed",
                  "awaiting_pong", "ping_sent_at", "worker", "task", "worker_waiter",
                  "__weakref__")
 
@@ -220,6 +230,8 @@ class Session:
         self.post_backlog: collections.deque[PostedEvent] | None = None
         #: The WebSocket transport (see the module's docstring), once there is one.
         self.ws: Any = None
+        #: The transport writes without blocking (``send_now``): no writer while idle.
+        self.is_direct = False
         self.writer: gevent.Greenlet[..., Any] | None = None
         self.writer_waiter: Any = None
         self.is_upgrading = False
@@ -312,6 +324,9 @@ class Session:
         if (self.queued_bytes + size > self.engine.max_queued_bytes and not force
                 and not self._make_room(size, volatile)):
             return
+        if self.writer is None and self.is_direct:  # an idle WebSocket: write it now
+            self._send_now((message,), size)
+            return
         self.queued_bytes += size
         waiter = self.writer_waiter
         if waiter is not None:  # an idle WebSocket writer: this message starts a write
@@ -362,7 +377,7 @@ class Session:
         if self.is_closed or self.is_upgrading:
             return False
         if self.ws is not None:
-            return self.writer_waiter is not None
+            return self.writer is None if self.is_direct else self.writer_waiter is not None
         return self.poll is not None and not self.queue
 
     def take_queue(self) -> list[str | bytes]:
@@ -382,28 +397,57 @@ class Session:
 
     def attach_websocket(self, transport: Any, first: list[str | bytes]) -> None:
         """Send on ``transport`` from now on, ``first`` and what is queued first."""
+        self.queued_bytes += sum(map(len, first))
         batch = first + self.take_queue()
         self.ws = transport
+        self.is_direct = getattr(transport, "can_send_now", False) is True
         self.stalled_since = 0.0
-        self.writer = LeanGreenlet.spawn(self._write, transport, batch)
+        if not self.is_direct:
+            self.writer = LeanGreenlet.spawn(self._write, transport, batch)
+        elif batch:
+            self.queued_bytes -= sum(map(len, batch))
+            self._send_now(batch, sum(map(len, batch)))
 
-    def _write(self, transport: Any, batch: list[str | bytes] | None) -> None:
+    def _send_now(self, batch: Sequence[str | bytes], size: int) -> None:
+        """Write ``batch`` (``size``: its length) at once, no write being in flight;
+        what the socket does not take is left to a writer greenlet, spawned now."""
+        try:
+            unsent = self.ws.send_now(batch)
+        except Exception:  # the peer went away (the sender must not run handlers)
+            self.engine.close(self, Reason.TRANSPORT_ERROR, notify=None, handlers_apart=True)
+            return
+        if unsent == 0:
+            return
+        self.queued_bytes += size
+        self.stalled_since = time.monotonic()
+        if unsent is None:  # nothing written (a frame of the connection's own in flight)
+            self.writer = LeanGreenlet.spawn(self._write, self.ws, list(batch))
+        else:  # the rest waits in the transport
+            self.writer = LeanGreenlet.spawn(self._write, self.ws, [], size)
+
+    def _write(self, transport: Any, batch: list[str | bytes] | None, unsent: int = 0) -> None:
         """The writer: one ``send_batch`` at a time, each with everything queued
-        while the previous one was in flight; a polite close once the session is
-        closed and its queue sent."""
+        while the previous one was in flight (the first one after the ``unsent``
+        bytes a direct write left, if any); a polite close once the session is closed
+        and its queue sent. With a transport that writes directly it ends when the
+        queue is empty; with others it waits for the next message."""
         try:
             while batch is not None:
-                if batch:
-                    size = sum(map(len, batch))
-                    self.stalled_since = time.monotonic()
+                if batch or unsent:
+                    size = sum(map(len, batch)) + unsent
+                    if batch:
+                        self.stalled_since = time.monotonic()
                     transport.send_batch(batch)
                     self.stalled_since = 0.0
                     self.queued_bytes -= size
+                    unsent = 0
                     gevent.sleep(0)  # a turn of the loop: what is made meanwhile goes next
                 if self.queue:
                     batch = self.take_queue()
                 elif self.is_closed:
                     batch = None
+                elif self.is_direct:
+                    return  # idle: the next message is written at once, by its sender
                 else:
                     waiter = self.writer_waiter = gevent.hub.Waiter()
                     batch = waiter.get()
@@ -429,6 +473,8 @@ class Session:
         if abort:
             transport.abort()
             return
+        if self.writer is None:  # (idle, writing directly) the polite close, apart
+            self.writer = LeanGreenlet.spawn(self._write, transport, [])
         timer = gevent.get_hub().loop.timer(CLOSE_GRACE)
 
         def abort_late() -> None:

@@ -21,17 +21,21 @@ It is a transport of the native engine's WebSocket seam (described in
 - :meth:`WebSocket.receive`: the next message (``str`` or ``bytes``), ``None`` once
   the connection is closed; a client breaking the protocol gets the close code the
   RFC gives and :class:`ProtocolViolation` is raised;
+- :meth:`WebSocket.send_now`: messages written without blocking when nothing is in
+  flight (what the socket does not take is kept, to go first in the next write);
 - :meth:`WebSocket.send_batch`: messages written as frames with ONE ``sendall``
   (the session's writer hands it everything queued since its last write);
 - :meth:`WebSocket.close`: the closing handshake, never waiting on a write in flight;
 - :meth:`WebSocket.abort`: the connection shut down now, from any greenlet.
 
 One greenlet reads (it also answers pings and the close handshake); its writes and
-the writer's are serialised by a lock.
+the writer's are serialised by a lock, and each write first finishes what an earlier
+:meth:`WebSocket.send_now` left (frames are never interleaved).
 """
 
 from __future__ import annotations
 
+import _socket
 import base64
 import contextlib
 import hashlib
@@ -39,7 +43,7 @@ import io
 import socket
 import struct
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gevent
@@ -67,6 +71,12 @@ YIELD_BYTES = 262144
 CLOSE_TIMEOUT = 2.0
 
 _RSV1, _RSV_ALL = 0x40, 0x70
+#: The longest frame kept for the next send of the same message (a broadcast).
+FRAME_CACHE_BYTES = 1_000_000
+#: The last message framed alone, the compression threshold it was framed for, and its
+#: frame: a broadcast hands every member the same message object (one tuple, so that
+#: threads never see one message with another's frame).
+_last_frame: tuple[object, int | None, bytes] = (None, None, b"")
 
 
 class ProtocolViolation(Exception):
@@ -133,9 +143,9 @@ def accept(environ: WSGIEnvironment, start_response: StartResponse, sock: Any, *
 class WebSocket:
     """One server-side WebSocket connection (made by :func:`accept`)."""
 
-    __slots__ = ("max_message_size", "compression_threshold", "_sock", "_buffered",
-                 "_data", "_position", "_unyielded", "_write_lock", "_is_close_sent",
-                 "_is_shut", "_close_timer")
+    __slots__ = ("max_message_size", "compression_threshold", "can_send_now", "_sock",
+                 "_buffered", "_data", "_position", "_unyielded", "_write_lock",
+                 "_unsent", "_is_close_sent", "_is_shut", "_close_timer")
 
     def __init__(self, sock: Any, *, max_message_size: int,
                  compression_threshold: int | None = None,
@@ -144,6 +154,8 @@ class WebSocket:
         self.max_message_size = max_message_size
         #: permessage-deflate was negotiated: messages from this size up go compressed.
         self.compression_threshold = compression_threshold
+        #: :meth:`send_now` can write on this socket (gevent's, not TLS).
+        self.can_send_now = _sends_without_blocking(sock)
         self._sock = sock
         #: The server's buffered reader of the request: what the client sent after
         #: its request, if anything, is there (taken at the first read).
@@ -152,6 +164,8 @@ class WebSocket:
         self._position = 0
         self._unyielded = 0
         self._write_lock = gevent.lock.Semaphore()
+        #: What :meth:`send_now` wrote only in part: the rest, written before anything else.
+        self._unsent: bytes | memoryview = b""
         self._is_close_sent = False
         self._is_shut = False
         self._close_timer: Any = None
@@ -339,27 +353,58 @@ class WebSocket:
 
     # -- writing -----------------------------------------------------------------------
 
-    def send_batch(self, messages: Iterable[str | bytes]) -> None:
-        """Write ``messages`` (``str`` as text, ``bytes`` as binary) with one ``sendall``.
+    def send_batch(self, messages: Sequence[str | bytes]) -> None:
+        """Write ``messages`` (``str`` as text, ``bytes`` as binary) with one ``sendall``,
+        after the rest of a :meth:`send_now` written in part (an empty batch writes
+        only that rest).
 
         :raises ConnectionClosed: the connection is closed or closing.
         :raises OSError: the write failed (the peer went away).
         """
+        self._write(self._frames(messages) if messages else b"")
+
+    def send_now(self, messages: Sequence[str | bytes]) -> int | None:
+        """Write ``messages`` without blocking, if no write is in flight.
+
+        Returns ``None`` if nothing was written (a write is in flight, the rest of an
+        earlier one waits, or the socket cannot write without blocking: TLS); else
+        the number of bytes the socket did not take, ``0`` if it took everything.
+        Those bytes are kept and go first in the next write (:meth:`send_batch`, or
+        any frame of the connection's own), so the caller must have them written.
+
+        :raises ConnectionClosed: the connection is closed or closing.
+        :raises OSError: the write failed (the peer went away).
+        """
+        if self._is_close_sent:
+            raise ConnectionClosed("the WebSocket is closed")
+        if self._unsent or not self.can_send_now or self._write_lock.locked():
+            return None
+        data = self._frames(messages)
+        try:
+            sent: int = self._sock.send(data, 0, 0.0)  # gevent: a timeout of 0, no waiting
+        except BlockingIOError:
+            sent = 0
+        if sent == len(data):
+            return 0
+        self._unsent = memoryview(data)[sent:]
+        return len(data) - sent
+
+    def _frames(self, messages: Sequence[str | bytes]) -> bytes:
+        """The frames of ``messages``, compressed from the threshold up if negotiated;
+        the frame of a message sent alone is kept for the next send of that same
+        message object (a broadcast frames it once for all its members)."""
+        global _last_frame
         threshold = self.compression_threshold
-        chunks = []
-        for message in messages:
-            if isinstance(message, str):
-                opcode, payload = TEXT, message.encode("utf-8")
-            else:
-                opcode, payload = BINARY, bytes(message)
-            if threshold is not None and len(payload) >= threshold:
-                payload = deflate.deflate(payload)
-                chunks.append(_header(opcode, len(payload), _RSV1))
-            else:
-                chunks.append(_header(opcode, len(payload)))
-            chunks.append(payload)
-        if chunks:
-            self._write(b"".join(chunks))
+        if len(messages) == 1:
+            message = messages[0]
+            last = _last_frame
+            if last[0] is message and last[1] == threshold:
+                return last[2]
+            frame = _message_frame(message, threshold)
+            if len(frame) <= FRAME_CACHE_BYTES:
+                _last_frame = (message, threshold, frame)
+            return frame
+        return b"".join([_message_frame(message, threshold) for message in messages])
 
     def send(self, message: str | bytes, binary: bool | None = None) -> None:
         """Write one message (gevent-websocket's signature: ``binary`` converts)."""
@@ -375,7 +420,16 @@ class WebSocket:
         with self._write_lock:
             if self._is_close_sent:
                 raise ConnectionClosed("the WebSocket is closed")
-            self._sock.sendall(data)
+            self._write_unsent()
+            if data:
+                self._sock.sendall(data)
+
+    def _write_unsent(self) -> None:
+        """Write the rest of a :meth:`send_now` written in part (the lock held)."""
+        unsent = self._unsent
+        if unsent:
+            self._sock.sendall(unsent)
+            self._unsent = b""
 
     # -- closing -----------------------------------------------------------------------
 
@@ -416,6 +470,7 @@ class WebSocket:
         # gevent: ``False`` for the exception makes the timeout end the block silently
         timeout = gevent.Timeout(CLOSE_TIMEOUT, False)  # type: ignore[arg-type]
         with self._write_lock, timeout, contextlib.suppress(OSError):
+            self._write_unsent()
             self._sock.sendall(_frame(CLOSE, payload))
             written = True
         return written
@@ -428,6 +483,28 @@ class WebSocket:
             timer.close()
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
+
+
+def _message_frame(message: str | bytes, threshold: int | None) -> bytes:
+    """One message's frame (``str`` text, ``bytes`` binary), compressed if
+    ``threshold`` is not ``None`` and the payload has that many bytes."""
+    if isinstance(message, str):
+        opcode, payload = TEXT, message.encode("utf-8")
+    else:
+        opcode, payload = BINARY, bytes(message)
+    if threshold is not None and len(payload) >= threshold:
+        payload = deflate.deflate(payload)
+        return _header(opcode, len(payload), _RSV1) + payload
+    return _header(opcode, len(payload)) + payload
+
+
+def _sends_without_blocking(sock: Any) -> bool:
+    """Can ``sock.send(data, 0, 0.0)`` write without blocking? gevent's sockets can
+    (their ``send`` takes a timeout; 0 never waits), not TLS ones: OpenSSL wants a
+    write it could not finish retried with the same bytes, so a TLS connection keeps
+    to the writer greenlet's blocking ``sendall``."""
+    return (isinstance(getattr(sock, "_sock", None), _socket.socket)
+            and not hasattr(sock, "getpeercert"))
 
 
 def _frame(opcode: int, payload: bytes | bytearray) -> bytes:
