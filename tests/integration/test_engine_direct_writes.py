@@ -22,14 +22,12 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import gevent
 import gevent.socket
 import gevent.ssl
 import pytest
-import websocket as websocket_client
 from flask import Flask
 from gevent import pywsgi
 
