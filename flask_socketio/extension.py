@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
 import socketio
+from engineio import packet as eio_packet
 
 from . import options as opts
 from . import packets
@@ -53,12 +55,14 @@ def _encodes_before_sending(server: Any, namespace: str) -> bool:
 
     True for python-socketio's own ``Server.emit`` over its in-process ``Manager``
     when ``namespace`` has connections (a message queue manager publishes instead,
-    and an empty namespace returns early without encoding).
+    and an empty namespace returns early without encoding), neither replaced on the
+    instance (as python-socketio's admin instrumentation replaces ``manager.emit``).
     """
     manager = server.manager
     return (type(server).emit is _STOCK_SERVER_EMIT
             and _emits_as_stock(manager)
-            and namespace in manager.rooms)
+            and namespace in manager.rooms
+            and "emit" not in manager.__dict__ and "emit" not in server.__dict__)
 
 
 def _emits_as_stock(manager: Any) -> bool:
@@ -85,6 +89,39 @@ def _emits_as_stock(manager: Any) -> bool:
 
 #: Per manager class: the classes that define ``emit``, in the order they run.
 _emit_owners: dict[type, tuple[type, ...]] = {}
+
+
+def _emit_to_room(server: Any, event: str, data: Any, namespace: str, room: str,
+                  skip_sid: Any) -> None:
+    """What ``server.emit(event, data, to=room, skip_sid=skip_sid, namespace=namespace)``
+    does when :func:`_encodes_before_sending` holds and its INFO log line is off
+    (python-socketio's ``Server.emit`` and ``Manager.emit`` for one room, a client's
+    own sid included), without the calls down the manager's mixins: the packet is
+    built and encoded once (an unserializable payload raises before anything is
+    sent), then handed to ``server._send_eio_packet`` for each member of ``room``
+    but those in ``skip_sid``."""
+    if isinstance(data, tuple):
+        values = [event, *data]
+    elif data is not None:
+        values = [event, data]
+    else:
+        values = [event]
+    encoded = server.packet_class(socketio.packet.EVENT, namespace=namespace,
+                                  data=values).encode()
+    members = server.manager.rooms[namespace].get(room)
+    if not members:
+        return
+    if isinstance(encoded, list):  # binary attachments: one message each, after the header
+        messages = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in encoded]
+    else:
+        messages = [eio_packet.Packet(eio_packet.MESSAGE, encoded)]
+    if skip_sid is not None and not isinstance(skip_sid, list):
+        skip_sid = [skip_sid]
+    send = server._send_eio_packet
+    for sid, eio_sid in tuple(members.items()):
+        if skip_sid is None or sid not in skip_sid:
+            for message in messages:
+                send(eio_sid, message)
 
 
 class SocketIO(ClusterOperations):
@@ -447,9 +484,9 @@ class SocketIO(ClusterOperations):
         namespace = opts.check_namespace(namespace)
         if to is None:
             to = room
-        sender = current_sid(server, namespace)
+        sender = _UNSET  # the sender's sid, looked up only when something needs it
         if not include_self and skip_sid is None:
-            skip_sid = sender
+            skip_sid = sender = current_sid(server, namespace)
         data = payload(args)
         if exclude is not None or (callback is not None
                                    and isinstance(server.manager, ClusterMixin)
@@ -458,6 +495,8 @@ class SocketIO(ClusterOperations):
             excluded = room_list(exclude, "emit(exclude=...)") or []
             if skip_sid is not None:
                 excluded += room_list(skip_sid, "emit(skip_sid=...)") or []
+            if sender is _UNSET:
+                sender = current_sid(server, namespace)
             self._cluster_emit(event, args, namespace, to, excluded or None, callback,
                                sender, ignore_queue)
             return
@@ -465,14 +504,19 @@ class SocketIO(ClusterOperations):
             # python-socketio encodes the packet once, before sending anything: an
             # unserializable payload fails there, and is named here.
             try:
-                server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
-                            ignore_queue=ignore_queue)
+                if to and type(to) is str and not server.logger.isEnabledFor(logging.INFO):
+                    _emit_to_room(server, event, data, namespace, to, skip_sid)
+                else:
+                    server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
+                                ignore_queue=ignore_queue)
             except (TypeError, ValueError):
                 self._check_serializable(event, data, namespace)
                 raise
             return
         self._check_serializable(event, data, namespace)
         if callback is not None:
+            if sender is _UNSET:
+                sender = current_sid(server, namespace)
             callback = self._ack_callback(callback, sender, namespace)
         server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
                     callback=callback, ignore_queue=ignore_queue)
