@@ -26,6 +26,7 @@ from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
 from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
+from .toolkit_seam import ToolkitSeam
 from .volatile import volatile_emit
 
 if TYPE_CHECKING:
@@ -312,6 +313,12 @@ class SocketIO(ClusterOperations):
     def _error_handler_for(self, namespace: str) -> Callable[[Exception], Any] | None:
         """The error handler of ``namespace``, else the default one, if any."""
         return self.exception_handlers.get(namespace) or self.default_exception_handler
+
+    def toolkit_seam(self) -> ToolkitSeam:
+        """What the test toolkit (:mod:`flask_socketio.testing`) uses of this
+        extension: its server, its path and the bridge's per-connection hooks."""
+        return ToolkitSeam(self._require_server(), self.path, self.bridge,
+                           lambda: self.manage_session)
 
     def _require_server(self) -> ProtocolServer:
         if self.server is None:
@@ -622,13 +629,21 @@ class SocketIO(ClusterOperations):
                     auth: Any = None, flask_test_client: Any = None,
                     **kwargs: Any) -> SocketIOTestClient:
         """An in-process :class:`~flask_socketio.testing.SocketIOTestClient`, connected."""
-        cls = self.test_client_class
-        if cls is None:
-            from .testing.client import SocketIOTestClient
-
-            cls = SocketIOTestClient
+        cls = self.test_client_class or _default_test_client()
         return cls(app, self, namespace=namespace, query_string=query_string,
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
+
+
+_test_client_class: list[type[SocketIOTestClient]] = []
+
+
+def _default_test_client() -> type[SocketIOTestClient]:
+    """The toolkit's client class, imported on first use (not at each client made)."""
+    if not _test_client_class:
+        from .testing.client import SocketIOTestClient
+
+        _test_client_class.append(SocketIOTestClient)
+    return _test_client_class[0]
 
 
 def _handler_namespace(namespace: Any) -> Any:
