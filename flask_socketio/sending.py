@@ -61,7 +61,10 @@ def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
         if to is None:
             to = room
         if to is None and not broadcast:
-            to = current_sid(socketio._require_server(), namespace) or running.sid
+            if namespace == running.namespace and running.sid is not None:
+                to = running.sid  # what current_sid() answers for the handler's namespace
+            else:
+                to = current_sid(socketio._require_server(), namespace) or running.sid
         socketio.emit(event, *args, namespace=namespace, to=to, include_self=include_self,
                       skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue,
                       exclude=exclude, volatile=volatile)
