@@ -122,3 +122,42 @@ def test_the_servers_info_log_of_an_emit_is_kept(manager_emits, caplog):
     client.assert_received("logged", 1)
     assert manager_emits == ["logged"]
     assert any('emitting event "logged"' in r.getMessage() for r in caplog.records)
+
+
+def test_a_socketio_subclass_overriding_emit_sees_the_handlers_emits():
+    seen = []
+
+    class Logged(SocketIO):
+        def emit(self, event, *args, **kwargs):
+            seen.append((event, args, kwargs.get("to"), kwargs.get("namespace")))
+            return super().emit(event, *args, **kwargs)
+
+    app = Flask(__name__)
+    socketio = Logged(app)
+
+    @socketio.on("echo")
+    def echo(data):
+        emit("echo", data)
+
+    client = socketio.test_client(app)
+    client.emit("echo", 1)
+    client.assert_received("echo", 1)
+    assert seen == [("echo", (1,), client.sid, "/")]
+
+
+def test_an_unserializable_emit_from_a_handler_is_refused_and_routed_as_before():
+    app, socketio = make_app()
+    errors = []
+
+    @socketio.on("bad")
+    def bad():
+        emit("bad", object())
+
+    @socketio.on_error_default
+    def on_error(exc):
+        errors.append(str(exc))
+
+    client = socketio.test_client(app)
+    client.emit("bad")
+    assert client.get_received() == []
+    assert len(errors) == 1 and "cannot emit 'bad': its payload is not serializable" in errors[0]
