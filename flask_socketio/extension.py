@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
 import socketio
+from engineio import packet as eio_packet
 
 from . import options as opts
 from . import packets
@@ -24,6 +26,7 @@ from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
 from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
+from .toolkit_seam import ToolkitSeam
 from .volatile import volatile_emit
 
 if TYPE_CHECKING:
@@ -52,38 +55,85 @@ def _encodes_before_sending(server: Any, namespace: str) -> bool:
 
     True for python-socketio's own ``Server.emit`` over its in-process ``Manager``
     when ``namespace`` has connections (a message queue manager publishes instead,
-    and an empty namespace returns early without encoding).
+    and an empty namespace returns early without encoding), neither replaced on the
+    instance (as python-socketio's admin instrumentation replaces ``manager.emit``).
     """
     manager = server.manager
     return (type(server).emit is _STOCK_SERVER_EMIT
             and _emits_as_stock(manager)
-            and namespace in manager.rooms)
+            and namespace in manager.rooms
+            and "emit" not in manager.__dict__ and "emit" not in server.__dict__)
 
 
 def _emits_as_stock(manager: Any) -> bool:
     """Is ``manager.emit`` python-socketio's ``Manager.emit``, possibly behind our
     mixins that then only pass the call on (the emit observer with no listener,
     connection-state recovery when it is off)?"""
-    owners = _emit_owners.get(type(manager))
-    if owners is None:
-        owners = _emit_owners[type(manager)] = tuple(
-            cls for cls in type(manager).__mro__ if "emit" in cls.__dict__)
-    for owner in owners:
+    checks = _emit_checks.get(type(manager))
+    if checks is None:
+        checks = _emit_checks[type(manager)] = _stock_emit_checks(type(manager))
+    if checks is _NOT_STOCK:
+        return False
+    listeners, recovery = checks
+    return not ((listeners and manager.emit_listeners)
+                or (recovery and getattr(manager.server, "recovery", None) is not None))
+
+
+def _stock_emit_checks(manager_class: type) -> tuple[bool, ...]:
+    """What to check of a ``manager_class`` instance for its ``emit`` to be
+    python-socketio's: ``(its emit listeners, its server's recovery)``; or
+    :data:`_NOT_STOCK` when some class before ``Manager`` defines an ``emit`` of its own."""
+    listeners = recovery = False
+    for owner in manager_class.__mro__:
+        if "emit" not in owner.__dict__:
+            continue
         if owner is socketio.Manager:
-            return True
+            return listeners, recovery
         if owner is EmitObserverMixin:
-            if manager.emit_listeners:
-                return False
+            listeners = True
         elif owner is RecoveringManagerMixin or owner is QueuedRecoveryMixin:
-            if getattr(manager.server, "recovery", None) is not None:
-                return False
+            recovery = True
         else:
-            return False
-    return False
+            return _NOT_STOCK
+    return _NOT_STOCK
 
 
-#: Per manager class: the classes that define ``emit``, in the order they run.
-_emit_owners: dict[type, tuple[type, ...]] = {}
+_NOT_STOCK = (True, True, False)
+#: Per manager class: what :func:`_emits_as_stock` checks.
+_emit_checks: dict[type, tuple[bool, ...]] = {}
+
+
+def _emit_to_room(server: Any, event: str, data: Any, namespace: str, room: str,
+                  skip_sid: Any) -> None:
+    """What ``server.emit(event, data, to=room, skip_sid=skip_sid, namespace=namespace)``
+    does when :func:`_encodes_before_sending` holds and its INFO log line is off
+    (python-socketio's ``Server.emit`` and ``Manager.emit`` for one room, a client's
+    own sid included), without the calls down the manager's mixins: the packet is
+    built and encoded once (an unserializable payload raises before anything is
+    sent), then handed to ``server._send_eio_packet`` for each member of ``room``
+    but those in ``skip_sid``."""
+    if isinstance(data, tuple):
+        values = [event, *data]
+    elif data is not None:
+        values = [event, data]
+    else:
+        values = [event]
+    encoded = server.packet_class(socketio.packet.EVENT, namespace=namespace,
+                                  data=values).encode()
+    members = server.manager.rooms[namespace].get(room)
+    if not members:
+        return
+    if isinstance(encoded, list):  # binary attachments: one message each, after the header
+        messages = [eio_packet.Packet(eio_packet.MESSAGE, part) for part in encoded]
+    else:
+        messages = [eio_packet.Packet(eio_packet.MESSAGE, encoded)]
+    if skip_sid is not None and not isinstance(skip_sid, list):
+        skip_sid = [skip_sid]
+    send = server._send_eio_packet
+    for sid, eio_sid in tuple(members.items()):
+        if skip_sid is None or sid not in skip_sid:
+            for message in messages:
+                send(eio_sid, message)
 
 
 class SocketIO(ClusterOperations):
@@ -276,6 +326,12 @@ class SocketIO(ClusterOperations):
         """The error handler of ``namespace``, else the default one, if any."""
         return self.exception_handlers.get(namespace) or self.default_exception_handler
 
+    def toolkit_seam(self) -> ToolkitSeam:
+        """What the test toolkit (:mod:`flask_socketio.testing`) uses of this
+        extension: its server, its path and the bridge's per-connection hooks."""
+        return ToolkitSeam(self._require_server(), self.path, self.bridge,
+                           lambda: self.manage_session)
+
     def _require_server(self) -> ProtocolServer:
         if self.server is None:
             raise RuntimeError("SocketIO has no server yet: call init_app(app) first")
@@ -440,9 +496,9 @@ class SocketIO(ClusterOperations):
         namespace = opts.check_namespace(namespace)
         if to is None:
             to = room
-        sender = current_sid(server, namespace)
+        sender = _UNSET  # the sender's sid, looked up only when something needs it
         if not include_self and skip_sid is None:
-            skip_sid = sender
+            skip_sid = sender = current_sid(server, namespace)
         data = payload(args)
         if exclude is not None or (callback is not None
                                    and isinstance(server.manager, ClusterMixin)
@@ -451,6 +507,8 @@ class SocketIO(ClusterOperations):
             excluded = room_list(exclude, "emit(exclude=...)") or []
             if skip_sid is not None:
                 excluded += room_list(skip_sid, "emit(skip_sid=...)") or []
+            if sender is _UNSET:
+                sender = current_sid(server, namespace)
             self._cluster_emit(event, args, namespace, to, excluded or None, callback,
                                sender, ignore_queue)
             return
@@ -458,17 +516,40 @@ class SocketIO(ClusterOperations):
             # python-socketio encodes the packet once, before sending anything: an
             # unserializable payload fails there, and is named here.
             try:
-                server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
-                            ignore_queue=ignore_queue)
+                if to and type(to) is str and not server.logger.isEnabledFor(logging.INFO):
+                    _emit_to_room(server, event, data, namespace, to, skip_sid)
+                else:
+                    server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
+                                ignore_queue=ignore_queue)
             except (TypeError, ValueError):
                 self._check_serializable(event, data, namespace)
                 raise
             return
         self._check_serializable(event, data, namespace)
         if callback is not None:
+            if sender is _UNSET:
+                sender = current_sid(server, namespace)
             callback = self._ack_callback(callback, sender, namespace)
         server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
                     callback=callback, ignore_queue=ignore_queue)
+
+    def _emit_from_handler(self, event: str, args: tuple[Any, ...], namespace: str,
+                           to: str) -> None:
+        """``self.emit(event, *args, namespace=namespace, to=to)`` from a handler's
+        ``emit()`` to one client (its sender, by default), ``namespace`` being that of
+        a running handler (valid): without the checks of the options it did not use."""
+        server = self.server
+        if (server is None or type(self).emit is not _STOCK_SOCKETIO_EMIT
+                or not _encodes_before_sending(server, namespace)
+                or server.logger.isEnabledFor(logging.INFO)):
+            self.emit(event, *args, namespace=namespace, to=to)
+            return
+        data = payload(args)
+        try:
+            _emit_to_room(server, event, data, namespace, to, None)
+        except (TypeError, ValueError):
+            self._check_serializable(event, data, namespace)
+            raise
 
     def send(self, data: Any, json: bool = False, namespace: str | None = None,
              to: Any = None, room: Any = None, include_self: bool = True,
@@ -578,13 +659,21 @@ class SocketIO(ClusterOperations):
                     auth: Any = None, flask_test_client: Any = None,
                     **kwargs: Any) -> SocketIOTestClient:
         """An in-process :class:`~flask_socketio.testing.SocketIOTestClient`, connected."""
-        cls = self.test_client_class
-        if cls is None:
-            from .testing.client import SocketIOTestClient
-
-            cls = SocketIOTestClient
+        cls = self.test_client_class or _default_test_client()
         return cls(app, self, namespace=namespace, query_string=query_string,
                    headers=headers, auth=auth, flask_test_client=flask_test_client, **kwargs)
+
+
+_test_client_class: list[type[SocketIOTestClient]] = []
+
+
+def _default_test_client() -> type[SocketIOTestClient]:
+    """The toolkit's client class, imported on first use (not at each client made)."""
+    if not _test_client_class:
+        from .testing.client import SocketIOTestClient
+
+        _test_client_class.append(SocketIOTestClient)
+    return _test_client_class[0]
 
 
 def _handler_namespace(namespace: Any) -> Any:
@@ -626,5 +715,8 @@ class _Dispatcher:
     def __call__(self, *args: Any) -> Any:
         return self.bridge.dispatch(self.spec, args)
 
+
+#: ``SocketIO.emit`` itself: a subclass that overrides it gets every emit through it.
+_STOCK_SOCKETIO_EMIT = SocketIO.emit
 
 __all__ = ["SocketIO", "payload", "CONNECTION_KEY"]

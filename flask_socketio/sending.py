@@ -56,12 +56,22 @@ def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
     running = running_handler()
     if running is not None and running.socketio is not None:  # the handler's connection
         socketio = running.socketio
+        if (namespace is None and to is None and room is None and not broadcast
+                and running.sid is not None and include_self and skip_sid is None
+                and callback is None and exclude is None and not volatile
+                and not ignore_queue):
+            # the commonest: to the sender, in the handler's namespace
+            socketio._emit_from_handler(event, args, running.namespace, running.sid)
+            return
         if namespace is None:
             namespace = running.namespace
         if to is None:
             to = room
         if to is None and not broadcast:
-            to = current_sid(socketio._require_server(), namespace) or running.sid
+            if namespace == running.namespace and running.sid is not None:
+                to = running.sid  # what current_sid() answers for the handler's namespace
+            else:
+                to = current_sid(socketio._require_server(), namespace) or running.sid
         socketio.emit(event, *args, namespace=namespace, to=to, include_self=include_self,
                       skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue,
                       exclude=exclude, volatile=volatile)

@@ -69,7 +69,8 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
                   "pid in the reply, the missed events after it",
                   ("eio_sid", "pkt")),
     PrivateMember(_SYNC_SERVER, "_send_eio_packet",
-                  "protocol.py: hold emits until the CONNECT reply is out",
+                  "protocol.py: hold emits until the CONNECT reply is out; extension.py: "
+                  "an emit to one room hands its message to each member",
                   ("eio_sid", "eio_pkt")),
     PrivateMember(_SERVER, "_binary_packet",
                   "protocol.py: half-received binary packets, bounded by max_pending_bytes",

@@ -456,6 +456,8 @@ class NativeEngine:
     """
 
     async_mode = "gevent"
+    listeners_need_threads = False
+    runs_service_tasks = True
     reason = Reason
     valid_transports = ("polling", "websocket")
 

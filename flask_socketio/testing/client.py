@@ -143,7 +143,9 @@ class SocketIOTestClient(ClientState):
         super().__init__()
         self.app = app
         self.socketio = socketio
-        self.server = socketio._require_server()
+        #: What this client uses of the extension (:mod:`flask_socketio.toolkit_seam`).
+        self._seam = seam = socketio.toolkit_seam()
+        self.server = seam.server
         self.engine = in_process_engine(self.server.eio)
         self.flask_test_client = flask_test_client
         self.raise_server_exceptions = raise_server_exceptions
@@ -153,7 +155,7 @@ class SocketIOTestClient(ClientState):
         #: Each change a handler made to this connection's session, in order.
         self.session_changes: list[SessionChange] = []
         self.eio_sid: str | None = None
-        self._room_listeners = RoomListeners()  # the server's, once connected
+        self._room_listeners = _NO_ROOM_LISTENERS  # the server's, once connected
         self._socket: InProcessSocket | None = None
         self._packet_class = self.server.packet_class
         self._acks: dict[tuple[str, int], list[Any]] = {}
@@ -309,7 +311,7 @@ class SocketIOTestClient(ClientState):
     def _handshake_request(self, query_string: str | None,
                            headers: dict[str, str] | None) -> WSGIEnvironment:
         """The environ of a handshake request with ``query_string`` and ``headers``."""
-        path = "/" + self.socketio.path.strip("/")  # as Flask-SocketIO's test client
+        path = "/" + self._seam.path.strip("/")  # as Flask-SocketIO's test client
         environ = _handshake_environ(path, (query_string or "").lstrip("?"), headers)
         environ["flask.app"] = self.app
         environ[ENGINE_KEY] = self.engine
@@ -329,15 +331,14 @@ class SocketIOTestClient(ClientState):
                     if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH")]:
             del environ[key]
         environ.update(self._handshake_request(self._query_string, self._headers))
-        self.socketio.bridge.connection(environ).route = None  # the Host may have changed
+        self._seam.request_replaced(environ)  # the Host may have changed
 
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
         environ = self._handshake_request(query_string, headers)
         self._socket = self.engine.open(environ, self._on_payload, self._on_close)
         self.eio_sid = self._socket.sid
         self._binary_packet = None
-        connection = self.socketio.bridge.connection(environ)
-        connection.session_observer = self._record_session_change
+        self._seam.watch_session(environ, self._record_session_change)
         self._room_listeners = room_listeners(self.server.manager)
         self._room_listeners.by_session[self.eio_sid] = self._record_room_change
 
@@ -394,7 +395,7 @@ class SocketIOTestClient(ClientState):
         self._sync()
         if self._socket is None:
             raise RuntimeError("the client has no connection")
-        if self.socketio.manage_session:
+        if self._seam.manages_session():
             return self._socket.environ.get(SAVED_SESSION_KEY)
         with self.app.request_context(self._socket.environ):
             return flask.session._get_current_object()  # type: ignore[attr-defined]
@@ -419,7 +420,7 @@ class SocketIOTestClient(ClientState):
         """
         if ignored:
             ignore_keywords(ignored)
-        namespace = check_namespace(namespace)
+        namespace = "/" if namespace is None else check_namespace(namespace)
         if namespace not in self._namespaces:
             self._require_namespace(namespace, f"emit {event!r}")
         ack_id = next(self._ack_ids) if callback else None
@@ -720,6 +721,8 @@ class SocketIOTestClient(ClientState):
         shown: Any = args[0] if event in ("message", "json") and len(args) == 1 else args
         record = ReceivedEvent(event, shown, namespace, ack_id, self._respond)
         self._received.append(record)
+        if not self._handlers:
+            return
         handler = self._handlers.get((namespace, event))
         handler_args = tuple(args)
         if handler is None:
@@ -798,6 +801,10 @@ _KINDS = {
     sio_packet.BINARY_EVENT: "event",
     sio_packet.BINARY_ACK: "ack",
 }
+
+
+#: A client's room listeners before it has a session: nobody's.
+_NO_ROOM_LISTENERS = RoomListeners()
 
 
 class _Stall:

@@ -45,7 +45,7 @@ class EmitRecorder:
         """Start recording (again, after :meth:`stop`)."""
         if self._manager is not None:
             raise RuntimeError("this recorder is already recording")
-        manager = self.socketio._require_server().manager
+        manager = self.socketio.toolkit_seam().server.manager
         if not hasattr(manager, "add_emit_listener"):
             raise TypeError(f"the client manager {type(manager).__name__} does not report "
                             "emits: the recorder needs a manager made by flask_socketio "

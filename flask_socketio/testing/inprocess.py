@@ -98,34 +98,29 @@ class InProcessSocket:
         return True
 
     def _read(self) -> None:
+        # Messages of one connection reach the server one at a time, in order, as
+        # python-engineio's socket reader delivers them.
+        engine = self.engine
+        inbound = self._inbound
         try:
-            self._read_inbound()
+            while inbound:
+                payload = inbound.popleft()
+                if payload is _CLOSE:
+                    engine._closed(self, Reason.CLIENT_DISCONNECT)
+                elif type(payload) is _Drop:
+                    engine._closed(self, payload.reason)
+                elif not self.is_closed:
+                    try:
+                        engine._trigger("message", self.sid, payload)
+                    except Exception as exc:
+                        engine.scheduler.report_failure(f"in-process reader of {self.sid}",
+                                                        exc)
         finally:
+            self._reading = False
             handoff, self._handoff = self._handoff, None
             reader, self._reader = self._reader, None
         if handoff is not None and reader is not None:
             reader.run_instead(*handoff)  # the reader is done: it becomes the event's task
-
-    def _read_inbound(self) -> None:
-        # Messages of one connection reach the server one at a time, in order, as
-        # python-engineio's socket reader delivers them.
-        try:
-            while self._inbound:
-                payload = self._inbound.popleft()
-                if payload is _CLOSE:
-                    self.engine._closed(self, Reason.CLIENT_DISCONNECT)
-                    continue
-                if isinstance(payload, _Drop):
-                    self.engine._closed(self, payload.reason)
-                    continue
-                if self.is_closed:
-                    continue
-                try:
-                    self.engine._trigger("message", self.sid, payload)
-                except Exception as exc:
-                    self.engine.scheduler.report_failure(f"in-process reader of {self.sid}", exc)
-        finally:
-            self._reading = False
 
     # server -> client ---------------------------------------------------------------
 
@@ -175,6 +170,11 @@ class InProcessEngine:
     """Engine.IO for in-process clients, behind python-socketio's ``Server``."""
 
     async_mode = "inprocess"
+    #: The scheduler switches only at its own waits: a broker's listener, blocking on
+    #: a socket, gets a thread (its deliveries reach clients through their inboxes).
+    listeners_need_threads = True
+    #: The virtual clock must be able to run out of timers: no endless service tasks.
+    runs_service_tasks = False
 
     def __init__(self, id_factory: Callable[[], str],
                  scheduler: Scheduler | None = None) -> None:

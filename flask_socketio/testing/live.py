@@ -515,7 +515,7 @@ class _ThreadRunner:
         """In the server's hub: close live sessions, stop the monitor, stop serving."""
         import gevent
 
-        engine = self.server.socketio._require_server().eio.network  # type: ignore[union-attr]
+        engine = self.server.socketio.toolkit_seam().server.eio.network  # type: ignore[union-attr]
         try:
             with gevent.Timeout(self.server.disconnect_timeout, False):  # type: ignore[arg-type]
                 engine.disconnect()

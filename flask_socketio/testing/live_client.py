@@ -381,7 +381,7 @@ class LiveSocketIOClient(ClientState):
                 self._wait_for_pending_poll(sid, wait)
             self._network.sever([eio.ws.sock] if eio.ws is not None and eio.ws.sock else [])
         if self.socketio is not None:
-            server = self.socketio._require_server()
+            server = self.socketio.toolkit_seam().server
             deadline = time.monotonic() + wait
             while sid in server.environ and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -521,7 +521,7 @@ class LiveSocketIOClient(ClientState):
         if self.socketio is None:
             raise RuntimeError("rooms() needs the server's SocketIO: pass socketio= (the "
                                "server of LiveServer.from_import() is out of reach)")
-        return list(self.socketio._require_server().manager.get_rooms(sid, namespace))
+        return list(self.socketio.toolkit_seam().server.manager.get_rooms(sid, namespace))
 
     # -- sending ---------------------------------------------------------------------
 

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     server = build_server(socketio, app, listener=listener, **options)
 
     def shut_down() -> None:
-        engine = socketio._require_server().eio.network
+        engine = socketio.toolkit_seam().server.eio.network
         try:
             with gevent.Timeout(2, False):  # type: ignore[arg-type]
                 engine.disconnect()

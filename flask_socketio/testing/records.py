@@ -19,9 +19,11 @@ class ReceivedEvent(dict[str, Any]):
     that asked for an acknowledgement.
     """
 
+    __slots__ = ("ack_id", "is_acked", "_responder")
+
     def __init__(self, name: str, args: Any, namespace: str, ack_id: int | None,
                  responder: Callable[[ReceivedEvent, tuple[Any, ...]], None]) -> None:
-        super().__init__(name=name, args=args, namespace=namespace)
+        self["name"], self["args"], self["namespace"] = name, args, namespace
         self.ack_id = ack_id
         self.is_acked = False
         self._responder = responder

@@ -260,18 +260,17 @@ class Scheduler:
     def run_pending(self) -> None:
         """Run every task that can run now, until all are blocked or finished."""
         current = greenlet.getcurrent()
-        if current is not self._home() and current is not self._hub \
-                and current.parent is not self._hub:
-            raise RuntimeError("the in-process transport is driven from the greenlet (the "
-                               "test's code, in the thread) that made it; this is another "
-                               "thread or greenlet")
-        if self.is_task():
+        if current is self._home():  # the test's code: the usual caller
+            if self._ready:
+                self._driver = current
+                self._hub.switch()
+            return
+        if current is self._hub or current.parent is self._hub:  # a task
             self._yield()
             return
-        if not self._ready:
-            return
-        self._driver = greenlet.getcurrent()
-        self._hub.switch()
+        raise RuntimeError("the in-process transport is driven from the greenlet (the "
+                           "test's code, in the thread) that made it; this is another "
+                           "thread or greenlet")
 
     def run_until(self, condition: Callable[[], bool], timeout: float | None) -> bool:
         """Run tasks, moving the clock toward ``timeout``, until ``condition()`` holds.

@@ -257,10 +257,16 @@ class ClientState:
         return None
 
     def _take_namespace(self, namespace: Any) -> list[ReceivedEvent]:
-        mine = [record for record in self._received
-                if namespace is ANY or record.namespace == namespace]
-        self._received = [record for record in self._received
-                          if not (namespace is ANY or record.namespace == namespace)]
+        received = self._received
+        if namespace is ANY:
+            self._received = []
+            return received
+        mine = [record for record in received if record["namespace"] == namespace]
+        if len(mine) == len(received):  # the usual case: everything is on it
+            self._received = []
+        else:
+            self._received = [record for record in received
+                              if record["namespace"] != namespace]
         return mine
 
     def _refuted(self, event: str, args: tuple[Any, ...], namespace: Any) -> str | None:
