@@ -664,7 +664,8 @@ class NativeEngine:
                                  self.cors.preflight_headers(environ))
         query = _query(environ.get("QUERY_STRING", ""))
         transport = query.get("transport")
-        if transport not in self.transports:  # checked first, as the reference server does
+        if transport is None or transport not in self.transports:  # checked first, as
+            # the reference server does
             return self._error(start_response, "transport", environ)
         if query.get("EIO") != "4":
             return self._error(start_response, "version", environ)
