@@ -17,7 +17,8 @@ module of the application's) is left to the full codec: :func:`decode_text` retu
 from __future__ import annotations
 
 import json
-from typing import Any
+from json.scanner import make_scanner
+from typing import Any, cast
 
 import engineio.json
 from socketio import packet
@@ -42,8 +43,9 @@ _MAX_INT_DIGITS = 100
 # The decoders' scanners: ``scan(text, 0)`` is ``(value, end)`` for the JSON value at
 # the start of ``text``; one without the bounded-int hook (every integer literal
 # otherwise costs a Python call) for a text too short to hold an integer over the limit.
-_scan_bounded = json.JSONDecoder(parse_int=_bounded_int).scan_once
-_scan_plain = json.JSONDecoder().scan_once
+# (typeshed types make_scanner's argument as a scanner: it takes the decoder's settings)
+_scan_bounded = make_scanner(cast(Any, json.JSONDecoder(parse_int=_bounded_int)))
+_scan_plain = make_scanner(cast(Any, json.JSONDecoder()))
 
 
 def _decode_value(text: str) -> Any:

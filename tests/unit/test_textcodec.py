@@ -80,7 +80,8 @@ def test_unusual_packets_go_to_the_full_codec(encoded):
 
 
 @pytest.mark.parametrize("tail", ["", " ", "\n\t ", "]", " 1", "x"])
-@pytest.mark.parametrize("body", ['["x",' + "7" * 90 + "]", '["x","' + "a" * 200 + '",' + "7" * 100 + "]"])
+@pytest.mark.parametrize("body", ['["x",' + "7" * 90 + "]",
+                                  '["x","' + "a" * 200 + '",' + "7" * 100 + "]"])
 def test_what_follows_the_array_is_decoded_as_python_socketio_decodes_it(body, tail):
     # short texts skip the bounded-integer hook, long ones keep it: both end as decode()
     encoded = "2" + body + tail
