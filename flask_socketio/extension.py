@@ -69,26 +69,38 @@ def _emits_as_stock(manager: Any) -> bool:
     """Is ``manager.emit`` python-socketio's ``Manager.emit``, possibly behind our
     mixins that then only pass the call on (the emit observer with no listener,
     connection-state recovery when it is off)?"""
-    owners = _emit_owners.get(type(manager))
-    if owners is None:
-        owners = _emit_owners[type(manager)] = tuple(
-            cls for cls in type(manager).__mro__ if "emit" in cls.__dict__)
-    for owner in owners:
+    checks = _emit_checks.get(type(manager))
+    if checks is None:
+        checks = _emit_checks[type(manager)] = _stock_emit_checks(type(manager))
+    if checks is _NOT_STOCK:
+        return False
+    listeners, recovery = checks
+    return not ((listeners and manager.emit_listeners)
+                or (recovery and getattr(manager.server, "recovery", None) is not None))
+
+
+def _stock_emit_checks(manager_class: type) -> tuple[bool, ...]:
+    """What to check of a ``manager_class`` instance for its ``emit`` to be
+    python-socketio's: ``(its emit listeners, its server's recovery)``; or
+    :data:`_NOT_STOCK` when some class before ``Manager`` defines an ``emit`` of its own."""
+    listeners = recovery = False
+    for owner in manager_class.__mro__:
+        if "emit" not in owner.__dict__:
+            continue
         if owner is socketio.Manager:
-            return True
+            return listeners, recovery
         if owner is EmitObserverMixin:
-            if manager.emit_listeners:
-                return False
+            listeners = True
         elif owner is RecoveringManagerMixin or owner is QueuedRecoveryMixin:
-            if getattr(manager.server, "recovery", None) is not None:
-                return False
+            recovery = True
         else:
-            return False
-    return False
+            return _NOT_STOCK
+    return _NOT_STOCK
 
 
-#: Per manager class: the classes that define ``emit``, in the order they run.
-_emit_owners: dict[type, tuple[type, ...]] = {}
+_NOT_STOCK = (True, True, False)
+#: Per manager class: what :func:`_emits_as_stock` checks.
+_emit_checks: dict[type, tuple[bool, ...]] = {}
 
 
 def _emit_to_room(server: Any, event: str, data: Any, namespace: str, room: str,
@@ -521,6 +533,24 @@ class SocketIO(ClusterOperations):
         server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
                     callback=callback, ignore_queue=ignore_queue)
 
+    def _emit_from_handler(self, event: str, args: tuple[Any, ...], namespace: str,
+                           to: str) -> None:
+        """``self.emit(event, *args, namespace=namespace, to=to)`` from a handler's
+        ``emit()`` to one client (its sender, by default), ``namespace`` being that of
+        a running handler (valid): without the checks of the options it did not use."""
+        server = self.server
+        if (server is None or type(self).emit is not _STOCK_SOCKETIO_EMIT
+                or not _encodes_before_sending(server, namespace)
+                or server.logger.isEnabledFor(logging.INFO)):
+            self.emit(event, *args, namespace=namespace, to=to)
+            return
+        data = payload(args)
+        try:
+            _emit_to_room(server, event, data, namespace, to, None)
+        except (TypeError, ValueError):
+            self._check_serializable(event, data, namespace)
+            raise
+
     def send(self, data: Any, json: bool = False, namespace: str | None = None,
              to: Any = None, room: Any = None, include_self: bool = True,
              skip_sid: Any = None, callback: Callable[..., Any] | None = None,
@@ -685,5 +715,8 @@ class _Dispatcher:
     def __call__(self, *args: Any) -> Any:
         return self.bridge.dispatch(self.spec, args)
 
+
+#: ``SocketIO.emit`` itself: a subclass that overrides it gets every emit through it.
+_STOCK_SOCKETIO_EMIT = SocketIO.emit
 
 __all__ = ["SocketIO", "payload", "CONNECTION_KEY"]

@@ -82,6 +82,11 @@ _BINARY_TYPES = (packet.BINARY_EVENT, packet.BINARY_ACK)
 _EVENT_TYPES = (packet.EVENT, packet.BINARY_EVENT)
 
 
+def _not_connected(kind: int, namespace: str) -> str:
+    """The violation of a packet of type ``kind`` for a namespace not connected."""
+    return f"packet type {kind} for namespace {namespace}, which is not connected"
+
+
 def _allows_every_origin(allowed: Any) -> bool:
     """Does ``cors_allowed_origins`` accept every origin (``'*'``, or a list with it)?"""
     if isinstance(allowed, str):
@@ -213,6 +218,17 @@ class ProtocolServer(socketio.Server):
             self._close_for_violation(eio_sid, str(exc))
             return
         if pkt is not None:
+            if pkt.packet_type == packet.EVENT:  # the commonest: its sid looked up once
+                namespace = pkt.namespace or "/"
+                sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+                if sid is None:
+                    self._close_for_violation(eio_sid, _not_connected(packet.EVENT, namespace))
+                    return
+                try:
+                    self._run_event(eio_sid, sid, namespace, pkt.id, pkt.data)
+                except Exception as exc:
+                    self.eio.report_failure(eio_sid, f"handling a packet from {eio_sid}", exc)
+                return
             violation = self._state_violation(eio_sid, pkt)
             if violation is not None:
                 self._close_for_violation(eio_sid, violation)
@@ -238,7 +254,7 @@ class ProtocolServer(socketio.Server):
         if kind == packet.CONNECT and is_connected:
             return f"a second CONNECT for namespace {namespace}"
         if kind != packet.CONNECT and not is_connected:
-            return f"packet type {kind} for namespace {namespace}, which is not connected"
+            return _not_connected(kind, namespace)
         return None
 
     def _decode(self, eio_sid: str, data: Any) -> Any:
@@ -311,8 +327,13 @@ class ProtocolServer(socketio.Server):
         # session is asked instead (EngineRouter.run_event), so that the native engine
         # can run events in a worker greenlet of the session's.
         namespace = namespace or "/"
-        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        if not self.manager.is_connected(sid, namespace):
+        self._run_event(eio_sid, self.manager.sid_from_eio_sid(eio_sid, namespace), namespace,
+                        id, data)
+
+    def _run_event(self, eio_sid: str, sid: str | None, namespace: str, id: int | None,
+                   data: list[Any]) -> None:
+        """``_handle_event`` once the connection's ``sid`` in ``namespace`` is known."""
+        if sid is None or not self.manager.is_connected(sid, namespace):
             logger.warning("%s is not connected to namespace %s", sid, namespace)
             return
         if self.async_handlers:
@@ -341,7 +362,14 @@ class ProtocolServer(socketio.Server):
             result = dynamic.trigger(event, namespace, args)
             if result is not NOT_FOUND:
                 return result
-        result = super()._trigger_event(event, namespace, *args)
+        own = self.handlers.get(namespace)
+        handler = own.get(event) if own is not None and event != "disconnect" else None
+        if handler is not None:
+            # what python-socketio's _trigger_event does first for a handler of this
+            # namespace and event (only a disconnect handler gets a second call)
+            result = handler(*args)
+        else:
+            result = super()._trigger_event(event, namespace, *args)
         if result is self.not_handled and self.unhandled_event is not None:
             owner = self.namespace_handlers.get(namespace)
             if owner is None and is_dynamic:

@@ -56,6 +56,13 @@ def emit(event: str, *args: Any, namespace: str | None = None, to: Any = None,
     running = running_handler()
     if running is not None and running.socketio is not None:  # the handler's connection
         socketio = running.socketio
+        if (namespace is None and to is None and room is None and not broadcast
+                and running.sid is not None and include_self and skip_sid is None
+                and callback is None and exclude is None and not volatile
+                and not ignore_queue):
+            # the commonest: to the sender, in the handler's namespace
+            socketio._emit_from_handler(event, args, running.namespace, running.sid)
+            return
         if namespace is None:
             namespace = running.namespace
         if to is None:

@@ -18,7 +18,7 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .wsgi_types import WSGIEnvironment
@@ -48,6 +48,10 @@ class ServedExtension(Protocol):
 #: request's line and headers (Node's ``headersTimeout`` is 60 s too).
 DEFAULT_HEADER_TIMEOUT = 60.0
 
+#: Largest response body the embedded server sends in one system call with its headers
+#: (a larger one is sent after them, not copied).
+SINGLE_SEND_LIMIT = 65536
+
 #: Keywords ``socketio.run()`` passes on to gevent's ``WSGIServer``: its own and the
 #: TLS ones (``ssl.SSLContext.wrap_socket``'s, or ``ssl_context`` itself).
 SERVER_KEYWORDS = frozenset({
@@ -74,6 +78,115 @@ def check_server_options(server_options: dict[str, Any], function: str) -> None:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise TypeError(f"{function}() got an unexpected keyword argument {name!r}{hint}; "
                         f"it accepts {', '.join(known)}")
+
+
+#: At most this many header lines in a request, each at most HEADER_LINE_LIMIT bytes
+#: (the limits of Python's ``http.client``, whose parser pywsgi uses).
+MAX_HEADERS = 100
+HEADER_LINE_LIMIT = 65536
+
+
+def _invalid(message: str) -> ValueError:
+    """pywsgi's "invalid client request": answered 400, the connection closed."""
+    from gevent.pywsgi import _InvalidClientRequest  # type: ignore[attr-defined]
+
+    error: ValueError = _InvalidClientRequest(message)
+    return error
+
+
+class RequestHead:
+    """A request's headers, parsed by llhttp (``httptools``), which pywsgi's handler
+    uses in place of the ``email`` package's parser (three to four times the CPU).
+
+    llhttp is strict where that parser was lenient, which closes request smuggling
+    paths: a request with both ``Content-Length`` and ``Transfer-Encoding``, with two
+    ``Content-Length`` headers, a ``Transfer-Encoding`` other than ``chunked`` last, a
+    folded (obs-fold) header line, a space before a header's colon, a bare CR or LF
+    in the head, or a control character in a name or value is refused (400). The
+    size limits are those of before (:data:`MAX_HEADERS`, :data:`HEADER_LINE_LIMIT`).
+    What the handler asks of ``self.headers``: ``get`` (the first value, any case),
+    ``getheader``, ``typeheader`` and ``status``.
+    """
+
+    __slots__ = ("pairs", "first", "content_length", "complete")
+
+    #: pywsgi's "no parse error".
+    status = ""
+
+    def __init__(self) -> None:
+        #: (name, value) in order, latin-1 strings, values without surrounding spaces.
+        self.pairs: list[tuple[str, str]] = []
+        #: lower-case name -> its first value
+        self.first: dict[str, str] = {}
+        self.content_length: int | None = None
+        self.complete = False
+
+    @classmethod
+    def read(cls, requestline: str, rfile: Any) -> RequestHead:
+        """Read the header lines after ``requestline`` from ``rfile`` and parse them
+        (the request line too); the body, if any, stays in ``rfile``.
+
+        :raises ValueError: pywsgi's invalid request (400).
+        """
+        import httptools
+
+        data = bytearray(requestline.encode("latin-1"))
+        for _ in range(MAX_HEADERS + 1):
+            line = rfile.readline(HEADER_LINE_LIMIT + 1)
+            if len(line) > HEADER_LINE_LIMIT:
+                raise _invalid("Header line too long")
+            data += line
+            if line == b"\r\n" or line == b"\n" or not line.endswith(b"\n"):
+                break  # the end (a bare LF is refused below), or EOF
+        else:
+            raise _invalid(f"More than {MAX_HEADERS} headers")
+        head = cls()
+        try:
+            httptools.HttpRequestParser(head).feed_data(bytes(data))
+        except httptools.HttpParserUpgrade:
+            pass  # an Upgrade (or CONNECT) request: its head is complete
+        except httptools.HttpParserError as exc:
+            raise _invalid(f"Invalid request head: {exc}") from None
+        if not head.complete:
+            raise _invalid("Incomplete request head")
+        length = head.first.get("content-length")
+        if length is not None:  # digits only, one header, no Transfer-Encoding (llhttp)
+            head.content_length = int(length)
+        return head
+
+    # -- httptools' callbacks --
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1")
+        text = value.decode("latin-1").strip()
+        self.pairs.append((key, text))
+        self.first.setdefault(key.lower(), text)
+
+    def on_headers_complete(self) -> None:
+        self.complete = True
+
+    # -- what pywsgi's handler asks --
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.first.get(name.lower(), default)
+
+    getheader = get
+
+    @property
+    def typeheader(self) -> str | None:
+        return self.first.get("content-type")
+
+    @property
+    def environ_items(self) -> Iterator[tuple[str, str]]:
+        """``HTTP_*`` environ keys and values, as pywsgi makes them: names with an
+        underscore dropped (they would pass for others), no ``Content-Type`` or
+        ``Content-Length`` (they have keys of their own)."""
+        for name, value in self.pairs:
+            if "_" in name:
+                continue
+            key = name.replace("-", "_").upper()
+            if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
+                yield "HTTP_" + key, value
 
 
 class PortInUseError(SystemExit):
@@ -174,6 +287,7 @@ def _request_handler(socketio: ServedExtension | None = None,
 
     class SocketIOHandler(WebSocketHandler):
         start_response: Any  # pywsgi.WSGIHandler's, for the request being handled
+        headers: Any  # a RequestHead, or pywsgi's own (a request line it parses itself)
         _header_timer: Any = None
 
         def handle_one_request(self) -> Any:
@@ -193,10 +307,39 @@ def _request_handler(socketio: ServedExtension | None = None,
 
         def read_request(self, raw_requestline: str) -> Any:
             try:
-                return super().read_request(raw_requestline)
+                if not raw_requestline.endswith("\r\n") or raw_requestline.count(" ") != 2:
+                    # HTTP/0.9, a bare LF, a malformed line: pywsgi's answer
+                    return super().read_request(raw_requestline)
+                return self._read_head(raw_requestline)
             finally:
                 if self._header_timer is not None:
                     self._header_timer.close()  # the headers are in: no limit for the app
+
+        def _read_head(self, raw_requestline: str) -> bool:
+            """pywsgi's ``read_request`` with the headers parsed by llhttp (strict):
+            see :class:`RequestHead`."""
+            self.requestline = raw_requestline.rstrip()
+            self.command, self.path, self.request_version = self.requestline.split(" ")
+            if not self._check_http_version():
+                raise _invalid(f"Invalid http version: {raw_requestline!r}")
+            head = RequestHead.read(raw_requestline, self.rfile)
+            self.headers = head
+            self.content_length = head.content_length
+            if head.content_length and self.command == "HEAD":
+                raise _invalid("Unexpected Content-Length")
+            connection = (head.get("connection") or "").lower()
+            if self.request_version == "HTTP/1.1":
+                self.close_connection = connection == "close"
+            else:
+                self.close_connection = connection != "keep-alive"
+            return True
+
+        def _headers(self) -> Iterator[tuple[str, str]]:
+            headers = self.headers
+            if not isinstance(headers, RequestHead):
+                yield from super()._headers()
+                return
+            yield from headers.environ_items
 
         def handle(self) -> None:
             # pywsgi sends a response's headers and body apart: with Nagle's algorithm
@@ -206,9 +349,43 @@ def _request_handler(socketio: ServedExtension | None = None,
                 self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().handle()
 
+        def _write_with_headers(self, data: bytes) -> None:
+            # pywsgi sends the status line and headers, then the body: two system
+            # calls per response. A body up to SINGLE_SEND_LIMIT (every Engine.IO
+            # response but large polls) leaves in the same send as the headers.
+            if len(data) > SINGLE_SEND_LIMIT:
+                super()._write_with_headers(data)
+                return
+            self.headers_sent = True
+            self.finalize_headers()
+            towrite = bytearray(b"HTTP/1.1 ")
+            towrite += self.status
+            towrite += b"\r\n"
+            for header, value in self.response_headers:
+                towrite += header
+                towrite += b": "
+                towrite += value
+                towrite += b"\r\n"
+            towrite += b"\r\n"
+            if data and not self.response_use_chunked:
+                towrite += data
+                self._sendall(towrite)
+            else:
+                self._sendall(towrite)
+                self._write(data)
+
+        def log_request(self) -> None:
+            # gevent-websocket formats every request line (a datetime, the status,
+            # the length...) before its logger drops it when the log is off
+            if self.logger.isEnabledFor(logging.INFO):
+                super().log_request()
+
         def get_environ(self) -> WSGIEnvironment:
             environ: WSGIEnvironment = super().get_environ()
             environ[SOCKET_KEY] = self.socket
+            # The parsed headers are in the environ now; nothing reads them again, and
+            # a WebSocket connection would keep them as long as it lasts.
+            self.__dict__.pop("headers", None)
             return environ
 
         def upgrade_websocket(self) -> Any:

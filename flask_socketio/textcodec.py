@@ -17,7 +17,8 @@ module of the application's) is left to the full codec: :func:`decode_text` retu
 from __future__ import annotations
 
 import json
-from typing import Any
+from json.scanner import make_scanner
+from typing import Any, cast
 
 import engineio.json
 from socketio import packet
@@ -37,6 +38,25 @@ def _bounded_int(digits: str) -> int:
 # engineio.json.loads(s) is json.loads(s, parse_int=<the bounded int above>): this
 # decoder, made once.
 _decode_json = json.JSONDecoder(parse_int=_bounded_int).decode
+#: python-engineio's limit on the digits of an integer literal.
+_MAX_INT_DIGITS = 100
+# The decoders' scanners: ``scan(text, 0)`` is ``(value, end)`` for the JSON value at
+# the start of ``text``; one without the bounded-int hook (every integer literal
+# otherwise costs a Python call) for a text too short to hold an integer over the limit.
+# (typeshed types make_scanner's argument as a scanner: it takes the decoder's settings)
+_scan_bounded = make_scanner(cast(Any, json.JSONDecoder(parse_int=_bounded_int)))
+_scan_plain = make_scanner(cast(Any, json.JSONDecoder()))
+
+
+def _decode_value(text: str) -> Any:
+    """``_decode_json(text)`` for a ``text`` that starts with ``[`` or ``{``: its
+    scanner, then ``decode`` itself for anything after the value (whitespace, extra
+    data: decode's answer, or its error)."""
+    scan = _scan_plain if len(text) <= _MAX_INT_DIGITS else _scan_bounded
+    value, end = scan(text, 0)
+    if end != len(text):
+        return _decode_json(text)
+    return value
 # json.dumps(data, separators=(',', ':')): this encoder, made once.
 _encode_json = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -98,7 +118,7 @@ def decode_text(encoded: str) -> TextPacket | None:
     if encoded[position:position + 1] != "[":
         return None
     try:
-        data = _decode_json(encoded[position:])
+        data = _decode_value(encoded[position:])
     except Exception:
         return None  # the full codec raises the error the server reports
     return TextPacket(kind, namespace, ack_id, data)
@@ -123,7 +143,7 @@ def decode_control(encoded: str) -> TextPacket | None:
     if encoded[position:position + 1] != "{":
         return None
     try:
-        data = _decode_json(encoded[position:])
+        data = _decode_value(encoded[position:])
     except Exception:
         return None
     return TextPacket(kind, namespace, None, data)

@@ -7,6 +7,11 @@ exists (and, for methods, still takes the parameters we call it with), and that 
 code uses no private member missing from this list, so that an upgrade that changes
 one fails loudly, naming it. ``scripts/check-upstream.sh`` runs that test against the
 newest releases.
+
+One guarded fast path relies on public attributes rather than private members: the
+per-connection request template of ``context.py`` copies what Werkzeug's
+``Request.__init__`` sets, watching the environ keys it reads;
+``tests/unit/test_upstream_contract_request.py`` checks both.
 """
 
 from __future__ import annotations
@@ -114,6 +119,19 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
     PrivateMember("geventwebsocket.websocket:WebSocket", "_encode_bytes",
                   "engine/deflate.py: text frames encoded as gevent-websocket does",
                   ("text",)),
+    # gevent's pywsgi handler: the embedded server's request heads and responses.
+    PrivateMember("gevent.pywsgi:WSGIHandler", "_check_http_version",
+                  "serving.py: the request line's version checked as pywsgi does", ()),
+    PrivateMember("gevent.pywsgi:WSGIHandler", "_headers",
+                  "serving.py: the environ's HTTP_* items from the llhttp-parsed head", ()),
+    PrivateMember("gevent.pywsgi:WSGIHandler", "_write_with_headers",
+                  "serving.py: a small response's head and body in one send", ("data",)),
+    PrivateMember("gevent.pywsgi:WSGIHandler", "_sendall",
+                  "serving.py: the one send (counts the response length)", ("data",)),
+    PrivateMember("gevent.pywsgi:WSGIHandler", "_write",
+                  "serving.py: a body sent after its head (large, or chunked)", ("data",)),
+    PrivateMember("gevent.pywsgi", "_InvalidClientRequest",
+                  "serving.py: a refused request head answered 400 as pywsgi answers"),
     # Flask and Werkzeug.
     PrivateMember("flask.testing:FlaskClient", "_add_cookies_to_wsgi",
                   "testing/client.py: the Flask test client's cookies in the handshake",

@@ -78,12 +78,11 @@ class ClusterMixin:
         super().initialize()  # type: ignore[misc]
         if not self.is_clustered or self.write_only:
             return
-        from ..engine.router import EngineRouter
+        from ..engine.router import runs_service_tasks
 
-        router = self.server.eio
-        if not (isinstance(router, EngineRouter) and router.runs_on_attached_engine()):
-            # A served node beats; on a test's virtual clock a timer that never ends
-            # would keep the clock running forever, so nodes there never expire.
+        if runs_service_tasks(self.server.eio):
+            # A served node beats; an engine whose clock must be able to run out of
+            # timers runs no endless task, so nodes there never expire.
             self._beat_interval = self.heartbeat_interval
             self.server.start_background_task(self._beat)
 
@@ -223,9 +222,11 @@ class ClusterMixin:
         return request
 
     def _waiter(self) -> Any:
+        from ..engine.router import listeners_need_threads
+
         router = self.server.eio
-        if getattr(router, "external_listeners", False) and router.runs_on_attached_engine():
-            return threading.Event()  # answers come from a real listener thread
+        if getattr(router, "external_listeners", False) and listeners_need_threads(router):
+            return threading.Event()  # answers come from a listener's own thread
         return router.create_event()
 
     # -- applying an operation to this node's connections ------------------------------
@@ -317,8 +318,8 @@ class ClusterMixin:
                 self._reply(message, "server_ack", handled=handled, **pack(answer))
 
         if getattr(self.server.eio, "external_listeners", False):
-            # in-process tests on a real broker: this is the listener's own thread,
-            # where no task of the server's async mode would run
+            # this is the listener's own thread (listeners_need_threads), where no
+            # task of the engine would run
             threading.Thread(target=run, daemon=True, name="flask_socketio server event").start()
         else:
             self.server.start_background_task(run)

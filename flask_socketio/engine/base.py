@@ -41,6 +41,17 @@ class Engine(Protocol):
 
     async_mode: str
 
+    #: Does a message queue's listener, which blocks on its broker's socket, need a
+    #: real thread of its own on this engine? (True where the engine's tasks switch
+    #: only at the engine's own waits; its deliveries then come from that thread.)
+    listeners_need_threads: bool
+
+    #: Does this engine run endless periodic service tasks (a message queue's
+    #: publisher, a cluster node's heartbeat)? False where its clock only moves when
+    #: told and must be able to run out of timers; publishes are then sent by their
+    #: callers and nodes do not beat.
+    runs_service_tasks: bool
+
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any: ...
 
     def send(self, sid: str, data: Any) -> None: ...

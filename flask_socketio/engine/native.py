@@ -456,6 +456,8 @@ class NativeEngine:
     """
 
     async_mode = "gevent"
+    listeners_need_threads = False
+    runs_service_tasks = True
     reason = Reason
     valid_transports = ("polling", "websocket")
 
@@ -660,13 +662,14 @@ class NativeEngine:
         if method == "OPTIONS":
             return self._respond(start_response, "200 OK", b"", environ,
                                  self.cors.preflight_headers(environ))
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        transport = query.get("transport", [None])[0]
-        if transport not in self.transports:  # checked first, as the reference server does
+        query = _query(environ.get("QUERY_STRING", ""))
+        transport = query.get("transport")
+        if transport is None or transport not in self.transports:  # checked first, as
+            # the reference server does
             return self._error(start_response, "transport", environ)
-        if query.get("EIO", [None])[0] != "4":
+        if query.get("EIO") != "4":
             return self._error(start_response, "version", environ)
-        sid = query.get("sid", [None])[0]
+        sid = query.get("sid")
         if sid is None:
             if method != "GET":
                 return self._error(start_response, "method", environ)
@@ -1140,6 +1143,19 @@ class NativeEngine:
         body = json.dumps({"code": code, "message": message}, separators=(",", ":")).encode()
         return self._respond(start_response, "400 BAD REQUEST", body, environ,
                              content_type="application/json")
+
+
+def _query(query_string: str) -> dict[str, str]:
+    """Each parameter's first non-empty value: ``parse_qs(q)[name][0]``, without its
+    cost when nothing is escaped (Engine.IO's own parameters never are)."""
+    if "%" in query_string or "+" in query_string:
+        return {name: values[0] for name, values in parse_qs(query_string).items()}
+    values: dict[str, str] = {}
+    for part in query_string.split("&"):
+        name, equals, value = part.partition("=")
+        if value and name not in values:
+            values[name] = value
+    return values
 
 
 def _is_https(environ: WSGIEnvironment) -> bool:

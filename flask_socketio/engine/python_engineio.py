@@ -17,6 +17,9 @@ logger = logging.getLogger("flask_socketio.engine")
 class EngineIOServer(engineio.Server):
     """python-engineio's server, completed to our :class:`~.base.Engine` interface."""
 
+    listeners_need_threads = False
+    runs_service_tasks = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.volatile_dropped = 0

@@ -96,9 +96,18 @@ class EngineRouter(EngineSurface):
             attached = self.adopt()
         return attached.serves_caller()
 
+    def caller_engine(self) -> Engine:
+        """The engine whose tasks, sleeps, events and clock serve the caller: the
+        attached one for the callers it serves, else the network's."""
+        if self.runs_on_attached_engine():  # (which may adopt: attach an engine)
+            attached = self.attached
+            assert attached is not None
+            return attached
+        return self.network
+
     @property
     def _async_engine(self) -> Any:
-        return self.attached if self.runs_on_attached_engine() else self.network
+        return self.caller_engine()
 
     def adopt(self) -> AttachedEngine:
         """Attach the engine the test runner makes (``adoption.make_engine``), unless
@@ -309,3 +318,16 @@ def _real_thread_id() -> int:
 
 
 _get_ident: Callable[[], int] | None = None
+
+
+def listeners_need_threads(eio: Any) -> bool:
+    """Does a message queue listener started now by the caller of server ``eio`` need
+    a thread of its own (see :attr:`.base.Engine.listeners_need_threads`)? False for
+    an ``eio`` that is not ours (python-socketio's own, an external emitter's)."""
+    return isinstance(eio, EngineRouter) and eio.caller_engine().listeners_need_threads
+
+
+def runs_service_tasks(eio: Any) -> bool:
+    """Do endless service tasks started now by the caller of server ``eio`` run (see
+    :attr:`.base.Engine.runs_service_tasks`)? True for an ``eio`` that is not ours."""
+    return not isinstance(eio, EngineRouter) or eio.caller_engine().runs_service_tasks

@@ -43,7 +43,7 @@ from urllib.parse import urlparse
 
 import socketio
 
-from ..engine.router import EngineRouter
+from ..engine.router import listeners_need_threads, runs_service_tasks
 from ..room_observer import RoomManager, observable
 from .health import QueueHealthMixin, QueueStatus, QueueStatusListener
 from .memory import MemoryManager
@@ -67,12 +67,14 @@ STREAMS_SOCKET_TIMEOUT = 10
 
 
 class BrokerListenerMixin:
-    """Runs a real broker's listener in a thread when in-process test clients use it.
+    """Runs a real broker's listener in a thread of its own where the engine asks
+    for one.
 
-    The listener blocks on a socket; the in-process scheduler only switches at its
-    own waits, so there the listener gets a real (daemon) thread, and what it
-    delivers reaches test clients through their thread-safe inbox. Served on the
-    network, the manager starts its listener in the server's async mode as usual.
+    The listener blocks on the broker's socket. Served on the network, the manager
+    starts it in the server's async mode as usual, with its ordered publisher. An
+    engine whose tasks switch only at its own waits (``listeners_need_threads``)
+    gets a real (daemon) thread instead, and the router is told that deliveries now
+    come from another thread (``external_listeners``).
     """
 
     server: Any
@@ -81,16 +83,18 @@ class BrokerListenerMixin:
 
     def initialize(self) -> None:
         router = self.server.eio
-        if not (isinstance(router, EngineRouter) and router.runs_on_attached_engine()):
+        if not listeners_need_threads(router):
             super().initialize()  # type: ignore[misc]
-            if not self.write_only and isinstance(self, OrderedPublishing):
-                self._start_publisher()
-            return
-        router.external_listeners = True
-        if not self.write_only:
-            self.thread = threading.Thread(target=self._thread, daemon=True,  # type: ignore[attr-defined]
-                                           name=f"flask_socketio {self.name} listener")
-            self.thread.start()
+        else:
+            router.external_listeners = True
+            if not self.write_only:
+                self.thread = threading.Thread(
+                    target=self._thread, daemon=True,  # type: ignore[attr-defined]
+                    name=f"flask_socketio {self.name} listener")
+                self.thread.start()
+        if (not self.write_only and isinstance(self, OrderedPublishing)
+                and runs_service_tasks(router)):
+            self._start_publisher()
 
 
 def _broker_manager(manager_class: type) -> type:

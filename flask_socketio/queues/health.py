@@ -123,7 +123,7 @@ class QueueHealthMixin:
 
     def _sleep(self, seconds: float) -> None:
         # Patched by gevent in a served process (the managers require it), a real
-        # sleep in the listener thread of in-process tests.
+        # sleep in a listener's own thread (``Engine.listeners_need_threads``).
         time.sleep(seconds)
 
     def _thread(self) -> None:

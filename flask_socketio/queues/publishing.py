@@ -22,9 +22,10 @@ class OrderedPublishing(ABC):
     order. Here ``_publish()`` only encodes the message (an error is the emitter's)
     and queues it; one publisher task per node sends the queue in order, in batches
     (what was queued while the previous batch was out) through the subclass's
-    ``_send_batch(messages, patient)``. Until the node starts its publisher (a
-    write-only emitter; in-process tests, where one thread emits), ``_publish()``
-    sends at once, under a lock, in the caller.
+    ``_send_batch(messages, patient)``. Until the node starts its publisher (never
+    for a write-only emitter, nor on an engine that runs no service tasks: see
+    ``Engine.runs_service_tasks``), ``_publish()`` sends at once, under a lock, in the
+    caller.
     """
 
     #: The longest batch sent at once.

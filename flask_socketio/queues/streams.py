@@ -107,7 +107,8 @@ class RedisStreamsManager(QueueHealthMixin, OrderedPublishing, socketio.RedisMan
     block_ms: int = 2000
     #: Entries read at most per ``XREAD``.
     read_count: int = 500
-    #: Seconds a write-only emitter (or an in-process test) keeps trying to publish.
+    #: Seconds a publish sent by its caller (a write-only emitter, or a node whose
+    #: engine runs no publisher task) keeps trying.
     publish_timeout: float = 5.0
 
     def __init__(self, url: str = "redis+streams://localhost:6379/0",

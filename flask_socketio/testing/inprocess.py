@@ -170,6 +170,11 @@ class InProcessEngine:
     """Engine.IO for in-process clients, behind python-socketio's ``Server``."""
 
     async_mode = "inprocess"
+    #: The scheduler switches only at its own waits: a broker's listener, blocking on
+    #: a socket, gets a thread (its deliveries reach clients through their inboxes).
+    listeners_need_threads = True
+    #: The virtual clock must be able to run out of timers: no endless service tasks.
+    runs_service_tasks = False
 
     def __init__(self, id_factory: Callable[[], str],
                  scheduler: Scheduler | None = None) -> None:

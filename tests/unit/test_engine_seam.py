@@ -13,7 +13,7 @@ import pytest
 from flask_socketio.engine import adoption
 from flask_socketio.engine.base import Cancellable
 from flask_socketio.engine.python_engineio import EngineIOServer
-from flask_socketio.engine.router import EngineRouter
+from flask_socketio.engine.router import EngineRouter, listeners_need_threads, runs_service_tasks
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +26,8 @@ class FakeEngine:
     """An attached engine that owns the sessions it is told of and records calls."""
 
     async_mode = "fake"
+    listeners_need_threads = True
+    runs_service_tasks = False
 
     def __init__(self, sids: set[str]) -> None:
         self.sids = sids
@@ -128,3 +130,66 @@ def test_every_network_engine_implements_the_required_members(engine):
     router = EngineRouter(engine=engine, async_mode=mode)
     for member in ("run_event", "call_later", "report_failure"):
         assert callable(getattr(router.network, member))
+    assert router.network.listeners_need_threads is False
+    assert router.network.runs_service_tasks is True
+
+
+def test_the_in_process_engine_declares_its_capabilities():
+    from flask_socketio.testing.inprocess import InProcessEngine
+
+    assert InProcessEngine.listeners_need_threads is True
+    assert InProcessEngine.runs_service_tasks is False
+
+
+def test_queue_and_cluster_code_ask_the_callers_engine_not_whether_it_is_a_test():
+    router = EngineRouter(engine="engineio", async_mode="threading")
+    assert not listeners_need_threads(router) and runs_service_tasks(router)
+    fake = FakeEngine(set())
+    router.attach(fake)
+    assert listeners_need_threads(router) and not runs_service_tasks(router)
+    fake.serving = False  # a caller of the network engine's
+    assert not listeners_need_threads(router) and runs_service_tasks(router)
+    other = object()  # not our router: python-socketio's own eio, an emitter's
+    assert not listeners_need_threads(other) and runs_service_tasks(other)
+
+
+class _ListenerBase:
+    """Stands for a python-socketio pub/sub manager: records how it was started."""
+
+    write_only = False
+    name = "probe"
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.initialized_in_async_mode = False
+        self.listened_in: list[int] = []
+        self.listened = threading.Event()
+
+    def initialize(self) -> None:
+        self.initialized_in_async_mode = True
+
+    def _thread(self) -> None:
+        self.listened_in.append(threading.get_ident())
+        self.listened.set()
+
+
+def test_a_broker_listener_gets_its_own_thread_where_the_engine_asks_for_one():
+    from flask_socketio.queues import BrokerListenerMixin
+
+    class Probe(BrokerListenerMixin, _ListenerBase):
+        pass
+
+    router = EngineRouter(engine="engineio", async_mode="threading")
+    server = type("Server", (), {"eio": router})()
+    served = Probe(server)
+    served.initialize()
+    assert served.initialized_in_async_mode and not served.listened_in
+    assert not router.external_listeners
+
+    router.attach(FakeEngine(set()))
+    threaded = Probe(server)
+    threaded.initialize()
+    assert threaded.listened.wait(5)
+    assert not threaded.initialized_in_async_mode
+    assert threaded.listened_in != [threading.get_ident()]
+    assert router.external_listeners  # deliveries now come from another thread

@@ -79,6 +79,20 @@ def test_unusual_packets_go_to_the_full_codec(encoded):
     assert decode_text(encoded) is None
 
 
+@pytest.mark.parametrize("tail", ["", " ", "\n\t ", "]", " 1", "x"])
+@pytest.mark.parametrize("body", ['["x",' + "7" * 90 + "]",
+                                  '["x","' + "a" * 200 + '",' + "7" * 100 + "]"])
+def test_what_follows_the_array_is_decoded_as_python_socketio_decodes_it(body, tail):
+    # short texts skip the bounded-integer hook, long ones keep it: both end as decode()
+    encoded = "2" + body + tail
+    try:
+        stock = stock_decode(encoded)
+    except Exception:
+        assert decode_text(encoded) is None
+    else:
+        assert decode_text(encoded).data == stock.data
+
+
 def test_integer_literals_up_to_python_engineios_limit_take_the_fast_path():
     for literal in ("1" * 100, "-" + "1" * 99):
         encoded = "2[" + literal + "]"
