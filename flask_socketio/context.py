@@ -19,6 +19,8 @@ import flask
 import socketio
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from .event_hooks import EventHooks, EventRefused, HookChain
 from .wsgi_types import WSGIEnvironment
@@ -153,12 +155,57 @@ _CONTEXT_FIELDS = frozenset(("app", "request", "url_adapter", "flashes", "_sessi
                              "_after_request_functions", "_cv_tokens"))
 
 
+#: The environ keys Werkzeug's ``Request.__init__`` reads (Werkzeug 3.1), and the
+#: attributes it sets: :class:`_RequestTemplate` is used only while a fresh request
+#: shows exactly these attributes (the contract test checks the keys).
+REQUEST_ENVIRON_KEYS = ("REQUEST_METHOD", "wsgi.url_scheme", "SERVER_NAME", "SERVER_PORT",
+                        "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR")
+_REQUEST_FIELDS = frozenset(("method", "scheme", "server", "root_path", "path",
+                             "query_string", "headers", "remote_addr", "environ", "shallow"))
+
+
+class _RequestTemplate:
+    """What ``app.request_class(environ)`` sets on a new request, worked out once per
+    connection: each event's request is a new object with the same attributes (and
+    its own ``EnvironHeaders``), as long as the environ values Werkzeug reads are
+    what they were (a handler may change its ``request.environ``: then the request is
+    built as usual)."""
+
+    __slots__ = ("request_class", "fields", "sources")
+
+    def __init__(self, request_class: type[WerkzeugRequest], environ: WSGIEnvironment) -> None:
+        self.request_class = request_class
+        self.fields = dict(vars(request_class(environ, populate_request=False)))
+        self.sources = tuple(map(environ.get, REQUEST_ENVIRON_KEYS))
+
+    @staticmethod
+    def of(app: flask.Flask, environ: WSGIEnvironment) -> _RequestTemplate | None:
+        request_class = app.request_class
+        if request_class.__init__ is not WerkzeugRequest.__init__:
+            return None  # a request class of the application's, with its own __init__
+        template = _RequestTemplate(request_class, environ)
+        return template if set(template.fields) == _REQUEST_FIELDS else None
+
+    def new(self, environ: WSGIEnvironment) -> Any:
+        """``request_class(environ)``, or ``None`` if ``environ`` changed since."""
+        if tuple(map(environ.get, REQUEST_ENVIRON_KEYS)) != self.sources:
+            return None
+        request = self.request_class.__new__(self.request_class)
+        fields = request.__dict__
+        fields.update(self.fields)
+        fields["headers"] = EnvironHeaders(environ)
+        fields["environ"] = environ
+        environ["werkzeug.request"] = request  # as populate_request=True does
+        return request
+
+
 class _Route:
     """The URL routing of one connection's handshake request, as Flask worked it out
     for its first event: every event of the connection has the same environ, so the
-    same URL adapter and the same match (or routing exception)."""
+    same URL adapter and the same match (or routing exception); and what its request
+    objects are made of."""
 
-    __slots__ = ("url_adapter", "url_rule", "view_args", "exception")
+    __slots__ = ("url_adapter", "url_rule", "view_args", "exception", "request_template")
 
     def __init__(self, ctx: RequestContext) -> None:
         request = ctx.request
@@ -166,6 +213,7 @@ class _Route:
         self.url_rule = request.url_rule
         self.view_args = request.view_args
         self.exception = request.routing_exception
+        self.request_template = _RequestTemplate.of(ctx.app, request.environ)
 
     @staticmethod
     def of(ctx: RequestContext) -> _Route | Literal[False]:
@@ -189,7 +237,11 @@ class _EventContext(RequestContext):
             return
         self.app = app
         if request is None:
-            request = app.request_class(environ)
+            template = route.request_template
+            if template is not None:
+                request = template.new(environ)
+            if request is None:
+                request = app.request_class(environ)
             request.json_module = app.json
         self.request = request
         self.url_adapter = route.url_adapter

@@ -7,6 +7,11 @@ exists (and, for methods, still takes the parameters we call it with), and that 
 code uses no private member missing from this list, so that an upgrade that changes
 one fails loudly, naming it. ``scripts/check-upstream.sh`` runs that test against the
 newest releases.
+
+One guarded fast path relies on public attributes rather than private members: the
+per-connection request template of ``context.py`` copies what Werkzeug's
+``Request.__init__`` sets, watching the environ keys it reads;
+``tests/unit/test_upstream_contract_request.py`` checks both.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 
+import flask
 import pytest
 import socketio as socketio_module
-from flask import Flask
+from flask import Flask, request
 
 from flask_socketio import SocketIO, emit, join_room
 
@@ -161,3 +162,74 @@ def test_an_unserializable_emit_from_a_handler_is_refused_and_routed_as_before()
     client.emit("bad")
     assert client.get_received() == []
     assert len(errors) == 1 and "cannot emit 'bad': its payload is not serializable" in errors[0]
+
+
+def test_events_after_the_first_build_no_request_with_the_request_class(monkeypatch):
+    from werkzeug.wrappers import Request as WerkzeugRequest
+
+    built = []
+    original = WerkzeugRequest.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(type(self))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(WerkzeugRequest, "__init__", counting)
+    app, socketio = make_app()
+    seen = []
+
+    @socketio.on("where")
+    def where():
+        seen.append((request.path, request.remote_addr, request.sid,
+                     request._get_current_object()))
+        return request.method
+
+    client = socketio.test_client(app)
+    assert client.emit("where", callback=True) == "GET"
+    before = len(built)
+    for _ in range(3):
+        assert client.emit("where", callback=True) == "GET"
+    assert len(built) == before
+    assert len({id(entry[3]) for entry in seen}) == 4  # still a new request per event
+    assert {entry[:3] for entry in seen} == {seen[0][:3]}
+
+
+def test_a_handler_that_changes_its_environ_gets_requests_built_from_it():
+    app, socketio = make_app()
+
+    @socketio.on("move")
+    def move(address):
+        request.environ["REMOTE_ADDR"] = address
+
+    @socketio.on("where")
+    def where():
+        return request.remote_addr
+
+    client = socketio.test_client(app)
+    first = client.emit("where", callback=True)
+    client.emit("move", "10.9.8.7")
+    assert client.emit("where", callback=True) == "10.9.8.7"
+    client.emit("move", first)
+    assert client.emit("where", callback=True) == first
+
+
+def test_an_applications_request_class_builds_every_events_request():
+    made = []
+
+    class Own(flask.Request):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    app, socketio = make_app()
+    app.request_class = Own
+
+    @socketio.on("kind")
+    def kind():
+        return type(request._get_current_object()).__name__
+
+    client = socketio.test_client(app)
+    assert client.emit("kind", callback=True) == "Own"
+    count = len(made)
+    assert [client.emit("kind", callback=True) for _ in range(3)] == ["Own"] * 3
+    assert len(made) == count + 3
