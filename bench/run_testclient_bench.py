@@ -87,7 +87,7 @@ def run_once(python: str, isolated: bool, args: argparse.Namespace, expect_in: P
                           cwd=tempfile.gettempdir(), timeout=600)
     report = json.loads(done.stdout)
     where = Path(report["flask_socketio_file"]).resolve()
-    if expect_in not in where.parents:
+    if expect_in.resolve() not in where.parents:  # the venv may be a symlink
         raise SystemExit(f"{python} imported flask_socketio from {where}, not from {expect_in}")
     report["command"] = " ".join(command)
     return report

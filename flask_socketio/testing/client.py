@@ -28,7 +28,7 @@ from ..context import ENGINE_KEY, SAVED_SESSION_KEY
 from ..options import check_namespace
 from ..packets import Packet as FastPacket
 from ..packets import binary_hint
-from ..textcodec import DEFAULT_JSON, decode_control, decode_text
+from ..textcodec import DEFAULT_JSON, decode_control, decode_text, encode_text
 from ..wsgi_types import WSGIEnvironment
 from . import hooks
 from .inprocess import InProcessSocket, in_process_engine
@@ -622,17 +622,17 @@ class SocketIOTestClient(ClientState):
 
     def _send(self, packet_type: int, namespace: str, data: Any = None,
               ack_id: int | None = None, event: str | None = None) -> None:
-        try:
-            packet_class = self._packet_class
-            # FastPacket encodes a text EVENT or ACK at once and finds binary data itself
-            binary = None if packet_class is FastPacket else binary_hint(packet_class, data)
-            pkt = packet_class(packet_type, data=data, namespace=namespace, id=ack_id,
-                               binary=binary)
-            encoded = pkt.encode()
-        except (TypeError, ValueError, OverflowError) as exc:  # msgpack: ints over 64 bits
-            doing = "acknowledge" if packet_type == sio_packet.ACK else "send"
-            raise TypeError(f"cannot {doing} {event or 'packet'!r}: its payload is not "
-                            f"serializable ({exc})") from exc
+        packet_class = self._packet_class
+        encoded: Any = None
+        if packet_class is FastPacket and FastPacket.json is DEFAULT_JSON:
+            # what the server's packet class encodes text with; JSON refuses bytes, so a
+            # payload that encodes has none (the others go the packet class's way)
+            try:
+                encoded = encode_text(packet_type, namespace, ack_id, data)
+            except Exception:
+                encoded = None
+        if encoded is None:
+            encoded = self._encode(packet_class, packet_type, namespace, data, ack_id, event)
         kind = _KINDS.get(packet_type, "event")
         args = data[1:] if kind == "event" and data is not None else data
         self.transcript.add("sent", kind, namespace, event, args, ack_id)
@@ -643,6 +643,21 @@ class SocketIOTestClient(ClientState):
                 socket.send(part)
         else:
             socket.send(encoded)
+
+    @staticmethod
+    def _encode(packet_class: Any, packet_type: int, namespace: str, data: Any,
+                ack_id: int | None, event: str | None) -> Any:
+        try:
+            # FastPacket encodes a text EVENT or ACK at once and finds binary data itself
+            binary = None if packet_class is FastPacket else binary_hint(packet_class, data)
+            pkt = packet_class(packet_type, data=data, namespace=namespace, id=ack_id,
+                               binary=binary)
+            encoded = pkt.encode()
+        except (TypeError, ValueError, OverflowError) as exc:  # msgpack: ints over 64 bits
+            doing = "acknowledge" if packet_type == sio_packet.ACK else "send"
+            raise TypeError(f"cannot {doing} {event or 'packet'!r}: its payload is not "
+                            f"serializable ({exc})") from exc
+        return encoded
 
     def _on_payload(self, payload: Any) -> None:
         if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
@@ -680,7 +695,12 @@ class SocketIOTestClient(ClientState):
     def _dispatch(self, pkt: Any) -> None:
         namespace = pkt.namespace or "/"
         kind = pkt.packet_type
-        if kind == sio_packet.CONNECT:
+        if kind == sio_packet.EVENT or kind == sio_packet.BINARY_EVENT:
+            self._received_event(namespace, pkt.data[0], pkt.data[1:], pkt.id)
+        elif kind == sio_packet.ACK or kind == sio_packet.BINARY_ACK:
+            self._acks[(namespace, pkt.id)] = pkt.data
+            self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
+        elif kind == sio_packet.CONNECT:
             self._note_connected(namespace, pkt.data["sid"])
             pid = pkt.data.get("pid")
             self._recovered[namespace] = pid is not None and self._pids.get(namespace) == pid
@@ -702,11 +722,6 @@ class SocketIOTestClient(ClientState):
             self.transcript.add("received", "disconnect", namespace, args=pkt.data)
             if not self._namespaces and self._socket is not None:
                 self._socket.close()
-        elif kind in (sio_packet.EVENT, sio_packet.BINARY_EVENT):
-            self._received_event(namespace, pkt.data[0], pkt.data[1:], pkt.id)
-        elif kind in (sio_packet.ACK, sio_packet.BINARY_ACK):
-            self._acks[(namespace, pkt.id)] = pkt.data
-            self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
 
     def _received_event(self, namespace: str, event: str, args: list[Any],
                         ack_id: int | None) -> None:
