@@ -202,7 +202,7 @@ class Session:
     __slots__ = ("engine", "sid", "environ", "transport", "session", "queue", "queued_bytes",
                  "volatile_count", "stalled_since", "poll", "is_posting", "posted_events",
                  "post_backlog",
-                 "ws", "is_direct", "writer", "writer_waiter", "is_upgrading", "is_closed",
+                 "ws", "is_direct", "written_turn", "writer", "writer_waiter", "is_upgrading", "is_closed",
                  "awaiting_pong", "ping_sent_at", "worker", "task", "worker_waiter",
                  "__weakref__")
 
@@ -232,6 +232,10 @@ class Session:
         self.ws: Any = None
         #: The transport writes without blocking (``send_now``): no writer while idle.
         self.is_direct = False
+        #: The engine's turn (:attr:`NativeEngine.turn`) of this session's last direct
+        #: write: until the loop turns, the transport counts as busy, as a write in
+        #: flight would (volatile messages are dropped, as the reference server does).
+        self.written_turn = -1
         self.writer: gevent.Greenlet[..., Any] | None = None
         self.writer_waiter: Any = None
         self.is_upgrading = False
@@ -377,7 +381,9 @@ class Session:
         if self.is_closed or self.is_upgrading:
             return False
         if self.ws is not None:
-            return self.writer is None if self.is_direct else self.writer_waiter is not None
+            if self.is_direct:
+                return self.writer is None and self.written_turn != self.engine.turn
+            return self.writer_waiter is not None
         return self.poll is not None and not self.queue
 
     def take_queue(self) -> list[str | bytes]:
@@ -417,6 +423,11 @@ class Session:
             self.engine.close(self, Reason.TRANSPORT_ERROR, notify=None, handlers_apart=True)
             return
         if unsent == 0:
+            engine = self.engine
+            self.written_turn = engine.turn
+            if not engine.is_turn_pending:
+                engine.is_turn_pending = True
+                gevent.get_hub().loop.run_callback(engine.next_turn)
             return
         self.queued_bytes += size
         self.stalled_since = time.monotonic()
@@ -561,6 +572,10 @@ class NativeEngine:
         else:
             self.logger = globals()["logger"]
         self.sessions: dict[str, Session] = {}
+        #: Counts the turns of the loop in which a session wrote directly (a callback
+        #: per such turn), for :meth:`Session.is_writable`.
+        self.turn = 0
+        self.is_turn_pending = False
         #: Volatile messages dropped, not sent: the transport was not writable, or
         #: the queue was full.
         self.volatile_dropped = 0
@@ -575,6 +590,11 @@ class NativeEngine:
         #: Polling sessions the server closed while no poll was pending: kept until
         #: their next poll, which gets the CLOSE packet (or for a poll interval).
         self._closing: dict[str, Session] = {}
+
+    def next_turn(self) -> None:
+        """The loop turned after direct writes: those sessions are writable again."""
+        self.turn += 1
+        self.is_turn_pending = False
 
     # -- the engine interface python-socketio uses --------------------------------------
 
