@@ -186,6 +186,9 @@ class Scheduler:
         self.clock = VirtualClock(self)
         self._hub = _Hub(self._hub_loop, self)
         self._driver: greenlet.greenlet | None = None
+        #: Is the hub parked where it waits for the next ``run_pending`` (its loop done)?
+        #: Then a task can go from the test's code to a worker and back without it.
+        self._hub_parked = False
         #: ``(greenlet, value to send it)``, or ``(task, _START)`` for a task to start.
         self._ready: deque[tuple[Any, Any]] = deque()
         self._timers: list[Timer] = []
@@ -213,7 +216,9 @@ class Scheduler:
             glet = value = None  # a parked hub keeps no task (nor its client) alive
             driver, self._driver = self._driver, None
             assert driver is not None
+            self._hub_parked = True
             driver.switch()
+            self._hub_parked = False
 
     def _start(self, task: Task) -> None:
         self._spins = 0
@@ -236,7 +241,13 @@ class Scheduler:
                 return
             task = None  # an idle worker keeps nothing alive
             self._idle.append(greenlet.getcurrent())
-            task = self._hub.switch()
+            driver = self._driver
+            if self._hub_parked and driver is not None and not self._ready:
+                # started by run_pending itself, and nothing else to run: straight back
+                self._driver = None
+                task = driver.switch()
+            else:
+                task = self._hub.switch()
 
     def is_task(self) -> bool:
         """Is the caller one of this scheduler's greenlets (not the test itself)?"""
@@ -261,8 +272,18 @@ class Scheduler:
         """Run every task that can run now, until all are blocked or finished."""
         current = greenlet.getcurrent()
         if current is self._home():  # the test's code: the usual caller
-            if self._ready:
+            ready = self._ready
+            if ready:
                 self._driver = current
+                if (self._hub_parked and len(ready) == 1 and ready[0][1] is _START
+                        and self._idle and not ready[0][0]._cancelled):
+                    # One task to start and a worker idle: the worker runs it and comes
+                    # back here if that is all (see _worker), as the hub would have it.
+                    task = ready.popleft()[0]
+                    self._spins = 0
+                    worker = task.greenlet = self._idle.pop()
+                    worker.switch(task)
+                    return
                 self._hub.switch()
             return
         if current is self._hub or current.parent is self._hub:  # a task

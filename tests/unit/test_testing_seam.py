@@ -2,7 +2,9 @@
 
 What a test client uses of a ``SocketIO`` is :class:`flask_socketio.toolkit_seam.ToolkitSeam`:
 the server, the path and the bridge's per-connection hooks. No module of the toolkit
-reaches into the extension's private members or its bridge.
+reaches into the extension's private members or its bridge. And the toolkit's fast
+paths (slotted received events, tasks handed to a worker without the hub) keep what
+they replaced.
 """
 
 from __future__ import annotations
@@ -90,3 +92,39 @@ def test_a_received_event_copies_and_pickles_with_its_fields():
         assert (twin.ack_id, twin.is_acked, twin.name) == (3, True, "echo")
     plain = ReceivedEvent("echo", [1], "/", None, responder=print)
     assert pickle.loads(pickle.dumps(plain)) == {"name": "echo", "args": [1], "namespace": "/"}
+
+
+def test_tasks_run_straight_from_run_pending_keep_the_scheduler_s_order():
+    """One task to start and an idle worker: run_pending hands it over without the hub,
+    and the worker comes back; a task that blocks, starts another or fails still goes
+    through the hub, in the same order as before."""
+    from flask_socketio.testing.scheduler import Scheduler
+
+    scheduler = Scheduler()
+    log = []
+    scheduler.start_background_task(log.append, "warm")  # makes an idle worker
+    scheduler.run_pending()
+
+    def sleeper():
+        log.append("sleep")
+        scheduler.sleep(5)
+        log.append("woke")
+
+    def spawner():
+        log.append("spawn")
+        scheduler.start_background_task(log.append, "child")
+
+    def failing():
+        raise ValueError("boom")
+
+    for target in (spawner, sleeper, failing):
+        scheduler.start_background_task(target)
+        scheduler.run_pending()
+        scheduler.start_background_task(log.append, f"after {target.__name__}")
+        scheduler.run_pending()
+    assert log == ["warm", "spawn", "child", "after spawner", "sleep", "after sleeper",
+                   "after failing"]
+    assert [str(exc) for _, exc in scheduler.pop_failures()] == ["boom"]
+    scheduler.clock.advance(5)
+    assert log[-1] == "woke" and scheduler.tasks == []
+    assert len(scheduler._idle) >= 1  # workers are reused, not made per task
