@@ -201,8 +201,8 @@ class Session:
 
     __slots__ = ("engine", "sid", "environ", "transport", "session", "queue", "queued_bytes",
                  "volatile_count", "stalled_since", "poll", "is_posting", "posted_events",
-                 "post_backlog",
-                 "ws", "is_direct", "written_turn", "writer", "writer_waiter", "is_upgrading", "is_closed",
+                 "post_backlog", "ws", "is_direct", "written_turn", "writer", "writer_waiter",
+                 "is_upgrading", "is_closed",
                  "awaiting_pong", "ping_sent_at", "worker", "task", "worker_waiter",
                  "__weakref__")
 

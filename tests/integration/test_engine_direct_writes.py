@@ -316,6 +316,8 @@ def test_direct_writes_then_a_partial_one_then_queued_ones_arrive_in_order(recor
         assert session.queued_bytes == 0 and not session.stalled_since
         client.send_text("4more")
         client.read_until(lambda messages: len(messages) == 17)
+        # (the server records a write once its system call returned)
+        assert wait_until(lambda: first_payload(server.writes[0][-1][1]) == b"4s14", 5)
     finally:
         client.close()
     expected = ["4s0", "4s1", "4s2", "4s3", "4s4", "4" + "B" * BIG] + [
