@@ -26,6 +26,7 @@ from .middleware import SocketIOMiddleware
 from .packets import binary_hint
 from .protocol import ProtocolServer
 from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
+from .textcodec import DEFAULT_JSON, encode_text
 from .toolkit_seam import ToolkitSeam
 from .volatile import volatile_emit
 
@@ -118,8 +119,15 @@ def _emit_to_room(server: Any, event: str, data: Any, namespace: str, room: str,
         values = [event, data]
     else:
         values = [event]
-    encoded = server.packet_class(socketio.packet.EVENT, namespace=namespace,
-                                  data=values).encode()
+    packet_class = server.packet_class
+    encoded: Any = None
+    if packet_class is packets.Packet and packet_class.json is DEFAULT_JSON:
+        try:  # what the packet's constructor encodes it with, without the packet
+            encoded = encode_text(socketio.packet.EVENT, namespace, None, values)
+        except Exception:
+            encoded = None  # bytes, or no JSON at all: the packet decides, as always
+    if encoded is None:
+        encoded = packet_class(socketio.packet.EVENT, namespace=namespace, data=values).encode()
     members = server.manager.rooms[namespace].get(room)
     if not members:
         return

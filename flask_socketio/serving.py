@@ -15,6 +15,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import socket
 import sys
 import threading
@@ -86,6 +87,10 @@ MAX_HEADERS = 100
 HEADER_LINE_LIMIT = 65536
 
 
+#: ASCII control characters (CR and LF end the line).
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
+
+
 def _invalid(message: str) -> ValueError:
     """pywsgi's "invalid client request": answered 400, the connection closed."""
     from gevent.pywsgi import _InvalidClientRequest  # type: ignore[attr-defined]
@@ -102,7 +107,8 @@ class RequestHead:
     paths: a request with both ``Content-Length`` and ``Transfer-Encoding``, with two
     ``Content-Length`` headers, a ``Transfer-Encoding`` other than ``chunked`` last, a
     folded (obs-fold) header line, a space before a header's colon, a bare CR or LF
-    in the head, or a control character in a name or value is refused (400). The
+    in the head, or a control character in a name or value (or, checked by the
+    handler, in the request line) is refused (400). The
     size limits are those of before (:data:`MAX_HEADERS`, :data:`HEADER_LINE_LIMIT`).
     What the handler asks of ``self.headers``: ``get`` (the first value, any case),
     ``getheader``, ``typeheader`` and ``status``.
@@ -122,15 +128,17 @@ class RequestHead:
         self.complete = False
 
     @classmethod
-    def read(cls, requestline: str, rfile: Any) -> RequestHead:
-        """Read the header lines after ``requestline`` from ``rfile`` and parse them
-        (the request line too); the body, if any, stays in ``rfile``.
+    def read(cls, version: str, rfile: Any) -> RequestHead:
+        """Read the header lines of an HTTP/1.x request (``version``) from ``rfile``
+        and parse them; the body, if any, stays in ``rfile``. (The request line is
+        pywsgi's to read, as before: llhttp would refuse methods it does not know
+        and a target with raw non-ASCII bytes, which pywsgi passes to the app.)
 
         :raises ValueError: pywsgi's invalid request (400).
         """
         import httptools
 
-        data = bytearray(requestline.encode("latin-1"))
+        data = bytearray(b"POST / " + version.encode("ascii") + b"\r\n")
         for _ in range(MAX_HEADERS + 1):
             line = rfile.readline(HEADER_LINE_LIMIT + 1)
             if len(line) > HEADER_LINE_LIMIT:
@@ -322,7 +330,9 @@ def _request_handler(socketio: ServedExtension | None = None,
             self.command, self.path, self.request_version = self.requestline.split(" ")
             if not self._check_http_version():
                 raise _invalid(f"Invalid http version: {raw_requestline!r}")
-            head = RequestHead.read(raw_requestline, self.rfile)
+            if _CONTROL_CHARACTER.search(self.requestline) is not None:
+                raise _invalid(f"A control character in the request line: {raw_requestline!r}")
+            head = RequestHead.read(self.request_version, self.rfile)
             self.headers = head
             self.content_length = head.content_length
             if head.content_length and self.command == "HEAD":

@@ -166,6 +166,17 @@ def test_bodies_by_length_and_chunked_and_pipelined_requests(server):
     assert answers[1]["headers"]["HTTP_TRANSFER_ENCODING"] == "chunked"
 
 
+def test_the_request_line_is_read_as_before(server):
+    """Methods llhttp does not know and raw non-ASCII bytes in the target reach the
+    app, as pywsgi passed them; only control characters are refused (above)."""
+    raw = exchange(server.port, "GET /environ/café HTTP/1.1\r\nHost: x\r\n"
+                                "Connection: close\r\n\r\n".encode())
+    assert raw.startswith(b"HTTP/1.1 404 ")  # Flask's answer: the app ran
+    raw = exchange(server.port, b"BREW /environ HTTP/1.1\r\nHost: x\r\nConnection: close"
+                                b"\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 405 ")
+
+
 def test_http_1_0_closes_unless_kept_alive(server):
     closed = exchange(server.port, b"GET /environ HTTP/1.0\r\n\r\nGET /environ HTTP/1.0\r\n\r\n")
     assert closed.count(b"HTTP/1.1 200") == 1
