@@ -239,7 +239,8 @@ def targets(results: dict) -> list[tuple[str, str, str, str]]:
             rows.append((issue, text, "not measured", "–"))
             return
         met = value <= goal if at_most else value >= goal
-        shown = f"{value:.2f}{unit}" if unit == "x" else f"{value:.1f} {unit}"
+        shown = f"{value:.2f}{unit}" if unit in ("x", "ms") else f"{value:.1f} {unit}"
+        shown = shown.replace("ms", " ms") if unit == "ms" else shown
         rows.append((issue, text, shown, "met" if met else "not met"))
 
     add("6", "echo at 100: ours >= 0.85x bare", ratio(m("ours", "echo-100"),
@@ -273,7 +274,46 @@ def targets(results: dict) -> list[tuple[str, str, str, str]]:
         at_most=True)
     add("8", "polling echo at 10: >= 1.3x Flask-SocketIO 5.x",
         ratio(m("ours", "polling-10"), m("peer", "polling-10")), 1.3)
+    cpu = lambda s, k: m(s, k, "server_cpu_us")  # noqa: E731
+    add("11", "broadcast to 100 and 1,000: no slower than ours before (--ref)",
+        min_ratio([ratio(m("ours", k), m("ours-ref", k))
+                   for k in ("broadcast-100", "broadcast-1000")]), 1.0)
+    add("11, 17", "every rate scenario: no slower than ours before (--ref)",
+        min_ratio([ratio(m("ours", k), m("ours-ref", k)) for k, *_ in SCENARIOS
+                   if not k.startswith("conn-")]), 1.0)
+    add("14", "test client (echo, ack, connect+disconnect): >= 2x the peer's",
+        min_ratio([tc_op_ratio(tc, op) for op in ("echo", "ack", "connect_disconnect")]), 2.0)
+    add("17", "echo at 100: >= 3x Flask-SocketIO 5.x",
+        ratio(m("ours", "echo-100"), m("peer", "echo-100")), 3.0)
+    add("17", "echo at 100: >= 1.2x bare python-socketio",
+        ratio(m("ours", "echo-100"), m("bare", "echo-100")), 1.2)
+    add("17", "ack at 100: >= 3x Flask-SocketIO 5.x",
+        ratio(m("ours", "ack-100"), m("peer", "ack-100")), 3.0)
+    add("17", "broadcast to 1,000: >= 2x Flask-SocketIO 5.x",
+        ratio(m("ours", "broadcast-1000"), m("peer", "broadcast-1000")), 2.0)
+    add("17", "polling echo at 10: >= 1.5x Flask-SocketIO 5.x",
+        ratio(m("ours", "polling-10"), m("peer", "polling-10")), 1.5)
+    add("17", "polling echo at 10, server CPU per round trip: peer's >= 1.5x ours",
+        ratio(cpu("peer", "polling-10"), cpu("ours", "polling-10")), 1.5)
+    add("17", "RSS per connection (5,000): <= 20 KB", ours_rss, 20.0, unit="KB",
+        at_most=True)
+    add("17", "echo at 1 client, p50: <= 0.15 ms", m("ours", "echo-1", "p50_ms"), 0.15,
+        unit="ms", at_most=True)
     return rows
+
+
+def tc_op_ratio(tc: dict, op: str) -> float | None:
+    """The peer's test client time over ours for ``op``, if both were measured."""
+    try:
+        return float(tc["peer"][op]["us_per_op"] / tc["ours"][op]["us_per_op"])
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
+
+
+def min_ratio(values: list[float | None]) -> float | None:
+    """The smallest of the ratios, or ``None`` if any is missing."""
+    return None if not values or any(v is None for v in values) else min(
+        v for v in values if v is not None)
 
 
 def report(results: dict, servers: list[str], args: argparse.Namespace,
@@ -339,6 +379,17 @@ def report(results: dict, servers: list[str], args: argparse.Namespace,
         ("1,000 members: deliveries/s", "broadcast-1000", "rate", 0),
         ("1,000 members: ms until all have it (p50)", "broadcast-1000", "all_in_p50_ms", 2),
     ])
+    table("Server CPU time per round trip or delivery, µs (lower is better; from "
+          "/proc/PID/stat over the measured window, less disturbed by other load than "
+          "the rates)", [
+        ("echo, 1 client", "echo-1", "server_cpu_us", 1),
+        ("echo, 10 clients", "echo-10", "server_cpu_us", 1),
+        ("echo, 100 clients", "echo-100", "server_cpu_us", 1),
+        ("ack, 100 clients", "ack-100", "server_cpu_us", 1),
+        ("echo over polling, 10 clients", "polling-10", "server_cpu_us", 1),
+        ("broadcast, 100 members (per delivery)", "broadcast-100", "server_cpu_us", 2),
+        ("broadcast, 1,000 members (per delivery)", "broadcast-1000", "server_cpu_us", 2),
+    ])
     table("Open WebSocket connections (fresh server each)", [
         ("1,000: seconds to open", "conn-1000", "open_seconds", 2),
         ("1,000: server RSS KB per connection", "conn-1000", "rss_per_connection_kb", 1),
@@ -362,6 +413,22 @@ def report(results: dict, servers: list[str], args: argparse.Namespace,
                                "rss_per_connection_kb")]:
         ours = median(results, "ours", key, field)
         row = [fmt_ratio(ratio(ours, median(results, other, key, field)))
+               for other in others]
+        add(f"| {label} | " + " | ".join(row) + " |")
+    add("")
+    add("Server CPU per round trip or delivery, as the others' over ours (higher is "
+        "better for us):")
+    add("")
+    add("| scenario | bare / ours | peer / ours | ours-engineio / ours | raw echo / ours |"
+        + (" ours before / ours |" if "ours-ref" in servers else ""))
+    add("|---|---|---|---|---|" + ("---|" if "ours-ref" in servers else ""))
+    for label, key in [("echo, 1", "echo-1"), ("echo, 10", "echo-10"),
+                       ("echo, 100", "echo-100"), ("ack, 100", "ack-100"),
+                       ("polling echo, 10", "polling-10"),
+                       ("broadcast 100", "broadcast-100"),
+                       ("broadcast 1,000", "broadcast-1000")]:
+        ours = median(results, "ours", key, "server_cpu_us")
+        row = [fmt_ratio(ratio(median(results, other, key, "server_cpu_us"), ours))
                for other in others]
         add(f"| {label} | " + " | ".join(row) + " |")
     add("")

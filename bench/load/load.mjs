@@ -64,6 +64,20 @@ function rssKb(p) {
   return m ? Number(m[1]) : null;
 }
 
+// The server's CPU time so far, ms (user + system, /proc/PID/stat; Linux's clock tick
+// is 10 ms): the scenarios report it per round trip or delivery, a figure that other
+// load on the machine disturbs far less than rates do.
+function serverCpuMs(p) {
+  if (!p) return null;
+  const text = readFileSync(`/proc/${p}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function cpuPer(cpuStart, cpuEnd, count) {
+  return cpuStart === null || cpuEnd === null || !count ? null : (cpuEnd - cpuStart) * 1000 / count;
+}
+
 function percentile(sorted, q) {
   if (!sorted.length) return null;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
@@ -115,9 +129,11 @@ async function closedLoop(sockets, roundTrip) {
   await sleep(warmup);
   counting = true;
   measureStart = now();
+  const cpuStart = serverCpuMs(pid);
   await Promise.race([sleep(duration), Promise.all(loops)]);
   stop = true;
   const elapsed = now() - measureStart;
+  const cpuEnd = serverCpuMs(pid);
   await Promise.race([Promise.all(loops), sleep(5000)]);
   latencies.sort((a, b) => a - b);
   return {
@@ -126,6 +142,7 @@ async function closedLoop(sockets, roundTrip) {
     rate: done / (elapsed / 1000),
     p50_ms: percentile(latencies, 0.5),
     p99_ms: percentile(latencies, 0.99),
+    server_cpu_us: cpuPer(cpuStart, cpuEnd, done),
   };
 }
 
@@ -178,10 +195,13 @@ async function runBroadcast() {
     const roundLimit = Math.min(maxCount, 100000);
     const t0 = now();
     let measureStart = null;
+    let cpuStart = null;
     while (rounds < roundLimit) {
       const elapsed = now() - (measureStart ?? t0);
-      if (measureStart === null && now() - t0 >= warmup) measureStart = now();
-      else if (measureStart !== null && elapsed >= duration) break;
+      if (measureStart === null && now() - t0 >= warmup) {
+        measureStart = now();
+        cpuStart = serverCpuMs(pid);
+      } else if (measureStart !== null && elapsed >= duration) break;
       received = 0;
       expected = members.length;
       const start = now();
@@ -197,6 +217,7 @@ async function runBroadcast() {
       }
     }
     const seconds = (now() - (measureStart ?? t0)) / 1000;
+    const cpuEnd = serverCpuMs(pid);
     times.sort((a, b) => a - b);
     return {
       broadcasts: rounds,
@@ -205,6 +226,7 @@ async function runBroadcast() {
       rate: deliveries / seconds,
       all_in_p50_ms: percentile(times, 0.5),
       all_in_p99_ms: percentile(times, 0.99),
+      server_cpu_us: cpuPer(cpuStart, cpuEnd, deliveries),
     };
   } finally {
     closeAll(members);

@@ -7,6 +7,7 @@ skipped, except under ``CI=true`` where it fails.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -52,3 +53,12 @@ def test_quick_benchmark_on_ours_writes_numbers(tmp_path: Path) -> None:
         cells = [c.strip() for c in row.strip("|").split("|")][1:]
         assert cells and all(re.match(r"^-?[\d,]+(\.\d+)?", c) for c in cells), row
     assert "## Targets" in text
+    # The server's CPU per round trip (or delivery), read from /proc by the load
+    # generator: a number for every rate scenario, and work was seen.
+    results = json.loads(raw.read_text(encoding="utf-8"))["ours"]
+    cpu = {key: [r.get("server_cpu_us") for r in runs] for key, runs in results.items()
+           if not key.startswith("conn-")}
+    assert cpu and all(isinstance(v, (int, float)) and v >= 0
+                       for runs in cpu.values() for v in runs), cpu
+    assert any(v > 0 for runs in cpu.values() for v in runs), cpu
+    assert "| broadcast, 100 members (per delivery) |" in text

@@ -39,7 +39,7 @@ def create_app(ticks: list[float] | None = None) -> tuple[Flask, SocketIO]:
                 ticks.append(current_scheduler().clock.now)
             socketio.emit("tick")
 
-    socketio.start_background_task(ticker)
+    socketio.ticker = socketio.start_background_task(ticker)  # type: ignore[attr-defined]
     return app, socketio
 
 
@@ -84,13 +84,21 @@ def test_a_gevent_greenlet_of_the_test_thread_never_spins_the_virtual_clock(monk
 
     runner = gevent.spawn(real_sleeper)
     gevent.sleep(0)  # it starts, in gevent, before any test client
-    socketio.test_client(app)
-    clock = current_scheduler().clock
-    started = time.monotonic()
-    runner.join(timeout=5)
-    assert len(slept) == 3 and runner.dead
-    assert time.monotonic() - started >= 0.015  # it really slept
-    assert clock.now == 0  # and never touched the test's clock
+    try:
+        socketio.test_client(app)
+        clock = current_scheduler().clock
+        started = time.monotonic()
+        runner.join(timeout=5)
+        assert len(slept) == 3 and runner.dead
+        assert time.monotonic() - started >= 0.015  # it really slept
+        assert clock.now == 0  # and never touched the test's clock
+    finally:
+        # The app's ticker had started in gevent too (by the same gevent.sleep):
+        # it stays a gevent greenlet, ticking on this thread's hub after the test.
+        ticker = socketio.ticker  # type: ignore[attr-defined]
+        assert isinstance(ticker, gevent.Greenlet), type(ticker)
+        ticker.kill(block=True, timeout=5)
+        assert ticker.dead
 
 
 def test_sleep_by_the_test_before_any_client_moves_the_clock():
