@@ -14,7 +14,7 @@ from flask_socketio.testing.scheduler import DeadlockError, Scheduler, current_s
 def scheduler():
     scheduler = Scheduler()
     yield scheduler
-    scheduler.kill_all()
+    scheduler.retire()  # ends its hub and workers too
 
 
 def test_tasks_run_in_the_order_they_were_started(scheduler):
