@@ -39,6 +39,8 @@ PEER_PYTHON = PEER_VENV / "bin" / "python"
 PEER_REQUIREMENT = "flask-socketio==5.*"
 SHARED = ("flask", "werkzeug", "python-socketio", "python-engineio")
 TARGET = 2.0  # issue 14: the peer takes at least 2x our time
+#: RESULTS-testclient.md keeps what follows this line when it is written again.
+KEPT = "<!-- kept when regenerated: where the time goes -->"
 
 
 def log(message: str) -> None:
@@ -199,7 +201,12 @@ def main() -> int:
     text = markdown(ours, peer, ours_runs, peer_runs, args, (load_before, load_after))
     print(text)
     if not args.no_write:
-        (BENCH / "RESULTS-testclient.md").write_text(text, encoding="utf-8")
+        results = BENCH / "RESULTS-testclient.md"
+        if results.exists():  # the hand-written analysis after KEPT stays
+            previous = results.read_text(encoding="utf-8")
+            if KEPT in previous:
+                text += "\n" + previous[previous.index(KEPT):]
+        results.write_text(text, encoding="utf-8")
         (BENCH / "RESULTS-testclient.json").write_text(json.dumps(
             {"ours": ours_runs, "peer": peer_runs, "summary": {"ours": ours, "peer": peer}},
             indent=2) + "\n", encoding="utf-8")

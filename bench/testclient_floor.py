@@ -21,6 +21,7 @@ no longer exists is reported as skipped.
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 import timeit
@@ -28,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import socketio as socketio_module  # noqa: E402
 import testclient_bench as tb  # noqa: E402
 from flask.ctx import RequestContext  # noqa: E402
 from socketio import packet  # noqa: E402
@@ -99,6 +101,29 @@ def main() -> int:
 
     scheduler = client.scheduler
     add("engine + server only, connect + disconnect (no test client)", bare_connection, 1500)
+
+    def direct_connection():  # the same, called straight: no scheduler task either
+        env = dict(environ)
+        env.pop("flask_socketio.connection", None)
+        socket = engine.open(env, lambda payload: None, lambda reason: None)
+        server._handle_eio_message(socket.sid, connect)
+        server._handle_eio_message(socket.sid, disconnect)
+        engine._closed(socket, "client disconnect")
+
+    add("engine + server only, connect + disconnect, called straight (no task)",
+        direct_connection, 1500)
+    plain = socketio_module.Server(async_handlers=False)
+    plain._send_packet = lambda eio_sid, pkt: pkt.encode()  # the reply encoded, not sent
+
+    def plain_connection():  # python-socketio alone: no Flask, no engine, no checks
+        sid = secrets.token_urlsafe(15)
+        plain._handle_eio_connect(sid, {})
+        plain._handle_eio_message(sid, connect)
+        plain._handle_eio_message(sid, disconnect)
+        plain._handle_eio_disconnect(sid, "client disconnect")
+
+    add("  python-socketio's Server alone, connect + disconnect (any server's floor)",
+        plain_connection, 1500)
     add("  python-socketio packet encode (event with the payload)",
         lambda: packet.Packet(packet.EVENT, data=["ack", data], namespace="/", id=1).encode())
     add("  python-socketio packet decode", lambda: packet.Packet(encoded_packet=ack))

@@ -436,6 +436,21 @@ class Scheduler:
         self._timers.clear()
         self._ready.clear()
 
+    def _end_greenlets(self) -> None:
+        """End the idle workers and the hub: parked, each would stay alive with its
+        stack for as long as anything refers to this scheduler (an engine of a
+        module-level app, say), one set per test."""
+        current = greenlet.getcurrent()
+        for glet in [*self._idle, self._hub]:
+            if glet is current or glet.dead or not glet:  # running, ended, never started
+                continue
+            try:
+                glet.parent = current  # the ended greenlet comes back here, to us
+            except ValueError:  # one of our own ancestors: it ends with us
+                continue
+            glet.throw(greenlet.GreenletExit)
+        self._idle.clear()
+
     def retire(self) -> list[Task]:
         """Run what is pending, then kill everything and mark this scheduler as ended;
         engines bound to it move to their home's next scheduler. Returns the
@@ -444,6 +459,7 @@ class Scheduler:
             self.run_pending()
         left = [task for task in self.tasks if not task.daemon]
         self.kill_all()
+        self._end_greenlets()
         self.retired = True
         for source, exc in self.pop_failures():  # nobody is left to raise them
             logger.error("exception in %s, at the end of the test", source, exc_info=exc)

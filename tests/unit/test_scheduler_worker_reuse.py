@@ -17,7 +17,7 @@ VAR: contextvars.ContextVar[str] = contextvars.ContextVar("VAR")
 def scheduler():
     scheduler = Scheduler()
     yield scheduler
-    scheduler.kill_all()
+    scheduler.retire()  # ends its hub and workers too
 
 
 def test_a_finished_task_hands_its_greenlet_to_the_next(scheduler):

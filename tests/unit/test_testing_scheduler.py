@@ -14,7 +14,7 @@ from flask_socketio.testing.scheduler import DeadlockError, Scheduler, current_s
 def scheduler():
     scheduler = Scheduler()
     yield scheduler
-    scheduler.kill_all()
+    scheduler.retire()  # ends its hub and workers too
 
 
 def test_tasks_run_in_the_order_they_were_started(scheduler):
@@ -234,3 +234,29 @@ def test_one_scheduler_per_thread():
     thread.start()
     thread.join()
     assert theirs[0] is not mine
+
+
+def test_a_retired_scheduler_leaves_no_greenlet_of_its_own_alive():
+    import greenlet
+
+    scheduler = Scheduler()
+    ran_in: list[greenlet.greenlet] = []
+
+    def finishes() -> None:
+        ran_in.append(greenlet.getcurrent())  # then parked as an idle worker
+
+    def sleeps() -> None:
+        ran_in.append(greenlet.getcurrent())
+        scheduler.sleep(60)
+
+    scheduler.start_background_task(finishes)
+    scheduler.start_background_task(sleeps)
+    scheduler.run_pending()
+    assert len(ran_in) == 2 and not any(glet.dead for glet in ran_in)
+    hub = ran_in[0].parent
+    assert not hub.dead
+
+    left = scheduler.retire()
+
+    assert [task.is_alive() for task in left] == [False]  # the sleeper, killed
+    assert all(glet.dead for glet in ran_in) and hub.dead

@@ -128,3 +128,4 @@ def test_tasks_run_straight_from_run_pending_keep_the_scheduler_s_order():
     scheduler.clock.advance(5)
     assert log[-1] == "woke" and scheduler.tasks == []
     assert len(scheduler._idle) >= 1  # workers are reused, not made per task
+    scheduler.retire()  # ends its hub and workers
