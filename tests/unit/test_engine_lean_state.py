@@ -50,3 +50,28 @@ def test_the_embedded_server_spawns_lean_greenlets_per_connection():
     socketio = SocketIO(app)
     server = build_server(socketio, app, host="127.0.0.1", port=0)._make_wsgi_server()
     assert server._spawn == LeanGreenlet.spawn  # made, never started: nothing listens
+
+
+def test_the_websocket_reader_loop_runs_as_the_response_iterable():
+    """A WebSocket's read loop is the iterable the WSGI callable returns, run by the
+    server after the call returned: the connection's greenlet parks in it without the
+    frames of the WSGI middleware on its stack (~1.6 KB less per connection,
+    bench/PROFILE.md). Nothing is read before the server iterates it."""
+    app = Flask(__name__)
+    socketio = SocketIO(app)
+    engine = socketio.server.eio.network
+    session = Session(engine, "sid", {}, "websocket")
+    reads: list[str] = []
+
+    class OneFrameWebSocket(IdleWebSocket):
+        def receive(self):
+            reads.append("receive")
+            return None
+
+    transport = OneFrameWebSocket()
+    session.attach_websocket(transport, [])
+    loop = engine._read_websocket(session, transport)
+    assert reads == []  # made, not run
+    assert list(loop) == [] and reads == ["receive"]
+    assert session.is_closed
+    gevent.sleep(0)
