@@ -30,12 +30,12 @@ import gevent.socket
 import gevent.ssl
 import pytest
 from flask import Flask
-from gevent import pywsgi
 
 from flask_socketio import SocketIO
 from flask_socketio.engine import websocket
 from flask_socketio.engine.native import NativeEngine, Session
-from flask_socketio.serving import _request_handler
+
+from .engine_server import BareServer
 
 # -- frames ------------------------------------------------------------------------------
 
@@ -137,80 +137,12 @@ class RawClient:
 # -- a bare engine whose writes are recorded, by kind --------------------------------------
 
 
-class KindRecordingSocket:
-    """A server socket that records each write: ("send", bytes taken) for a
-    ``send`` (the direct writes), ("sendall", bytes) for a ``sendall``."""
-
-    def __init__(self, sock: Any, writes: list[tuple[str, bytes]]) -> None:
-        self._sock_object = sock
-        self._writes = writes
-
-    def sendall(self, data: bytes, *args: Any) -> Any:
-        self._writes.append(("sendall", bytes(data)))
-        return self._sock_object.sendall(data, *args)
-
-    def send(self, data: bytes, *args: Any) -> Any:
-        sent = self._sock_object.send(data, *args)
-        self._writes.append(("send", bytes(data[:sent])))
-        return sent
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock_object, name)
-
-
-class RecordingEngineServer:
-    """A bare NativeEngine at /engine.io/ in a thread with its own hub; each
-    connection's writes recorded in ``writes`` (one list per connection)."""
-
-    def __init__(self, on_message: Callable[[NativeEngine, str, Any], None],
-                 **options: Any) -> None:
-        self.engine = NativeEngine(**options)
-        self.engine.on("message", lambda sid, data: on_message(self.engine, sid, data))
-        self.writes: list[list[tuple[str, bytes]]] = []
-        writes = self.writes
-
-        class Recording(_request_handler()):  # type: ignore[misc]
-            def handle(self) -> None:
-                record: list[tuple[str, bytes]] = []
-                writes.append(record)
-                self.socket = KindRecordingSocket(self.socket, record)
-                super().handle()
-
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.listener.setblocking(False)
-        self.port = self.listener.getsockname()[1]
-        self._handler = Recording
-        self._started = threading.Event()
-        self._stop: Callable[[], None] | None = None
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-        assert self._started.wait(5)
-
-    def _serve(self) -> None:
-        server = pywsgi.WSGIServer(self.listener, self.engine.handle_request,
-                                   handler_class=self._handler, log=None)
-        hub = gevent.get_hub()
-        self._stop = lambda: hub.loop.run_callback_threadsafe(server.stop, 1)
-        server.start()
-        self._started.set()
-        server.serve_forever()
-
-    def close(self) -> None:
-        assert self._stop is not None
-        self._stop()
-        self.thread.join(5)
-        assert not self.thread.is_alive()
-        self.listener.close()
-
-
 @pytest.fixture
-def recording_server() -> Iterator[Callable[..., RecordingEngineServer]]:
-    servers: list[RecordingEngineServer] = []
+def recording_server() -> Iterator[Callable[..., BareServer]]:
+    servers: list[BareServer] = []
 
-    def start(on_message: Callable[..., None], **options: Any) -> RecordingEngineServer:
-        servers.append(RecordingEngineServer(on_message, **options))
+    def start(on_message: Callable[..., None], **options: Any) -> BareServer:
+        servers.append(BareServer(on_message, record_kinds=True, **options))
         return servers[-1]
 
     yield start
