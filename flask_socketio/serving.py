@@ -296,6 +296,7 @@ def _request_handler(socketio: ServedExtension | None = None,
     class SocketIOHandler(WebSocketHandler):
         start_response: Any  # pywsgi.WSGIHandler's, for the request being handled
         headers: Any  # a RequestHead, or pywsgi's own (a request line it parses itself)
+        response_headers: list[tuple[bytes, bytes]]  # pywsgi's, of the response
         _header_timer: Any = None
 
         def handle_one_request(self) -> Any:
@@ -322,6 +323,7 @@ def _request_handler(socketio: ServedExtension | None = None,
             finally:
                 if self._header_timer is not None:
                     self._header_timer.close()  # the headers are in: no limit for the app
+                    self._header_timer = None  # (a WebSocket connection would keep it)
 
         def _read_head(self, raw_requestline: str) -> bool:
             """pywsgi's ``read_request`` with the headers parsed by llhttp (strict):
@@ -383,6 +385,10 @@ def _request_handler(socketio: ServedExtension | None = None,
             else:
                 self._sendall(towrite)
                 self._write(data)
+            if self.code == 101:
+                # Nothing reads a sent head's headers again, and the upgraded
+                # connection (a WebSocket) keeps this handler as long as it lasts.
+                self.response_headers = []
 
         def log_request(self) -> None:
             # gevent-websocket formats every request line (a datetime, the status,

@@ -22,7 +22,7 @@ from flask_socketio import SocketIO
 from flask_socketio.serving import HEADER_LINE_LIMIT, MAX_HEADERS, SINGLE_SEND_LIMIT
 from flask_socketio.testing import LiveServer
 
-from .test_engine_hostile_clients import BareServer
+from .engine_server import BareServer
 
 BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\n"
 
@@ -218,3 +218,31 @@ def test_a_response_leaves_in_one_send_with_its_headers_a_large_one_in_two():
         assert poll_body == b"4" + big.encode()
     finally:
         server.close()
+
+
+def test_an_upgraded_connection_keeps_no_response_headers_nor_header_timer():
+    """A WebSocket connection keeps its request handler as long as it lasts: what the
+    head's exchange needed is let go (bench/PROFILE.md, RSS per connection)."""
+    import gc
+
+    import websocket
+
+    app = Flask(__name__)
+    SocketIO(app)
+    with LiveServer(app) as live:
+        ws = websocket.create_connection(
+            f"ws://127.0.0.1:{live.port}/socket.io/?EIO=4&transport=websocket", timeout=5)
+        try:
+            assert ws.recv().startswith("0")
+            ws.send("40")
+            assert ws.recv().startswith("40")
+            upgraded = [obj for obj in gc.get_objects()
+                        if type(obj).__name__ == "SocketIOHandler"
+                        and getattr(obj, "code", None) == 101]
+            assert len(upgraded) == 1, upgraded
+            handler = upgraded[0]
+            assert handler.response_headers == []
+            assert handler._header_timer is None
+            assert handler.rfile is None or handler.rfile.closed  # its 8 KB buffer too
+        finally:
+            ws.close()
