@@ -411,8 +411,8 @@ def wait_for_ready(process: ServerProcess, ready: Callable[[], bool],
 def wait_for_redis(process: ServerProcess, port: int) -> None:
     import redis
 
-    wait_for_ready(process, redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping,
-                   redis.RedisError)
+    with redis.Redis(host="127.0.0.1", port=port, socket_timeout=1) as probe:
+        wait_for_ready(process, probe.ping, redis.RedisError)
 
 
 def wait_for_http(process: ServerProcess, url: str, timeout: float = 20) -> None:

@@ -45,8 +45,9 @@ def start_redis(processes: ProcessGroup, directory: Path, name: str):
     deadline = time.monotonic() + 10
     while True:
         try:
-            if redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping():
-                return process, f"unix://{socket_path}"
+            with redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1) as probe:
+                if probe.ping():
+                    return process, f"unix://{socket_path}"
         except redis.RedisError:
             pass
         assert process.is_alive(), f"redis-server exited:\n{process.log}"

@@ -38,7 +38,8 @@ def broker_url(request, kind: str, channel: str):
     if kind == "streams":
         import redis
 
-        redis.Redis.from_url(request.getfixturevalue("redis_url")).delete(channel)
+        with redis.Redis.from_url(request.getfixturevalue("redis_url")) as connection:
+            connection.delete(channel)
     if kind == "amqp":
         import kombu
 

@@ -144,12 +144,12 @@ def _wait_for_subscribers(redis_url, channel, count):
 
     import redis
 
-    connection = redis.Redis.from_url(redis_url)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if dict(connection.pubsub_numsub(channel)).get(channel.encode(), 0) >= count:
-            return
-        time.sleep(0.02)
+    with redis.Redis.from_url(redis_url) as connection:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if dict(connection.pubsub_numsub(channel)).get(channel.encode(), 0) >= count:
+                return
+            time.sleep(0.02)
     raise AssertionError(f"{count} subscribers never joined {channel!r}")
 
 
@@ -513,12 +513,14 @@ def test_streams_queue_reaches_in_process_clients_and_python_socketio_emitters(r
         for client in (alice, bob):
             assert client.receive("news", timeout=5).args == [1]
             assert client.receive("news", timeout=5).args == [2]
-        entries = [entry for entry in redis.Redis.from_url(redis_url).xrange(channel)
-                   if b'"flask_socketio.cluster"' not in entry[1][b"message"]]
+        with redis.Redis.from_url(redis_url) as connection:
+            entries = [entry for entry in connection.xrange(channel)
+                       if b'"flask_socketio.cluster"' not in entry[1][b"message"]]
         assert len(entries) == 3  # the cluster's hello messages aside
         assert set(entries[0][1]) == {b"message", b"publisher", b"seq"}
     finally:
-        redis.Redis.from_url(redis_url).delete(channel)
+        with redis.Redis.from_url(redis_url) as connection:
+            connection.delete(channel)
 
 
 def _wait_for(condition, timeout=5):
