@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -28,10 +30,13 @@ def require_service(name: str, host: str, port: int) -> None:
 
 
 @pytest.fixture
-def redis_url() -> str:
-    """The local Redis server's URL (skips, or fails under CI, if it is down)."""
+def redis_url() -> Iterator[str]:
+    """The local Redis server's URL (skips, or fails under CI, if it is down). A Redis
+    client the test left unclosed is reported at its own teardown (its ResourceWarning
+    would otherwise fail whichever later test collects garbage)."""
     require_service("Redis", "127.0.0.1", 6379)
-    return "redis://127.0.0.1:6379/0"
+    yield "redis://127.0.0.1:6379/0"
+    gc.collect()
 
 
 @pytest.fixture
