@@ -70,20 +70,21 @@ def _emits_as_stock(manager: Any) -> bool:
     """Is ``manager.emit`` python-socketio's ``Manager.emit``, possibly behind our
     mixins that then only pass the call on (the emit observer with no listener,
     connection-state recovery when it is off)?"""
-    checks = _emit_checks.get(type(manager))
-    if checks is None:
+    try:
+        checks = _emit_checks[type(manager)]
+    except KeyError:
         checks = _emit_checks[type(manager)] = _stock_emit_checks(type(manager))
-    if checks is _NOT_STOCK:
+    if checks is None:
         return False
     listeners, recovery = checks
     return not ((listeners and manager.emit_listeners)
                 or (recovery and getattr(manager.server, "recovery", None) is not None))
 
 
-def _stock_emit_checks(manager_class: type) -> tuple[bool, ...]:
+def _stock_emit_checks(manager_class: type) -> tuple[bool, bool] | None:
     """What to check of a ``manager_class`` instance for its ``emit`` to be
-    python-socketio's: ``(its emit listeners, its server's recovery)``; or
-    :data:`_NOT_STOCK` when some class before ``Manager`` defines an ``emit`` of its own."""
+    python-socketio's: ``(its emit listeners, its server's recovery)``; or ``None``
+    when some class before ``Manager`` defines an ``emit`` of its own."""
     listeners = recovery = False
     for owner in manager_class.__mro__:
         if "emit" not in owner.__dict__:
@@ -95,13 +96,12 @@ def _stock_emit_checks(manager_class: type) -> tuple[bool, ...]:
         elif owner is RecoveringManagerMixin or owner is QueuedRecoveryMixin:
             recovery = True
         else:
-            return _NOT_STOCK
-    return _NOT_STOCK
+            return None
+    return None
 
 
-_NOT_STOCK = (True, True, False)
-#: Per manager class: what :func:`_emits_as_stock` checks.
-_emit_checks: dict[type, tuple[bool, ...]] = {}
+#: Per manager class: what :func:`_emits_as_stock` checks (``None``: not stock).
+_emit_checks: dict[type, tuple[bool, bool] | None] = {}
 
 
 def _emit_to_room(server: Any, event: str, data: Any, namespace: str, room: str,
@@ -523,12 +523,12 @@ class SocketIO(ClusterOperations):
         if callback is None and _encodes_before_sending(server, namespace):
             # python-socketio encodes the packet once, before sending anything: an
             # unserializable payload fails there, and is named here.
+            if to and type(to) is str and not server.logger.isEnabledFor(logging.INFO):
+                self._emit_encoded_once(server, event, data, namespace, to, skip_sid)
+                return
             try:
-                if to and type(to) is str and not server.logger.isEnabledFor(logging.INFO):
-                    _emit_to_room(server, event, data, namespace, to, skip_sid)
-                else:
-                    server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
-                                ignore_queue=ignore_queue)
+                server.emit(event, data, to=to, skip_sid=skip_sid, namespace=namespace,
+                            ignore_queue=ignore_queue)
             except (TypeError, ValueError):
                 self._check_serializable(event, data, namespace)
                 raise
@@ -552,9 +552,13 @@ class SocketIO(ClusterOperations):
                 or server.logger.isEnabledFor(logging.INFO)):
             self.emit(event, *args, namespace=namespace, to=to)
             return
-        data = payload(args)
+        self._emit_encoded_once(server, event, payload(args), namespace, to, None)
+
+    def _emit_encoded_once(self, server: Any, event: str, data: Any, namespace: str,
+                           room: str, skip_sid: Any) -> None:
+        """:func:`_emit_to_room`, an unserializable payload named (nothing was sent)."""
         try:
-            _emit_to_room(server, event, data, namespace, to, None)
+            _emit_to_room(server, event, data, namespace, room, skip_sid)
         except (TypeError, ValueError):
             self._check_serializable(event, data, namespace)
             raise

@@ -411,8 +411,9 @@ class Session:
         if not self.is_direct:
             self.writer = LeanGreenlet.spawn(self._write, transport, batch)
         elif batch:
-            self.queued_bytes -= sum(map(len, batch))
-            self._send_now(batch, sum(map(len, batch)))
+            size = sum(map(len, batch))
+            self.queued_bytes -= size
+            self._send_now(batch, size)
 
     def _send_now(self, batch: Sequence[str | bytes], size: int) -> None:
         """Write ``batch`` (``size``: its length) at once, no write being in flight;
