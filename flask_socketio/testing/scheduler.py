@@ -279,10 +279,7 @@ class Scheduler:
                         and self._idle and not ready[0][0]._cancelled):
                     # One task to start and a worker idle: the worker runs it and comes
                     # back here if that is all (see _worker), as the hub would have it.
-                    task = ready.popleft()[0]
-                    self._spins = 0
-                    worker = task.greenlet = self._idle.pop()
-                    worker.switch(task)
+                    self._start(ready.popleft()[0])
                     return
                 self._hub.switch()
             return
