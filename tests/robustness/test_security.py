@@ -244,3 +244,5 @@ def test_redis_queue_messages_are_json(redis_url):
             assert json.loads(data)["method"] in ("emit", "close_room")
     finally:
         listener.close()
+        if "emitter" in locals():  # its Redis client: nothing else closes it
+            emitter.server.manager.redis.close()

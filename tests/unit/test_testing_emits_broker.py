@@ -28,6 +28,8 @@ def test_emits_arriving_through_redis_are_waited_for(redis_url):
         assert time.monotonic() < deadline, "the listener never subscribed"
         time.sleep(0.02)
     with capture_emits(node) as emits:
-        SocketIO(message_queue=redis_url, channel=channel).emit("news", 7, to="nobody")
+        emitter = SocketIO(message_queue=redis_url, channel=channel)
+        emitter.emit("news", 7, to="nobody")
+        emitter.server.manager.redis.close()  # its Redis client: nothing else closes it
         [record] = emits.assert_emitted("news", 7, to="nobody", timeout=5)
     assert record.from_queue and record.sids == ()

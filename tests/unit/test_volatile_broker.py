@@ -43,3 +43,5 @@ def test_a_volatile_emit_through_redis_is_dropped_for_a_stalled_client(redis_url
     finally:
         connection.close()
         client.close()
+        if "emitter" in locals():  # its Redis client, which nothing else closes
+            emitter.server.manager.redis.close()
