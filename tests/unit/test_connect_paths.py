@@ -456,3 +456,18 @@ def test_a_request_class_with_its_own_init_gets_no_template():
     assert customs == [True, True]
     route = socketio.server.environ[client.eio_sid]["flask_socketio.connection"].route
     assert route and route.request_template is None
+
+
+def test_the_toolkit_seam_is_made_once_and_again_for_a_new_server_or_path():
+    app, socketio = make_app()
+    seam = socketio.toolkit_seam()
+    assert socketio.toolkit_seam() is seam
+    assert seam.server is socketio.server and seam.path == "socket.io"
+    socketio.init_app(app, path="other")
+    assert socketio.toolkit_seam().path == "other"
+    old_server = socketio.server
+    socketio.init_app(app, async_mode="threading")  # a new server
+    assert socketio.server is not old_server
+    assert socketio.toolkit_seam().server is socketio.server
+    socketio.manage_session = False
+    assert not socketio.toolkit_seam().manages_session()
