@@ -235,3 +235,45 @@ def test_the_worker_loop_gets_specialized_by_cpython():
     assert "JUMP_BACKWARD" in opnames
     assert not [name for name in opnames if name.startswith("POP_JUMP_BACKWARD")]
 
+
+
+@pytest.mark.parametrize("namespace", ["/", "/chat"])
+@pytest.mark.parametrize(("packet_type", "kind"), [(sio_packet.CONNECT, "connect"),
+                                                    (sio_packet.DISCONNECT, "disconnect")])
+def test_bare_packets_are_sent_and_logged_as_send_does(packet_type, kind, namespace):
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app, namespace=namespace)
+    sent = []
+    client._socket.send = sent.append
+    client.transcript.entries.clear()
+    client._send_bare(packet_type, kind, namespace)
+    client._send(packet_type, namespace)
+    assert sent[0] == sent[1] == sio_packet.Packet(packet_type, namespace=namespace).encode()
+    first, second = client.transcript.entries
+    assert first == second and first.kind == kind and first.direction == "sent"
+
+
+def test_a_msgpack_client_connects_and_disconnects():
+    app = Flask(__name__)
+    socketio = SocketIO(app, serializer="msgpack")
+    seen = []
+    socketio.on_event("connect", lambda auth=None: seen.append("connect"))
+    socketio.on_event("disconnect", lambda reason=None: seen.append(reason))
+    client = socketio.test_client(app)
+    assert client.is_connected()
+    client.disconnect()
+    assert seen == ["connect", "client disconnect"]
+
+
+def test_engine_timers_fire_as_tasks_and_cancel():
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app)
+    engine = client.engine
+    fired = []
+    engine.call_later(1, fired.append, "first")
+    cancelled = engine.call_later(2, fired.append, "second")
+    cancelled.cancel()
+    cancelled.cancel()  # twice: nothing
+    client.scheduler.clock.advance(5)
+    assert fired == ["first"]
+    client.disconnect()
