@@ -130,20 +130,25 @@ def test_connect_with_auth_sends_the_auth():
 
 def test_disconnect_runs_the_disconnect_handler_before_the_session_closes():
     app, socketio, seen = make_app()
-    closed_before_handler = []
+    client = None
+    socket_open_in_handler = []
 
     @socketio.on("disconnect")
     def on_disconnect(reason=None):
-        from flask import request
-        closed_before_handler.append(request.sid is None)
+        socket_open_in_handler.append(not client._socket.is_closed)
         seen.append(("disconnect", reason))
 
     client = socketio.test_client(app)
+    socket = client._socket
     tasks_before = len(client.scheduler._tasks)
     client.disconnect()
+    # the DISCONNECT was handled (its handler ran, the socket still open), then the
+    # close queued right behind it, by the same reader task, which has ended
     assert seen[-1] == ("disconnect", "client disconnect")
-    assert closed_before_handler == [False]
-    assert len(client.scheduler._tasks) == tasks_before  # one reader read both, and ended
+    assert socket_open_in_handler == [True]
+    assert socket.is_closed and socket.close_reason == "client disconnect"
+    assert socket.sid not in client.engine.sockets
+    assert len(client.scheduler._tasks) == tasks_before
     assert [(entry.direction, entry.kind) for entry in client.transcript] == [
         ("sent", "connect"), ("server", "session"), ("received", "connect"),
         ("sent", "disconnect")]
@@ -277,3 +282,21 @@ def test_engine_timers_fire_as_tasks_and_cancel():
     client.scheduler.clock.advance(5)
     assert fired == ["first"]
     client.disconnect()
+
+
+def test_disconnect_and_the_close_behind_it_are_read_by_one_task(monkeypatch):
+    app, socketio, seen = make_app()
+    client = socketio.test_client(app)
+    scheduler = client.scheduler
+    started = []
+    original = scheduler.start_background_task
+
+    def counting(target, *args, **kwargs):
+        started.append(getattr(target, "__name__", target))
+        return original(target, *args, **kwargs)
+
+    monkeypatch.setattr(scheduler, "start_background_task", counting)
+    client.disconnect()
+    assert started == ["_read"]
+    assert seen[-1] == ("disconnect", "client disconnect")
+    assert client._socket.is_closed
