@@ -60,7 +60,7 @@ def test_a_disconnected_client_is_freed_without_the_cyclic_gc(unwatched):
     gc.disable()
     try:
         client = socketio.test_client(app)
-        assert client._socket.environ["flask_socketio.connection"].session_observer
+        assert socketio.bridge.connection(client._socket.environ).session_observer
         client.disconnect()
         ref = weakref.ref(client)
         socket_ref = weakref.ref(client._socket)
@@ -75,7 +75,7 @@ def test_the_session_observer_does_not_keep_the_client_alive(unwatched):
     app, socketio, _ = make_app()
     client = socketio.test_client(app, auth="x")
     environ = client._socket.environ
-    observer = environ["flask_socketio.connection"].session_observer
+    observer = socketio.bridge.connection(environ).session_observer
     ref = weakref.ref(client)
     client.disconnect()
     del client
@@ -300,3 +300,21 @@ def test_disconnect_and_the_close_behind_it_are_read_by_one_task(monkeypatch):
     assert started == ["_read"]
     assert seen[-1] == ("disconnect", "client disconnect")
     assert client._socket.is_closed
+
+
+def test_the_session_observer_waits_in_the_environ_until_the_connection_state_is_made():
+    from flask_socketio.context import CONNECTION_KEY, SESSION_OBSERVER_KEY
+
+    app = Flask(__name__)
+    socketio = SocketIO(app)  # no handler: nothing makes the connection's state
+    client = socketio.test_client(app)
+    environ = client._socket.environ
+    assert CONNECTION_KEY not in environ and environ[SESSION_OBSERVER_KEY] is not None
+    observer = environ[SESSION_OBSERVER_KEY]
+    state = socketio.bridge.connection(environ)  # made: it takes the observer
+    assert state.session_observer is observer and SESSION_OBSERVER_KEY not in environ
+    seen = []
+    socketio.toolkit_seam().watch_session(environ, lambda *change: seen.append(change))
+    state.session_observer("e", "/", {}, {"k": 1})  # an existing state: set on it
+    assert seen == [("e", "/", {}, {"k": 1})]
+    client.disconnect()
