@@ -501,3 +501,28 @@ def test_an_unhandled_connect_refused_by_a_hook_is_refused():
     socketio.before_event(refuse)
     client = socketio.test_client(app)
     assert not client.is_connected()
+
+
+def test_the_connect_timer_runs_on_the_engine_that_owns_the_session():
+    from flask_socketio.engine.base import Cancellable
+
+    app, socketio = make_app()
+    router = socketio.server.eio
+    raw = RawInProcessSocket(app, socketio)  # attaches the in-process engine
+    calls = []
+
+    class Network:
+        def call_later(self, delay, target, *args):
+            calls.append(("network", delay, args))
+            return Cancellable(lambda: None)
+
+    network, router.network = router.network, Network()
+    try:
+        router.call_later("not-in-process", 5, print, 1)
+        timer = router.call_later(raw.sid, 5, calls.append, ("attached", 5, ()))
+    finally:
+        router.network = network
+    assert calls == [("network", 5, (1,))]
+    timer.cancel()
+    raw.scheduler.sleep(10)
+    assert calls == [("network", 5, (1,))]  # cancelled on the attached engine's clock
