@@ -1,0 +1,398 @@
+"""The sid → rooms index of our managers (flask_socketio/room_index.py).
+
+A differential property test runs random sequences of connects, joins, leaves,
+``close_room`` and disconnects on python-socketio's plain managers and on ours, and
+compares after every step what both hold (``rooms`` in its order, ``get_rooms``,
+callbacks, pending states), every ``basic_leave_room`` call in order (what
+python-socketio's admin instrumentation reports) and what our room observer
+reports; the scale tests show a disconnect and ``get_rooms`` no longer cost the
+number of connected clients.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import socketio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flask_socketio.queues.memory import MemoryManager
+from flask_socketio.room_index import RoomIndexMixin
+from flask_socketio.room_observer import RoomManager, observable
+
+NAMESPACES = ("/", "/x")
+#: Named rooms; ("sid", i) stands for the i-th sid seen (a sid room, or a room named
+#: like another client's sid), None for the room of every connection.
+ROOMS: list[Any] = ["a", "b", "c", 7]
+
+
+def _stub_server() -> Any:
+    ids = itertools.count()
+    return SimpleNamespace(eio=SimpleNamespace(generate_id=lambda: f"s{next(ids)}"),
+                           packet_class=socketio.packet.Packet)
+
+
+class Recorded:
+    """A manager, with its ``basic_enter_room``/``basic_leave_room`` calls wrapped on
+    the instance (as python-socketio's admin instrumentation wraps them) to record
+    every leave call and the named-room joins and leaves a room observer reports."""
+
+    def __init__(self, manager: Any, observe: bool) -> None:
+        self.manager = manager
+        manager.server = _stub_server()
+        self.leave_calls: list[tuple[Any, ...]] = []
+        #: what the room observer reports (ours) or should report (python-socketio's)
+        self.reports: list[tuple[Any, ...]] = []
+        enter, leave = manager.basic_enter_room, manager.basic_leave_room
+
+        def basic_enter_room(sid: str, namespace: str, room: Any, eio_sid: Any = None) -> Any:
+            was_in = sid in manager.rooms.get(namespace, {}).get(room, ())
+            result = enter(sid, namespace, room, eio_sid=eio_sid)
+            if not observe and not was_in and room is not None and room != sid:
+                self.reports.append((manager.rooms[namespace][room][sid], sid, namespace,
+                                     room, True))
+            return result
+
+        def basic_leave_room(sid: str, namespace: str, room: Any) -> Any:
+            self.leave_calls.append((sid, namespace, room))
+            eio_sid = manager.rooms.get(namespace, {}).get(room, {}).get(sid)
+            result = leave(sid, namespace, room)
+            if not observe and eio_sid is not None and room is not None and room != sid:
+                self.reports.append((eio_sid, sid, namespace, room, False))
+            return result
+
+        manager.basic_enter_room = basic_enter_room
+        manager.basic_leave_room = basic_leave_room
+        if observe:
+            manager.room_listener = lambda *report: self.reports.append(report)
+
+    def state(self, sids: list[str]) -> dict[str, Any]:
+        manager = self.manager
+        return {
+            "rooms": [(namespace, [(room, list(members.items()))
+                                   for room, members in rooms.items()])
+                      for namespace, rooms in manager.rooms.items()],
+            "get_rooms": {(sid, namespace): manager.get_rooms(sid, namespace)
+                          for sid in sids for namespace in (*NAMESPACES, "/none")},
+            "callbacks": {sid: sorted(k for k in ids if k != 0)
+                          for sid, ids in manager.callbacks.items()},
+            "pending_connect": manager.pending_connect,
+            "pending_disconnect": manager.pending_disconnect,
+            "leave_calls": self.leave_calls,
+            "reports": self.reports,
+        }
+
+
+def check_index(manager: Any) -> None:
+    """The index says what a scan of ``rooms`` says, and orders as ``rooms`` does."""
+    named: dict[str, dict[str, set[Any]]] = {}
+    for namespace, rooms in manager.rooms.items():
+        order = manager._room_order[namespace]
+        assert list(order) != [] and set(order) == set(rooms)
+        stamps = [order[room] for room in rooms]
+        assert stamps == sorted(stamps), "stamps out of rooms order"
+        for room, members in rooms.items():
+            for sid in members:
+                if room is not None and room != sid:
+                    named.setdefault(namespace, {}).setdefault(sid, set()).add(room)
+    assert set(manager._room_order) == set(manager.rooms)
+    assert {ns: sids for ns, sids in manager._named_rooms.items() if sids} == named
+
+
+def _pick(items: list[Any], index: int, default: Any) -> Any:
+    return items[index % len(items)] if items else default
+
+
+def _room(choice: Any, sids: list[str]) -> Any:
+    if isinstance(choice, tuple):
+        return _pick(sids, choice[1], "nobody")
+    return choice
+
+
+rooms_st = st.one_of(st.sampled_from(ROOMS), st.tuples(st.just("sid"), st.integers(0, 9)))
+operations = st.one_of(
+    st.tuples(st.just("connect"), st.integers(0, 5), st.sampled_from(NAMESPACES)),
+    st.tuples(st.just("pre_connect"), st.integers(0, 5), st.sampled_from(NAMESPACES)),
+    st.tuples(st.just("finish_connect"), st.integers(0, 9), st.sampled_from(NAMESPACES)),
+    st.tuples(st.just("enter"), st.integers(0, 9), st.sampled_from(NAMESPACES), rooms_st),
+    st.tuples(st.just("enter"), st.integers(0, 9), st.sampled_from(NAMESPACES), rooms_st),
+    st.tuples(st.just("enter_eio"), st.integers(0, 9), st.sampled_from(NAMESPACES),
+              st.one_of(st.none(), rooms_st), st.integers(0, 5)),
+    st.tuples(st.just("leave"), st.integers(0, 9), st.sampled_from(NAMESPACES),
+              st.one_of(st.none(), rooms_st)),
+    st.tuples(st.just("leave"), st.integers(0, 9), st.sampled_from(NAMESPACES), rooms_st),
+    st.tuples(st.just("close"), rooms_st, st.sampled_from(NAMESPACES)),
+    st.tuples(st.just("pre_disconnect"), st.integers(0, 9), st.sampled_from(NAMESPACES)),
+    st.tuples(st.just("disconnect"), st.integers(0, 9), st.sampled_from(NAMESPACES)),
+    st.tuples(st.just("disconnect"), st.integers(0, 9), st.sampled_from(NAMESPACES)),
+    st.tuples(st.just("ack"), st.integers(0, 9)),
+    st.tuples(st.just("remote"), st.sampled_from(["enter_room", "leave_room", "close_room"]),
+              st.integers(0, 9), st.sampled_from(NAMESPACES), rooms_st),
+)
+
+
+def apply(manager: Any, op: tuple[Any, ...], sids: list[str], pubsub: bool) -> Any:
+    kind = op[0]
+    if kind in ("connect", "pre_connect"):
+        method = manager.connect if kind == "connect" else manager.pre_connect
+        sid = method(f"e{op[1]}", op[2])
+        return sid
+    if kind == "ack":
+        return manager._generate_ack_id(_pick(sids, op[1], "nobody"), print)
+    if kind == "close":
+        return manager.close_room(_room(op[1], sids), op[2])
+    if kind == "remote":  # a message from another node of a pub/sub cluster
+        if not pubsub:
+            return None
+        method, sid, namespace, room = op[1], _pick(sids, op[2], "nobody"), op[3], \
+            _room(op[4], sids)
+        message = {"method": method, "sid": sid, "room": room, "namespace": namespace}
+        return getattr(manager, "_handle_" + method)(message)
+    sid, namespace = _pick(sids, op[1], "nobody"), op[2]
+    if kind == "finish_connect":
+        return manager.connect(sid, namespace)
+    if kind == "enter":
+        return manager.enter_room(sid, namespace, _room(op[3], sids))
+    if kind == "enter_eio":
+        return manager.basic_enter_room(sid, namespace, _room(op[3], sids),
+                                        eio_sid=f"e{op[4]}")
+    if kind == "leave":
+        return manager.leave_room(sid, namespace, _room(op[3], sids))
+    if kind == "pre_disconnect":
+        return manager.pre_disconnect(sid, namespace)
+    if kind == "disconnect":
+        if pubsub:
+            return manager.disconnect(sid, namespace, ignore_queue=True)
+        return manager.disconnect(sid, namespace)
+    raise AssertionError(op)
+
+
+def _outcome(manager: Any, op: tuple[Any, ...], sids: list[str], pubsub: bool) -> Any:
+    try:
+        return ("ok", apply(manager, op, sids, pubsub))
+    except Exception as exc:  # both must fail alike
+        return ("raised", type(exc).__name__)
+
+
+def run_differential(plain_class: Any, ours_class: Any, ops: list[tuple[Any, ...]]) -> None:
+    pubsub = issubclass(plain_class, socketio.PubSubManager)
+    plain, ours = Recorded(plain_class(), observe=False), Recorded(ours_class(), observe=True)
+    assert isinstance(ours.manager, RoomIndexMixin)
+    sids: list[str] = []
+    for step, op in enumerate(ops):
+        expected = _outcome(plain.manager, op, sids, pubsub)
+        got = _outcome(ours.manager, op, sids, pubsub)
+        assert got == expected, f"step {step} {op}"
+        if op[0] in ("connect", "pre_connect") and got[0] == "ok" and got[1] is not None \
+                and got[1] not in sids:
+            sids.append(got[1])
+        assert ours.state(sids) == plain.state(sids), f"after step {step} {op}"
+        check_index(ours.manager)
+
+
+DIFFERENTIAL = settings(deadline=None, database=None, max_examples=300,
+                        suppress_health_check=[HealthCheck.too_slow])
+
+
+@DIFFERENTIAL
+@given(st.lists(operations, max_size=60))
+def test_our_manager_keeps_the_rooms_python_socketio_keeps(ops):
+    run_differential(socketio.Manager, RoomManager, ops)
+
+
+@settings(DIFFERENTIAL, max_examples=100)
+@given(st.lists(operations, max_size=60))
+def test_a_pubsub_manager_keeps_the_rooms_python_socketio_keeps(ops):
+    run_differential(MemoryManager, observable(MemoryManager), ops)
+
+
+def test_each_case_the_brief_names():
+    """The cases most likely to break an index, spelled out (the property test
+    finds them too, by chance)."""
+    ops: list[tuple[Any, ...]] = [
+        ("pre_connect", 0, "/"),                # pending: in None and its own room
+        ("enter", 0, "/", "a"),                 # a pending client joins
+        ("finish_connect", 0, "/"),
+        ("connect", 1, "/"),
+        ("enter", 1, "/", "b"), ("enter", 0, "/", "b"),   # b made after 0's sid room
+        ("enter", 0, "/", "a"),                 # twice
+        ("leave", 0, "/", "c"),                 # not joined
+        ("leave", 1, "/", "a"),                 # not in it
+        ("enter", 0, "/", ("sid", 1)),          # another's sid room: refused
+        ("close", ("sid", 0), "/"),             # a sid room: refused
+        ("enter_eio", 0, "/x", None, 0),        # the None room with an eio_sid
+        ("enter_eio", 0, "/x", "c", 0),
+        ("close", "b", "/"),
+        ("enter", 1, "/", "b"),                 # b made again: now after a
+        ("connect", 3, "/"), ("disconnect", 2, "/"),
+        ("enter", 1, "/", ("sid", 2)),          # a gone client's sid names a room
+        ("pre_disconnect", 0, "/"),
+        ("disconnect", 0, "/"), ("disconnect", 0, "/"),
+        ("disconnect", 1, "/"), ("disconnect", 0, "/x"),
+    ]
+    run_differential(socketio.Manager, RoomManager, ops)
+    run_differential(MemoryManager, observable(MemoryManager), ops)
+
+
+def test_leaves_follow_rooms_order_not_join_order():
+    """A disconnect leaves rooms in the order they were made (python-socketio's scan
+    of ``rooms[namespace]``), which is not the order the client joined them."""
+    manager = RoomManager()
+    manager.server = _stub_server()
+    heard: list[Any] = []
+    manager.room_listener = lambda eio_sid, sid, ns, room, joined: heard.append(
+        (room, joined))
+    early = manager.connect("e0", "/")
+    manager.enter_room(early, "/", "old")
+    sid = manager.connect("e1", "/")
+    manager.enter_room(sid, "/", "new")     # made now
+    manager.enter_room(sid, "/", "old")     # made before sid connected
+    assert manager.get_rooms(sid, "/") == ["old", sid, "new"]
+    heard.clear()
+    manager.disconnect(sid, "/")
+    assert heard == [("old", False), ("new", False)]
+    assert manager._named_rooms["/"] == {early: {"old"}}
+
+
+def test_a_client_in_its_own_rooms_only_has_no_entry_in_the_index():
+    manager = RoomManager()
+    manager.server = _stub_server()
+    sids = [manager.connect(f"e{i}", "/") for i in range(3)]
+    assert manager._named_rooms.get("/", {}) == {}
+    manager.enter_room(sids[0], "/", "r")
+    assert manager._named_rooms["/"] == {sids[0]: {"r"}}
+    manager.leave_room(sids[0], "/", "r")
+    assert manager._named_rooms["/"] == {}
+    for sid in sids:
+        manager.disconnect(sid, "/")
+    assert manager.rooms == {} and manager._room_order == {} and manager._named_rooms == {}
+
+
+def test_the_index_is_below_every_mixin_of_every_manager_we_make():
+    """Our mixins and python-socketio's admin instrumentation see the leaves of a
+    disconnect through ``self.basic_leave_room``: the index sits just above the
+    manager python-socketio gives (a pub/sub manager's too)."""
+    from socketio.kombu_manager import KombuManager
+    from socketio.redis_manager import RedisManager
+
+    from flask_socketio.cluster.node import ClusterMixin
+    from flask_socketio.room_observer import RoomObserverMixin
+
+    for base in (socketio.Manager, RedisManager, KombuManager, MemoryManager):
+        mro = observable(base).__mro__
+        assert mro.index(RoomObserverMixin) < mro.index(ClusterMixin) \
+            < mro.index(RoomIndexMixin) < mro.index(socketio.base_manager.BaseManager)
+        if base is not socketio.Manager:
+            assert mro.index(RoomIndexMixin) < mro.index(base)
+
+
+def test_rooms_changed_behind_the_managers_back_fall_back_to_the_scan():
+    manager = RoomManager()
+    manager.server = _stub_server()
+    sid = manager.connect("e0", "/")
+    manager.enter_room(sid, "/", "a")
+    manager._room_order["/"].pop("a")       # as if "a" had been made without us
+    assert manager.get_rooms(sid, "/") == [sid, "a"]
+    manager.disconnect(sid, "/")
+    assert manager.rooms == {}
+
+
+# -- scale ---------------------------------------------------------------------------
+
+
+class CountingRooms(dict):  # type: ignore[type-arg]
+    """A namespace's rooms that count the scans made of them."""
+
+    scans = 0
+
+    def copy(self) -> dict[Any, Any]:
+        CountingRooms.scans += 1
+        return dict(self)
+
+    def items(self) -> Any:
+        CountingRooms.scans += 1
+        return super().items()
+
+    def __iter__(self) -> Any:
+        CountingRooms.scans += 1
+        return super().__iter__()
+
+
+def test_a_disconnect_and_get_rooms_scan_no_room_of_the_namespace():
+    manager = RoomManager()
+    manager.server = _stub_server()
+    manager.rooms["/"] = CountingRooms()
+    sids = [manager.connect(f"e{i}", "/") for i in range(200)]
+    for i, sid in enumerate(sids):
+        manager.enter_room(sid, "/", f"room{i % 7}")
+    CountingRooms.scans = 0
+    for i, sid in enumerate(sids[:100]):
+        assert manager.get_rooms(sid, "/") == [sid, f"room{i % 7}"]
+        manager.disconnect(sid, "/")
+    assert CountingRooms.scans == 0
+    # python-socketio's plain manager scans the namespace for each
+    plain = socketio.Manager()
+    plain.server = _stub_server()
+    plain.rooms["/"] = CountingRooms()
+    plain_sids = [plain.connect(f"e{i}", "/") for i in range(10)]
+    for sid in plain_sids:
+        plain.get_rooms(sid, "/")
+        plain.disconnect(sid, "/")
+    assert CountingRooms.scans >= 20
+
+
+def _connect(manager: Any, eio_sids: Any, count: int) -> list[str]:
+    """``count`` new clients, each in one named room of 10."""
+    sids = [manager.connect(next(eio_sids), "/") for _ in range(count)]
+    for i, sid in enumerate(sids):
+        manager.enter_room(sid, "/", f"room{i % 10}")
+    return sids
+
+
+def _cpu_per_disconnect(manager_class: Any, clients: int, disconnects: int) -> float:
+    """CPU seconds per disconnect with ``clients`` connected (each in one named room
+    of 10), best of 5 rounds; each round disconnects and reconnects ``disconnects``
+    clients (so the count stays put)."""
+    best = float("inf")
+    for _ in range(5):
+        manager = manager_class()
+        manager.server = _stub_server()
+        eio_sids = (f"e{i}" for i in itertools.count())
+        sids = _connect(manager, eio_sids, clients)
+        spent = 0.0
+        done = 0
+        while done < disconnects:
+            batch = sids[:min(clients, disconnects - done)]
+            start = time.process_time()
+            for sid in batch:
+                manager.disconnect(sid, "/")
+            spent += time.process_time() - start
+            done += len(batch)
+            sids = sids[len(batch):] + _connect(manager, eio_sids, len(batch))
+        best = min(best, spent / disconnects)
+    return best
+
+
+@pytest.mark.parametrize("manager_class", [RoomManager], ids=["ours"])
+def test_a_disconnect_costs_the_same_with_5000_clients_as_with_50(manager_class):
+    """With the index, a disconnect among 5,000 clients costs what it does among 50
+    (python-socketio's scan: ~50x more, see bench/PROFILE.md "Room index")."""
+    for _attempt in range(3):  # a shared machine: a busy moment gets a second chance
+        small = _cpu_per_disconnect(manager_class, 50, 2000)
+        large = _cpu_per_disconnect(manager_class, 5000, 2000)
+        if large / small < 2.5:
+            return
+    raise AssertionError(f"5,000 clients: {large * 1e6:.1f} µs per disconnect, "
+                         f"50 clients: {small * 1e6:.1f} µs ({large / small:.1f}x)")
+
+
+def test_the_scale_test_tells_the_scan_apart():
+    """The measure above does see python-socketio's O(clients) disconnect."""
+    small = _cpu_per_disconnect(socketio.Manager, 50, 300)
+    large = _cpu_per_disconnect(socketio.Manager, 5000, 300)
+    assert large / small > 10
