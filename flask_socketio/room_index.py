@@ -13,9 +13,9 @@ recovered connection's rooms), so that both cost O(rooms of that connection).
 The index holds, per namespace:
 
 - ``_named_rooms[sid]``: the rooms of ``sid`` other than the ``None`` room (every
-  connection's) and its own sid room, a set made only for a connection that joins
-  one: a client in its own rooms only costs nothing there. Its ``None`` and sid
-  rooms are looked up in ``rooms`` directly (two dict lookups).
+  connection's) and its own sid room: nothing for a client in its own rooms only,
+  the room itself for a client in one, a set for more. Its ``None`` and sid rooms
+  are looked up in ``rooms`` directly (two dict lookups).
 - ``_room_order[room]``: when each room of the namespace was made (a counter),
   so that a connection's rooms come out in the order python-socketio's scan gives
   them, the iteration order of ``rooms[namespace]`` (a room is added to that dict
@@ -52,8 +52,9 @@ class RoomIndexMixin:
         super().__init__(*args, **kwargs)
         #: ``{namespace: {room: stamp}}``: each room's making, in ``rooms`` order.
         self._room_order: dict[str, dict[Any, int]] = {}
-        #: ``{namespace: {sid: {room, ...}}}``: rooms other than ``None`` and the sid's.
-        self._named_rooms: dict[str, dict[str, set[Any]]] = {}
+        #: ``{namespace: {sid: room or {room, ...}}}``: rooms other than ``None`` and
+        #: the sid's; a client in one such room keeps it without a set.
+        self._named_rooms: dict[str, dict[str, Any]] = {}
         self._room_clock = itertools.count()
 
     # -- keeping the index -------------------------------------------------------------
@@ -73,12 +74,16 @@ class RoomIndexMixin:
             if made and room in self.rooms.get(namespace, ()):
                 self._room_order.setdefault(namespace, {})[room] = next(self._room_clock)
         if room is not None and room != sid:
-            named = self._named_rooms.setdefault(namespace, {})
+            named = self._named_rooms.get(namespace)
+            if named is None:
+                named = self._named_rooms[namespace] = {}
             joined = named.get(sid)
             if joined is None:
-                named[sid] = {room}
-            else:
+                named[sid] = room  # one room: itself, no set
+            elif type(joined) is set:  # a room is hashable: never a set
                 joined.add(room)
+            elif joined != room:
+                named[sid] = {joined, room}
         return result
 
     def basic_leave_room(self, sid: str, namespace: str, room: Any) -> Any:
@@ -95,10 +100,14 @@ class RoomIndexMixin:
         if room is not None and room != sid:
             named = self._named_rooms.get(namespace)
             joined = named.get(sid) if named is not None else None
-            if joined is not None:
+            if joined is None:
+                pass
+            elif type(joined) is set:
                 joined.discard(room)
-                if not joined:
-                    del named[sid]  # type: ignore[union-attr]
+                if len(joined) == 1:
+                    named[sid] = joined.pop()  # type: ignore[index]
+            elif joined == room:
+                del named[sid]  # type: ignore[union-attr]
         return result
 
     # -- reading it --------------------------------------------------------------------
@@ -119,8 +128,11 @@ class RoomIndexMixin:
         named = self._named_rooms.get(namespace)
         if named is not None:
             joined = named.get(sid)
-            if joined:
-                found.extend(joined)
+            if joined is not None:
+                if type(joined) is set:
+                    found.extend(joined)
+                else:
+                    found.append(joined)
         if len(found) > 1:
             order = self._room_order.get(namespace)
             if order is None:
