@@ -21,22 +21,29 @@ The index holds, per namespace:
   them, the iteration order of ``rooms[namespace]`` (a room is added to that dict
   when made and removed when emptied): ``basic_disconnect`` leaves them, and the
   room observer and python-socketio's admin instrumentation report the leaves, in
-  that order, and ``get_rooms`` lists them in it. This costs one int per room,
+  that order, and ``get_rooms`` lists them in it. This costs a dict entry and an
+  int per room,
   the sid rooms included (measured in bench/PROFILE.md, "Room index (rooms)").
 
 ``basic_disconnect`` is python-socketio's, with the scan replaced by the index: it
 leaves the rooms, then forgets the connection's callbacks and pending states as
-``BaseManager.basic_disconnect`` does (``tests/unit/test_room_index.py`` compares
-every step with python-socketio's plain ``Manager`` on random sequences, and
-``tests/unit/test_upstream_contract.py`` pins the upstream methods this mirrors).
-Should a room lack its stamp (``rooms`` changed behind the manager's back), both
-methods fall back to python-socketio's scan.
+``BaseManager.basic_disconnect`` does. When no class between this one and
+python-socketio's ``BaseManager`` overrides ``basic_enter_room`` and
+``basic_leave_room`` (our managers, python-socketio's pub/sub ones), this class
+does their work itself rather than call down and look again, which keeps a join and
+a leave as cheap as before. ``tests/unit/test_upstream_contract_rooms.py`` compares
+every step with python-socketio's own managers on random sequences and pins the code
+of the methods mirrored; ``tests/unit/test_room_index.py`` does the comparison on
+sequences hypothesis draws. Should a room lack its stamp (``rooms`` changed behind
+the manager's back), both lookups fall back to python-socketio's scan.
 """
 
 from __future__ import annotations
 
 import itertools
 from typing import Any
+
+from socketio.base_manager import BaseManager, bidict
 
 
 class RoomIndexMixin:
@@ -45,8 +52,19 @@ class RoomIndexMixin:
 
     rooms: dict[str, Any]
     callbacks: dict[str, Any]
-    pending_connect: dict[str, list[str]]
     pending_disconnect: dict[str, list[str]]
+
+    #: Is python-socketio's ``BaseManager`` next for ``basic_enter_room`` and
+    #: ``basic_leave_room`` (no class between overrides them)? Then this class does
+    #: their work itself, saving a call down per join and leave (a third of a
+    #: disconnect's CPU); otherwise it calls down and indexes what they did.
+    _mirrors_upstream = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._mirrors_upstream = all(
+            _next_definition(cls, name) is vars(BaseManager)[name]
+            for name in ("basic_enter_room", "basic_leave_room"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -61,6 +79,31 @@ class RoomIndexMixin:
 
     def basic_enter_room(self, sid: str, namespace: str, room: Any,
                          eio_sid: str | None = None) -> Any:
+        if not self._mirrors_upstream:
+            return self._enter_through(sid, namespace, room, eio_sid)
+        # python-socketio's BaseManager.basic_enter_room, stamping a room it makes
+        rooms = self.rooms.get(namespace)
+        if eio_sid is None and rooms is None:
+            raise ValueError('sid is not connected to requested namespace')
+        if sid != room and self.is_sid_room(namespace, room):  # type: ignore[attr-defined]
+            raise ValueError('cannot enter a sid room')
+        if rooms is None:
+            rooms = self.rooms[namespace] = {}
+        members = rooms.get(room)
+        if members is None:
+            members = rooms[room] = bidict()
+            order = self._room_order.get(namespace)
+            if order is None:
+                order = self._room_order[namespace] = {}
+            order[room] = next(self._room_clock)
+        if eio_sid is None:
+            eio_sid = rooms[None][sid]
+        members[sid] = eio_sid
+        if room is not None and room != sid:
+            self._joined(sid, namespace, room)
+
+    def _enter_through(self, sid: str, namespace: str, room: Any, eio_sid: str | None) -> Any:
+        """``basic_enter_room`` by the class below, indexing what it did."""
         rooms = self.rooms.get(namespace)
         try:
             made = rooms is None or room not in rooms
@@ -74,41 +117,78 @@ class RoomIndexMixin:
             if made and room in self.rooms.get(namespace, ()):
                 self._room_order.setdefault(namespace, {})[room] = next(self._room_clock)
         if room is not None and room != sid:
-            named = self._named_rooms.get(namespace)
-            if named is None:
-                named = self._named_rooms[namespace] = {}
-            joined = named.get(sid)
-            if joined is None:
-                named[sid] = room  # one room: itself, no set
-            elif type(joined) is set:  # a room is hashable: never a set
-                joined.add(room)
-            elif joined != room:
-                named[sid] = {joined, room}
+            self._joined(sid, namespace, room)
         return result
 
+    def _joined(self, sid: str, namespace: str, room: Any) -> None:
+        named = self._named_rooms.get(namespace)
+        if named is None:
+            named = self._named_rooms[namespace] = {}
+        joined = named.get(sid)
+        if joined is None:
+            named[sid] = room  # one room: itself, no set
+        elif type(joined) is set:  # a room is hashable: never a set
+            joined.add(room)
+        elif joined != room:
+            named[sid] = {joined, room}
+
     def basic_leave_room(self, sid: str, namespace: str, room: Any) -> Any:
+        if not self._mirrors_upstream:
+            return self._leave_through(sid, namespace, room)
+        # python-socketio's BaseManager.basic_leave_room, unstamping a room it drops
+        rooms = self.rooms.get(namespace)
+        if rooms is None:
+            return
+        members = rooms.get(room)
+        if members is None:
+            return
+        try:
+            del members[sid]
+        except KeyError:
+            return
+        if len(members) == 0:
+            del rooms[room]
+            if len(rooms) == 0:
+                del self.rooms[namespace]
+                self._forget(namespace)
+                return
+            order = self._room_order.get(namespace)
+            if order is not None:
+                order.pop(room, None)
+        if room is not None and room != sid:
+            self._left(sid, namespace, room)
+
+    def _leave_through(self, sid: str, namespace: str, room: Any) -> Any:
+        """``basic_leave_room`` by the class below, indexing what it did."""
         result = super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
         rooms = self.rooms.get(namespace)
-        if rooms is None:  # the namespace's last room went: so did every entry
-            self._room_order.pop(namespace, None)
-            self._named_rooms.pop(namespace, None)
+        if rooms is None:
+            self._forget(namespace)
             return result
         if room not in rooms:
             order = self._room_order.get(namespace)
             if order is not None:
                 order.pop(room, None)
         if room is not None and room != sid:
-            named = self._named_rooms.get(namespace)
-            joined = named.get(sid) if named is not None else None
-            if joined is None:
-                pass
-            elif type(joined) is set:
-                joined.discard(room)
-                if len(joined) == 1:
-                    named[sid] = joined.pop()  # type: ignore[index]
-            elif joined == room:
-                del named[sid]  # type: ignore[union-attr]
+            self._left(sid, namespace, room)
         return result
+
+    def _forget(self, namespace: str) -> None:
+        """The namespace's last room went: so did every entry of its index."""
+        self._room_order.pop(namespace, None)
+        self._named_rooms.pop(namespace, None)
+
+    def _left(self, sid: str, namespace: str, room: Any) -> None:
+        named = self._named_rooms.get(namespace)
+        joined = named.get(sid) if named is not None else None
+        if joined is None:
+            return
+        if type(joined) is set:
+            joined.discard(room)
+            if len(joined) == 1:
+                named[sid] = joined.pop()  # type: ignore[index]
+        elif joined == room:
+            del named[sid]  # type: ignore[union-attr]
 
     # -- reading it --------------------------------------------------------------------
 
@@ -158,17 +238,25 @@ class RoomIndexMixin:
             return super().basic_disconnect(sid, namespace, **kwargs)  # type: ignore[misc]
         for room in found:
             self.basic_leave_room(sid, namespace, room)
-        # the rest of python-socketio's BaseManager.basic_disconnect
+        # the rest of python-socketio's BaseManager.basic_disconnect (5.17 has no
+        # pending_connect: it connects in one step)
         if sid in self.callbacks:
             del self.callbacks[sid]
-        pending = self.pending_connect.get(namespace)
-        if pending is not None and sid in pending:
-            pending.remove(sid)
-            if not pending:
-                del self.pending_connect[namespace]
-        pending = self.pending_disconnect.get(namespace)
-        if pending is not None and sid in pending:
-            pending.remove(sid)
-            if not pending:
-                del self.pending_disconnect[namespace]
+        for by_namespace in (getattr(self, "pending_connect", None), self.pending_disconnect):
+            if not by_namespace:
+                continue
+            pending = by_namespace.get(namespace)
+            if pending is not None and sid in pending:
+                pending.remove(sid)
+                if not pending:
+                    del by_namespace[namespace]
         return None
+
+
+def _next_definition(cls: type, name: str) -> Any:
+    """What ``super()`` in :class:`RoomIndexMixin` finds for ``name`` in ``cls``."""
+    mro = cls.__mro__
+    for base in mro[mro.index(RoomIndexMixin) + 1:]:
+        if name in vars(base):
+            return vars(base)[name]
+    return None

@@ -24,7 +24,13 @@ from flask_socketio.queues.memory import MemoryManager
 from flask_socketio.room_index import RoomIndexMixin
 from flask_socketio.room_observer import RoomManager, observable
 
-from .test_upstream_contract_rooms import NAMESPACES, ROOMS, _stub_server, run_differential
+from .test_upstream_contract_rooms import (
+    NAMESPACES,
+    ROOMS,
+    PassingManager,
+    _stub_server,
+    run_differential,
+)
 
 rooms_st = st.one_of(st.sampled_from(ROOMS), st.tuples(st.just("sid"), st.integers(0, 9)))
 operations = st.one_of(
@@ -64,6 +70,13 @@ def test_a_pubsub_manager_keeps_the_rooms_python_socketio_keeps(ops):
     run_differential(MemoryManager, observable(MemoryManager), ops)
 
 
+@settings(DIFFERENTIAL, max_examples=100)
+@given(st.lists(operations, max_size=60))
+def test_an_index_calling_down_keeps_the_rooms_python_socketio_keeps(ops):
+    """Below the index, a class overrides the room methods: the index calls down."""
+    run_differential(PassingManager, observable(PassingManager), ops)
+
+
 def test_each_case_the_brief_names():
     """The cases most likely to break an index, spelled out (the property test
     finds them too, by chance)."""
@@ -90,6 +103,7 @@ def test_each_case_the_brief_names():
     ]
     run_differential(socketio.Manager, RoomManager, ops)
     run_differential(MemoryManager, observable(MemoryManager), ops)
+    run_differential(PassingManager, observable(PassingManager), ops)
 
 
 def test_leaves_follow_rooms_order_not_join_order():

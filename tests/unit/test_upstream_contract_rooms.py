@@ -15,8 +15,12 @@ the same comparison on sequences hypothesis draws and shrinks.
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import inspect
 import itertools
 import random
+import textwrap
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -142,6 +146,8 @@ def _room(choice: Any, sids: list[str]) -> Any:
 
 def apply(manager: Any, op: tuple[Any, ...], sids: list[str], pubsub: bool) -> Any:
     kind = op[0]
+    if kind == "pre_connect" and not hasattr(manager, "pre_connect"):
+        kind = "connect"  # python-socketio 5.17 connects in one step
     if kind in ("connect", "pre_connect"):
         method = manager.connect if kind == "connect" else manager.pre_connect
         sid = method(f"e{op[1]}", op[2])
@@ -180,7 +186,7 @@ def _outcome(manager: Any, op: tuple[Any, ...], sids: list[str], pubsub: bool) -
     try:
         return ("ok", apply(manager, op, sids, pubsub))
     except Exception as exc:  # both must fail alike
-        return ("raised", type(exc).__name__)
+        return ("raised", type(exc).__name__, str(exc))
 
 
 def run_differential(plain_class: Any, ours_class: Any, ops: list[tuple[Any, ...]]) -> None:
@@ -235,8 +241,25 @@ def random_ops(rng: random.Random, count: int) -> list[tuple[Any, ...]]:
     return [some(rng.choice(kinds)) for _ in range(count)]
 
 
-@pytest.mark.parametrize("plain_class", [socketio.Manager, MemoryManager],
-                         ids=["Manager", "pubsub"])
+class PassingManager(socketio.Manager):
+    """A manager whose room methods pass on to python-socketio's: our index then
+    calls down to them rather than doing their work (``_mirrors_upstream``)."""
+
+    def basic_enter_room(self, sid: str, namespace: str, room: Any,
+                         eio_sid: str | None = None) -> Any:
+        return super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
+
+    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> Any:
+        return super().basic_leave_room(sid, namespace, room)
+
+
+def test_our_managers_do_the_work_of_python_socketios_room_methods_when_they_can():
+    assert RoomManager._mirrors_upstream and observable(MemoryManager)._mirrors_upstream
+    assert not observable(PassingManager)._mirrors_upstream
+
+
+@pytest.mark.parametrize("plain_class", [socketio.Manager, MemoryManager, PassingManager],
+                         ids=["Manager", "pubsub", "calling-down"])
 def test_our_managers_keep_the_rooms_python_socketio_keeps(plain_class):
     ours_class = RoomManager if plain_class is socketio.Manager else observable(plain_class)
     for seed in range(150):
@@ -246,3 +269,34 @@ def test_our_managers_keep_the_rooms_python_socketio_keeps(plain_class):
             run_differential(plain_class, ours_class, ops)
         except AssertionError as exc:
             raise AssertionError(f"seed {seed}: {exc}") from exc
+
+
+#: The code of the python-socketio methods ``room_index.py`` does the work of (their
+#: AST without docstring, hashed), in the releases whose code it was written against:
+#: 5.17.0 (``basic_disconnect`` without ``pending_connect``) and 5.18.1.
+MIRRORED = {
+    "basic_enter_room": {"e508356757a87a5f"},
+    "basic_leave_room": {"ec4a9598ddb4864c"},
+    "basic_disconnect": {"b061fd4dcc0ebffd", "cf1ef60e8554ec00"},
+    "get_rooms": {"734ee83757653546"},
+}
+
+
+def _fingerprint(function: Any) -> str:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        tree.body[0].body = body[1:]  # type: ignore[attr-defined]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("name", sorted(MIRRORED))
+def test_the_python_socketio_code_the_index_mirrors_is_unchanged(name):
+    """If this fails, python-socketio changed a method whose work
+    ``flask_socketio/room_index.py`` does itself: read the new code, bring
+    ``RoomIndexMixin`` in line (the differential above should show where), then add
+    the new fingerprint here."""
+    got = _fingerprint(getattr(socketio.base_manager.BaseManager, name))
+    assert got in MIRRORED[name], (
+        f"python-socketio's BaseManager.{name} changed (fingerprint {got}): "
+        f"flask_socketio/room_index.py mirrors it")
