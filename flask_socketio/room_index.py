@@ -22,8 +22,7 @@ The index holds, per namespace:
   when made and removed when emptied): ``basic_disconnect`` leaves them, and the
   room observer and python-socketio's admin instrumentation report the leaves, in
   that order, and ``get_rooms`` lists them in it. This costs a dict entry and an
-  int per room,
-  the sid rooms included (measured in bench/PROFILE.md, "Room index (rooms)").
+  int per room, the sid rooms included (bench/PROFILE.md, "Room index (rooms)").
 
 ``basic_disconnect`` is python-socketio's, with the scan replaced by the index: it
 leaves the rooms, then forgets the connection's callbacks and pending states as
