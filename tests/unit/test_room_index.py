@@ -254,7 +254,7 @@ def _cpu_per_disconnect(manager_class: Any, clients: int, disconnects: int) -> f
 @pytest.mark.parametrize("manager_class", [RoomManager], ids=["ours"])
 def test_a_disconnect_costs_the_same_with_5000_clients_as_with_50(manager_class):
     """With the index, a disconnect among 5,000 clients costs what it does among 50
-    (python-socketio's scan: ~50x more, see bench/PROFILE.md "Room index")."""
+    (python-socketio's scan: ~50x more, see bench/PROFILE.md "Room index (rooms)")."""
     for _attempt in range(3):  # a shared machine: a busy moment gets a second chance
         small = _cpu_per_disconnect(manager_class, 50, 2000)
         large = _cpu_per_disconnect(manager_class, 5000, 2000)
