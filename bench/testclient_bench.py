@@ -3,11 +3,13 @@
 It imports ``flask_socketio`` from whatever environment runs it, so the same file,
 unchanged, measures this project (``python bench/testclient_bench.py``) and the peer
 (``bench/.venv-peer/bin/python -I bench/testclient_bench.py``). The app code is the
-same for both. Three operations are timed with ``time.perf_counter``:
+same for both. Four operations are timed with ``time.perf_counter``:
 
 - ``echo``: ``client.emit('echo', data)`` + ``client.get_received()`` (the handler
   emits the data back, so one event is received per cycle);
 - ``ack``: ``client.emit('ack', data, callback=True)`` (the handler returns the data);
+- ``new_client``: ``socketio.test_client(app)`` alone (a new connected client; the
+  round's clients are disconnected after the round, outside the timing);
 - ``connect_disconnect``: ``socketio.test_client(app)`` + ``client.disconnect()``.
 
 Each operation gets a warm-up, then ``--rounds`` rounds of ``--iterations`` calls
@@ -53,9 +55,11 @@ def make_app() -> tuple[Flask, SocketIO]:
     return app, socketio
 
 
-def _time_rounds(operation, iterations: int, rounds: int, warmup: int) -> dict:
+def _time_rounds(operation, iterations: int, rounds: int, warmup: int,
+                 after_round=lambda: None) -> dict:
     for _ in range(warmup):
         operation()
+    after_round()
     per_call, cpu_per_call = [], []
     for _ in range(rounds):
         gc.collect()
@@ -67,6 +71,7 @@ def _time_rounds(operation, iterations: int, rounds: int, warmup: int) -> dict:
         cpu = time.process_time() - cpu_start
         per_call.append(elapsed / iterations * 1e6)
         cpu_per_call.append(cpu / iterations * 1e6)
+        after_round()
     return {
         "us_per_op": round(statistics.median(per_call), 2),
         "us_min": round(min(per_call), 2),
@@ -107,6 +112,21 @@ def bench_ack(app, socketio, iterations, rounds, warmup) -> dict:
     return result
 
 
+def bench_new_client(app, socketio, iterations, rounds, warmup) -> dict:
+    clients = []
+
+    def cycle():
+        clients.append(socketio.test_client(app))
+
+    def disconnect_all():
+        assert all(client.is_connected() for client in clients)
+        for client in clients:
+            client.disconnect()
+        clients.clear()
+
+    return _time_rounds(cycle, iterations, rounds, warmup, disconnect_all)
+
+
 def bench_connect_disconnect(app, socketio, iterations, rounds, warmup) -> dict:
     probe = socketio.test_client(app)
     assert probe.is_connected()
@@ -123,6 +143,7 @@ def bench_connect_disconnect(app, socketio, iterations, rounds, warmup) -> dict:
 BENCHMARKS = {
     "echo": ("emit('echo') + get_received()", bench_echo),
     "ack": ("emit('ack', callback=True)", bench_ack),
+    "new_client": ("test_client(app)", bench_new_client),
     "connect_disconnect": ("test_client(app) + disconnect()", bench_connect_disconnect),
 }
 

@@ -373,8 +373,8 @@ class FlaskBridge:
         Returns the server's ``not_handled`` unless a hook refused the event or
         failed: then what the client's acknowledgement gets (``False`` refuses a
         connect)."""
-        server = self._server()
         hooks = self._hooks.chain(namespace, owner)
+        server = self._server()
         if hooks is None or event == "disconnect" or not args:
             return server.not_handled
         sid = args[0]

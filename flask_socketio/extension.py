@@ -23,6 +23,7 @@ from .engine.base import Reason
 from .event_hooks import AfterHook, BeforeHook, EventHooks
 from .handlers import HandlerSpec
 from .middleware import SocketIOMiddleware
+from .namespace import Namespace
 from .packets import binary_hint
 from .protocol import ProtocolServer
 from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
@@ -31,7 +32,6 @@ from .toolkit_seam import ToolkitSeam
 from .volatile import volatile_emit
 
 if TYPE_CHECKING:
-    from .namespace import Namespace
     from .queues import QueueStatus
     from .testing.client import SocketIOTestClient
 
@@ -434,15 +434,12 @@ class SocketIO(ClusterOperations):
 
     def _unhandled_event(self, event: str, namespace: str, args: tuple[Any, ...],
                          owner: Any) -> Any:
-        from .namespace import Namespace
-
-        return self.bridge.dispatch_unhandled(
-            event, namespace, args, owner if isinstance(owner, Namespace) else None)
+        if owner is not None and not isinstance(owner, Namespace):
+            owner = None  # python-socketio's own class-based namespace: no hooks of its own
+        return self.bridge.dispatch_unhandled(event, namespace, args, owner)
 
     def on_namespace(self, namespace_handler: Namespace) -> None:
         """Register a class-based :class:`~flask_socketio.Namespace`."""
-        from .namespace import Namespace
-
         if not isinstance(namespace_handler, Namespace):
             raise ValueError("not a flask_socketio.Namespace instance")
         _handler_namespace(namespace_handler.namespace)

@@ -45,6 +45,10 @@ def has_binary(data: Any) -> bool:
 #: DISCONNECT and CONNECT_ERROR included: they never carry attachments).
 _TEXT_KINDS = frozenset({packet.EVENT, packet.ACK, packet.CONNECT, packet.DISCONNECT,
                          packet.CONNECT_ERROR})
+#: The same, commonest first, compared rather than hashed (as the stock constructor
+#: never hashes the packet type it is given).
+_TEXT_KIND_ORDER = (packet.EVENT, packet.ACK, packet.CONNECT, packet.DISCONNECT,
+                    packet.CONNECT_ERROR)
 
 
 class Packet(packet.Packet):
@@ -57,7 +61,8 @@ class Packet(packet.Packet):
     packet is built without a ``binary`` answer it is encoded at once instead of
     being searched for binary data: JSON refuses bytes, so a payload that encodes has
     none (one that does not goes the stock way: searched, then encoded by
-    python-socketio's ``encode``, which raises what it always raised).
+    python-socketio's ``encode``, which raises what it always raised; bytes in a
+    CONNECT, DISCONNECT or CONNECT_ERROR are refused there with its ``ValueError``).
     """
 
     _encoded: tuple[str, int, Any, str | None, int | None] | None = None
@@ -65,8 +70,7 @@ class Packet(packet.Packet):
     def __init__(self, packet_type: int = packet.EVENT, data: Any = None,
                  namespace: str | None = None, id: int | None = None,
                  binary: bool | None = None, encoded_packet: Any = None) -> None:
-        if (binary is None and not encoded_packet
-                and (packet_type == packet.EVENT or packet_type == packet.ACK)
+        if (binary is None and not encoded_packet and packet_type in _TEXT_KIND_ORDER
                 and self.json is DEFAULT_JSON):
             try:
                 encoded = encode_text(packet_type, namespace, id, data)

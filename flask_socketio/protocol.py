@@ -57,7 +57,7 @@ from .recovery import (
     reusing_sid,
     split_auth,
 )
-from .textcodec import DEFAULT_JSON, decode_text
+from .textcodec import DEFAULT_JSON, decode_control, decode_text
 from .volatile import collecting
 from .wsgi_types import WSGIEnvironment
 
@@ -80,6 +80,11 @@ CONNECT_ERROR_TEXTS = {"Unable to connect": "Invalid namespace"}
 
 _BINARY_TYPES = (packet.BINARY_EVENT, packet.BINARY_ACK)
 _EVENT_TYPES = (packet.EVENT, packet.BINARY_EVENT)
+
+#: The fast decoders of text packets, by their first character (the packet type).
+_FAST_DECODERS: dict[str, Callable[[str], Any]] = {
+    str(packet.EVENT): decode_text, str(packet.ACK): decode_text,
+    str(packet.CONNECT): decode_control, str(packet.DISCONNECT): decode_control}
 
 
 def _not_connected(kind: int, namespace: str) -> str:
@@ -151,8 +156,8 @@ class ProtocolServer(socketio.Server):
         #: CONNECT (or CONNECT_ERROR) reply has gone out, as the protocol orders them.
         self._held_while_connecting: dict[str, list[tuple[Callable[..., Any], Any]]] = {}
         #: Called as ``unhandled_event(event, namespace, args, owner)`` for an event
-        #: (``connect`` included) that no handler takes, so that event hooks run;
-        #: what it returns is the event's result.
+        #: (``connect`` included, ``disconnect`` not: no hook runs for it) that no
+        #: handler takes, so that event hooks run; what it returns is the event's result.
         self.unhandled_event: Callable[..., Any] | None = None
         names, patterns = split_namespaces(kwargs.get("namespaces"))
         if patterns:
@@ -196,7 +201,14 @@ class ProtocolServer(socketio.Server):
     def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self._closing_transports.add(eio_sid)
         try:
-            super()._handle_eio_disconnect(eio_sid, reason)
+            # python-socketio's: _handle_disconnect for each namespace, then the
+            # environ forgotten; only for the namespaces the connection has a sid in
+            # (for another, _handle_disconnect finds nothing to do)
+            manager = self.manager
+            for namespace in list(manager.get_namespaces()):
+                if manager.sid_from_eio_sid(eio_sid, namespace) is not None:
+                    self._handle_disconnect(eio_sid, namespace, reason)
+            self.environ.pop(eio_sid, None)
         finally:
             self._closing_transports.discard(eio_sid)
             self._condemned.discard(eio_sid)
@@ -217,29 +229,38 @@ class ProtocolServer(socketio.Server):
         except ProtocolViolation as exc:
             self._close_for_violation(eio_sid, str(exc))
             return
-        if pkt is not None:
-            if pkt.packet_type == packet.EVENT:  # the commonest: its sid looked up once
-                namespace = pkt.namespace or "/"
-                sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-                if sid is None:
-                    self._close_for_violation(eio_sid, _not_connected(packet.EVENT, namespace))
-                    return
-                try:
-                    self._run_event(eio_sid, sid, namespace, pkt.id, pkt.data)
-                except Exception as exc:
-                    self.eio.report_failure(eio_sid, f"handling a packet from {eio_sid}", exc)
+        if pkt is None:
+            return
+        kind = pkt.packet_type
+        if kind == packet.EVENT:  # the commonest: its sid looked up once
+            namespace = pkt.namespace or "/"
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+            if sid is None:
+                self._close_for_violation(eio_sid, _not_connected(packet.EVENT, namespace))
                 return
+            try:
+                self._run_event(eio_sid, sid, namespace, pkt.id, pkt.data)
+            except Exception as exc:
+                self.eio.report_failure(eio_sid, f"handling a packet from {eio_sid}", exc)
+            return
+        if kind == packet.CONNECT:  # once per connection: no second lookup of its state
+            namespace = pkt.namespace or "/"
+            if self.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
+                self._close_for_violation(eio_sid, f"a second CONNECT for namespace "
+                                                   f"{namespace}")
+                return
+        elif kind != packet.DISCONNECT:  # (a DISCONNECT is never a state violation)
             violation = self._state_violation(eio_sid, pkt)
             if violation is not None:
                 self._close_for_violation(eio_sid, violation)
                 return
-            try:
-                self._dispatch(eio_sid, pkt)
-            except Exception as exc:
-                # Server code failed (an ack callback, say), not the client: the engine
-                # owning the session reports it (logged on the network, where the
-                # connection stays) and the connection stays.
-                self.eio.report_failure(eio_sid, f"handling a packet from {eio_sid}", exc)
+        try:
+            self._dispatch(eio_sid, pkt)
+        except Exception as exc:
+            # Server code failed (an ack callback, say), not the client: the engine
+            # owning the session reports it (logged on the network, where the
+            # connection stays) and the connection stays.
+            self.eio.report_failure(eio_sid, f"handling a packet from {eio_sid}", exc)
 
     def _state_violation(self, eio_sid: str, pkt: Any) -> str | None:
         """What is wrong with ``pkt`` given the connection's state, if anything.
@@ -262,7 +283,9 @@ class ProtocolServer(socketio.Server):
         packet_class = self.packet_class
         if (type(data) is str and packet_class is FastPacket
                 and packet_class.json is DEFAULT_JSON):
-            text_packet = decode_text(data)  # a plain text EVENT or ACK, decoded fast
+            # a plain text EVENT or ACK, or CONNECT or DISCONNECT, decoded fast
+            decode = _FAST_DECODERS.get(data[:1])
+            text_packet = decode(data) if decode is not None else None
             if text_packet is not None:
                 check_packet(text_packet, self.max_attachments)
                 return text_packet
@@ -310,8 +333,10 @@ class ProtocolServer(socketio.Server):
         kind, namespace = pkt.packet_type, pkt.namespace
         if kind == packet.CONNECT:
             self._handle_connect(eio_sid, namespace, pkt.data)
-            if self.manager.sid_from_eio_sid(eio_sid, namespace or "/") is not None:
-                deadline = self._connect_deadlines.pop(eio_sid, None)
+            deadlines = self._connect_deadlines
+            if (eio_sid in deadlines
+                    and self.manager.sid_from_eio_sid(eio_sid, namespace or "/") is not None):
+                deadline = deadlines.pop(eio_sid, None)
                 if deadline is not None:
                     deadline.cancel()
         elif kind == packet.DISCONNECT:
@@ -362,15 +387,20 @@ class ProtocolServer(socketio.Server):
             result = dynamic.trigger(event, namespace, args)
             if result is not NOT_FOUND:
                 return result
-        own = self.handlers.get(namespace)
+        handlers = self.handlers
+        own = handlers.get(namespace)
         handler = own.get(event) if own is not None and event != "disconnect" else None
         if handler is not None:
             # what python-socketio's _trigger_event does first for a handler of this
             # namespace and event (only a disconnect handler gets a second call)
             result = handler(*args)
-        else:
+        elif ("*" in handlers or self.namespace_handlers or (own is not None and (
+                event in own or ("*" in own and event not in self.reserved_events)))):
             result = super()._trigger_event(event, namespace, *args)
-        if result is self.not_handled and self.unhandled_event is not None:
+        else:  # python-socketio would find no handler: none of these names one
+            result = self.not_handled
+        if (result is self.not_handled and event != "disconnect"
+                and self.unhandled_event is not None):
             owner = self.namespace_handlers.get(namespace)
             if owner is None and is_dynamic:
                 owner = dynamic.namespace_handler_for(namespace)

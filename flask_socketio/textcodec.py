@@ -17,6 +17,7 @@ module of the application's) is left to the full codec: :func:`decode_text` retu
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii as _quote
 from json.scanner import make_scanner
 from typing import Any, cast
 
@@ -58,7 +59,21 @@ def _decode_value(text: str) -> Any:
         return _decode_json(text)
     return value
 # json.dumps(data, separators=(',', ':')): this encoder, made once.
-_encode_json = json.JSONEncoder(separators=(",", ":")).encode
+_encode_any = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _encode_json(data: Any) -> str:
+    """``json.dumps(data, separators=(',', ':'))``; a dict of at most two strings (the
+    CONNECT reply's ``{"sid": ...}``, with recovery's ``"pid"``) written straight,
+    with the encoder's own escaping of each string."""
+    if type(data) is dict and len(data) <= 2:
+        parts = []
+        for key, value in data.items():
+            if type(key) is not str or type(value) is not str:
+                return _encode_any(data)
+            parts.append(_quote(key) + ":" + _quote(value))
+        return "{" + ",".join(parts) + "}"
+    return _encode_any(data)
 
 _EVENT, _ACK = packet.EVENT, packet.ACK
 _KINDS = {"2": _EVENT, "3": _ACK}

@@ -53,7 +53,10 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
                   ("eio_sid", "data")),
     PrivateMember(_SYNC_SERVER, "_handle_eio_disconnect",
                   "protocol.py: forget per-connection protocol state; recovery: an "
-                  "Engine.IO close is a transport close", ("eio_sid", "reason")),
+                  "Engine.IO close is a transport close; its work (a _handle_disconnect "
+                  "per namespace, the environ forgotten) done by ours, for the "
+                  "namespaces the connection is in (tests/unit/test_connect_paths.py "
+                  "checks it does no more)", ("eio_sid", "reason")),
     PrivateMember(_SYNC_SERVER, "_handle_connect",
                   "protocol.py: the CONNECT reply before what the handler emits; "
                   "connection state recovery restores a kept session",

@@ -10,6 +10,8 @@ owns it. Nothing in the engine layer imports the test toolkit.
 
 from __future__ import annotations
 
+import os
+from binascii import b2a_base64
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -25,6 +27,35 @@ class Reason(engineio.Server.reason):
     #: More than ``max_queued_bytes`` waited to be sent to the client (it does not
     #: read, or not as fast as the server sends); the native engine closed it.
     QUEUE_FULL = "queue full"
+
+
+#: Random bytes per session id: 120 bits, 20 characters of URL-safe base64 (what
+#: ``secrets.token_urlsafe(15)`` makes).
+ID_BYTES = 15
+#: Ids made per read of the operating system's randomness.
+IDS_PER_READ = 64
+_ID_CHARS = ID_BYTES * 4 // 3
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_ids: list[str] = []
+
+
+def new_id() -> str:
+    """A new session id: ``secrets.token_urlsafe(15)``'s kind (``os.urandom``'s bytes
+    in URL-safe base64, no padding), with the operating system's randomness read
+    for :data:`IDS_PER_READ` ids at a time. ``list.pop`` hands each id out once,
+    whatever thread asks; a forked child forgets the parent's unused ids."""
+    try:
+        return _ids.pop()
+    except IndexError:
+        pass
+    text = b2a_base64(os.urandom(ID_BYTES * IDS_PER_READ), newline=False).translate(
+        _URLSAFE).decode("ascii")
+    _ids.extend([text[start:start + _ID_CHARS]
+                 for start in range(_ID_CHARS, len(text), _ID_CHARS)])
+    return text[:_ID_CHARS]
+
+
+os.register_at_fork(after_in_child=_ids.clear)
 
 
 class Cancellable:

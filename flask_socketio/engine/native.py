@@ -66,7 +66,6 @@ import heapq
 import itertools
 import json
 import logging
-import secrets
 import socket
 import sys
 import time
@@ -83,7 +82,7 @@ import gevent.queue
 
 from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import websocket
-from .base import Cancellable, Reason
+from .base import Cancellable, Reason, new_id
 from .cors import CorsPolicy, own_origin
 
 logger = logging.getLogger("flask_socketio.engine")
@@ -664,8 +663,8 @@ class NativeEngine:
     def save_session(self, sid: str, session: dict[str, Any]) -> None:
         self.sessions[sid].session = session
 
-    def generate_id(self) -> str:
-        return secrets.token_urlsafe(15)
+    #: A new session id (random, URL-safe, 20 characters).
+    generate_id = staticmethod(new_id)
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> gevent.Greenlet[..., Any]:

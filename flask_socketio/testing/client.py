@@ -9,13 +9,12 @@ bridge and the user's handlers. Nothing is patched; any number of clients coexis
 from __future__ import annotations
 
 import copy
-import functools
-import itertools
 import logging
 import queue
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
@@ -86,19 +85,28 @@ def _handshake_environ(path: str, query_string: str, headers: Any) -> dict[str, 
     or a dict of strings) the build is done once and copied, with the two values that
     must be new each time: an empty input stream and the current ``sys.stderr``.
     """
-    if headers and not (type(headers) is dict
-                        and all(type(value) is str for value in headers.values())):
+    if not headers:
+        key: Any = (path, query_string)
+    elif type(headers) is dict and all(type(value) is str for value in headers.values()):
+        key = (path, query_string, tuple(headers.items()))
+    else:
         return _build_environ(path, query_string, headers)
-    environ = dict(_environ_template(path, query_string,
-                                     tuple(headers.items()) if headers else ()))
+    template = _environ_templates.get(key)
+    if template is None:
+        if len(_environ_templates) >= _MAX_ENVIRON_TEMPLATES:
+            _environ_templates.clear()
+        template = _environ_templates[key] = _build_environ(path, query_string,
+                                                            headers or None)
+    environ = template.copy()
     environ["wsgi.input"] = BytesIO()
     environ["wsgi.errors"] = sys.stderr
     return environ
 
 
-@functools.lru_cache(maxsize=32)
-def _environ_template(path: str, query_string: str, headers: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(_build_environ(path, query_string, dict(headers) or None).items())
+#: Handshake environs built, by path, query string and headers (never handed out:
+#: each request gets a copy).
+_environ_templates: dict[Any, dict[str, Any]] = {}
+_MAX_ENVIRON_TEMPLATES = 32
 
 
 def _build_environ(path: str, query_string: str, headers: Any) -> dict[str, Any]:
@@ -107,6 +115,10 @@ def _build_environ(path: str, query_string: str, headers: Any) -> dict[str, Any]
         return builder.get_environ()
     finally:
         builder.close()
+
+
+#: A client's room listeners before it has a session: nobody's.
+_NO_ROOM_LISTENERS = RoomListeners()
 
 
 class SocketIOTestClient(ClientState):
@@ -134,19 +146,31 @@ class SocketIOTestClient(ClientState):
     namespace keeps the ``auth`` it last connected with.
     """
 
+    # What a new client starts with (set on the instance when it changes).
+    eio_sid: str | None = None
+    _socket: InProcessSocket | None = None
+    _binary_packet: Any = None
+    _has_foreign_producers = False
+    _is_closed = False
+    _last_ack_id = 0
+    #: The server's room listeners, once connected.
+    _room_listeners = _NO_ROOM_LISTENERS
+    #: The environ keys to set in each handshake request (``environ_overrides``).
+    _environ_overrides: dict[str, Any] | None = None
+
     def __init__(self, app: flask.Flask, socketio: SocketIO, namespace: str | None = None,
                  query_string: str | None = None, headers: dict[str, str] | None = None,
                  auth: Any = None, flask_test_client: Any = None, *,
                  raise_server_exceptions: bool = True, timeout: float | None = None,
                  environ_overrides: dict[str, Any] | None = None,
                  session: dict[str, Any] | None = None, connect: bool = True) -> None:
-        super().__init__()
+        ClientState.__init__(self)
         self.app = app
         self.socketio = socketio
         #: What this client uses of the extension (:mod:`flask_socketio.toolkit_seam`).
         self._seam = seam = socketio.toolkit_seam()
-        self.server = seam.server
-        self.engine = in_process_engine(self.server.eio)
+        server = self.server = seam.server
+        self.engine = in_process_engine(server.eio)
         self.flask_test_client = flask_test_client
         self.raise_server_exceptions = raise_server_exceptions
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -154,19 +178,13 @@ class SocketIOTestClient(ClientState):
         self.transcript = Transcript()
         #: Each change a handler made to this connection's session, in order.
         self.session_changes: list[SessionChange] = []
-        self.eio_sid: str | None = None
-        self._room_listeners = _NO_ROOM_LISTENERS  # the server's, once connected
-        self._socket: InProcessSocket | None = None
-        self._packet_class = self.server.packet_class
+        self._packet_class = server.packet_class
         self._acks: dict[tuple[str, int], list[Any]] = {}
-        self._ack_ids = itertools.count(1)
-        self._binary_packet: Any = None
         self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._has_foreign_producers = False
-        self._is_closed = False
         self._query_string = query_string
         self._headers = headers
-        self._environ_overrides = dict(environ_overrides or {})
+        if environ_overrides:
+            self._environ_overrides = dict(environ_overrides)
         #: Connection state recovery, per namespace: the server's pid, the offset of
         #: the last event received, and whether the last connect was a recovery.
         self._pids: dict[str, str] = {}
@@ -224,13 +242,18 @@ class SocketIOTestClient(ClientState):
         if namespace in self._namespaces:
             return
         auth = self._connect_options(namespace, query_string, headers, auth)
-        if self._socket is None or self._socket.is_closed:
+        socket = self._socket
+        if socket is None or socket.is_closed:
             self._open(self._query_string, self._headers)
         elif query_string is not None or headers is not None:
             self._replace_request()
-        self._connect_errors.pop(namespace, None)
-        self._disconnect_reasons.pop(namespace, None)
-        self._send(sio_packet.CONNECT, namespace, data=self._with_recovery(namespace, auth))
+        if self._connect_errors:
+            self._connect_errors.pop(namespace, None)
+        if self._disconnect_reasons:
+            self._disconnect_reasons.pop(namespace, None)
+        if self._pids:
+            auth = self._with_recovery(namespace, auth)
+        self._send(sio_packet.CONNECT, namespace, auth)
         self._sync()
 
     def _with_recovery(self, namespace: str, auth: Any) -> Any:
@@ -317,7 +340,9 @@ class SocketIOTestClient(ClientState):
         environ[ENGINE_KEY] = self.engine
         if self.flask_test_client is not None:
             _cookies_into(self.flask_test_client, environ)
-        environ.update(self._environ_overrides)
+        overrides = self._environ_overrides
+        if overrides:
+            environ.update(overrides)
         return environ
 
     def _replace_request(self) -> None:
@@ -335,12 +360,12 @@ class SocketIOTestClient(ClientState):
 
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
         environ = self._handshake_request(query_string, headers)
-        self._socket = self.engine.open(environ, self._on_payload, self._on_close)
-        self.eio_sid = self._socket.sid
+        socket = self._socket = self.engine.open(environ, self._on_payload, self._on_close)
+        eio_sid = self.eio_sid = socket.sid
         self._binary_packet = None
-        self._seam.watch_session(environ, self._record_session_change)
-        self._room_listeners = room_listeners(self.server.manager)
-        self._room_listeners.by_session[self.eio_sid] = self._record_room_change
+        self._seam.watch_session(environ, _session_observer(self))
+        listeners = self._room_listeners = room_listeners(self.server.manager)
+        listeners.by_session[eio_sid] = self._record_room_change
 
     def disconnect(self, namespace: str | None = None) -> None:
         """Disconnect ``namespace``; the server runs its disconnect handler.
@@ -351,9 +376,12 @@ class SocketIOTestClient(ClientState):
         if namespace not in self._namespaces:
             raise RuntimeError(f"not connected to namespace {namespace!r}")
         self._send(sio_packet.DISCONNECT, namespace)
-        del self._namespaces[namespace]
+        namespaces = self._namespaces
+        del namespaces[namespace]
         self._disconnect_reasons[namespace] = CLIENT_DISCONNECT
-        if not self._namespaces and self._socket is not None:
+        if not namespaces and self._socket is not None:
+            # the session closes right behind the DISCONNECT: the reader task started
+            # for the DISCONNECT reads both, in order (see InProcessSocket.close)
             self._socket.close()
         self._sync()
 
@@ -423,7 +451,9 @@ class SocketIOTestClient(ClientState):
         namespace = "/" if namespace is None else check_namespace(namespace)
         if namespace not in self._namespaces:
             self._require_namespace(namespace, f"emit {event!r}")
-        ack_id = next(self._ack_ids) if callback else None
+        ack_id = None
+        if callback:
+            ack_id = self._last_ack_id = self._last_ack_id + 1
         self._send(sio_packet.EVENT, namespace, data=[event, *args], ack_id=ack_id,
                    event=event)
         self._sync()
@@ -625,17 +655,27 @@ class SocketIOTestClient(ClientState):
         packet_class = self._packet_class
         encoded: Any = None
         if packet_class is FastPacket and FastPacket.json is DEFAULT_JSON:
-            # what the server's packet class encodes text with; JSON refuses bytes, so a
-            # payload that encodes has none (the others go the packet class's way)
-            try:
-                encoded = encode_text(packet_type, namespace, ack_id, data)
-            except Exception:
-                encoded = None
+            if data is None and ack_id is None:
+                # CONNECT without auth, DISCONNECT: python-socketio's encoding is the
+                # packet type and the namespace (none for '/'), made once
+                encoded = _BARE_PACKETS.get((packet_type, namespace))
+                if encoded is None:
+                    encoded = encode_text(packet_type, namespace, None, None)
+                    if len(_BARE_PACKETS) < _MAX_BARE_PACKETS:
+                        _BARE_PACKETS[(packet_type, namespace)] = encoded
+            else:
+                # what the server's packet class encodes text with; JSON refuses bytes,
+                # so a payload that encodes has none (the others go the packet class's way)
+                try:
+                    encoded = encode_text(packet_type, namespace, ack_id, data)
+                except Exception:
+                    encoded = None
         if encoded is None:
             encoded = self._encode(packet_class, packet_type, namespace, data, ack_id, event)
         kind = _KINDS.get(packet_type, "event")
         args = data[1:] if kind == "event" and data is not None else data
-        self.transcript.add("sent", kind, namespace, event, args, ack_id)
+        # Transcript.add, without the call: it runs for every packet
+        self.transcript._pending.append(("sent", kind, namespace, event, args, ack_id))
         socket = self._socket
         assert socket is not None
         if type(encoded) is list:  # a binary packet and its attachments
@@ -673,7 +713,10 @@ class SocketIOTestClient(ClientState):
         if (type(payload) is str and self._packet_class is FastPacket
                 and FastPacket.json is DEFAULT_JSON):
             # a text EVENT or ACK with the server's fast decoder; CONNECT and the like too
-            pkt = decode_text(payload) or decode_control(payload)
+            if payload[:1] in _CONTROL_TYPES:
+                pkt = decode_control(payload)
+            else:
+                pkt = decode_text(payload)
         if pkt is None:
             pkt = self._packet_class(encoded_packet=payload)
         if pkt.attachment_count:
@@ -682,13 +725,15 @@ class SocketIOTestClient(ClientState):
         self._dispatch(pkt)
 
     def _on_close(self, reason: str) -> None:
-        self._lost_namespaces = list(self._namespaces)
-        for namespace in self._namespaces:
-            self._disconnect_reasons[namespace] = (
-                SERVER_DISCONNECT if reason == "server disconnect"
-                else reason if reason in DROP_REASONS else TRANSPORT_CLOSE)
-            self.transcript.add("received", "disconnect", namespace, args=reason)
-        self._namespaces.clear()
+        namespaces = self._namespaces
+        self._lost_namespaces = list(namespaces)
+        if namespaces:
+            for namespace in namespaces:
+                self._disconnect_reasons[namespace] = (
+                    SERVER_DISCONNECT if reason == "server disconnect"
+                    else reason if reason in DROP_REASONS else TRANSPORT_CLOSE)
+                self.transcript.add("received", "disconnect", namespace, args=reason)
+            namespaces.clear()
         if self.eio_sid is not None:  # the session is over: the server forgets this client
             self._room_listeners.by_session.pop(self.eio_sid, None)
 
@@ -701,14 +746,18 @@ class SocketIOTestClient(ClientState):
             self._acks[(namespace, pkt.id)] = pkt.data
             self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
         elif kind == sio_packet.CONNECT:
-            self._note_connected(namespace, pkt.data["sid"])
-            pid = pkt.data.get("pid")
-            self._recovered[namespace] = pid is not None and self._pids.get(namespace) == pid
+            data = pkt.data
+            self._note_connected(namespace, data["sid"])
+            pid = data.get("pid")
+            pids = self._pids
+            self._recovered[namespace] = pid is not None and pids.get(namespace) == pid
             if pid is None:
-                self._pids.pop(namespace, None)
+                if pids:
+                    pids.pop(namespace, None)
             else:
-                self._pids[namespace] = pid
-            self.transcript.add("received", "connect", namespace, args=pkt.data)
+                pids[namespace] = pid
+            self.transcript._pending.append(("received", "connect", namespace, None, data,
+                                             None))
         elif kind == sio_packet.CONNECT_ERROR:
             self._namespaces.pop(namespace, None)
             self._connect_errors[namespace] = pkt.data
@@ -780,12 +829,13 @@ class SocketIOTestClient(ClientState):
 
     def _sync(self) -> None:
         """Run pending in-process work, take deliveries from other threads, raise errors."""
-        while self._has_foreign_producers:  # set before any is put
-            try:
-                payload = self._foreign.get_nowait()
-            except queue.Empty:
-                break
-            self._on_payload(payload)
+        if self._has_foreign_producers:  # set before any is put
+            while True:
+                try:
+                    payload = self._foreign.get_nowait()
+                except queue.Empty:
+                    break
+                self._on_payload(payload)
         scheduler = self.engine.scheduler
         scheduler.run_pending()
         if scheduler.failures:
@@ -807,6 +857,15 @@ class SocketIOTestClient(ClientState):
         return f"<SocketIOTestClient eio_sid={self.eio_sid} namespaces={list(self._namespaces)}>"
 
 
+#: The first character of a text CONNECT, DISCONNECT or CONNECT_ERROR packet (what
+#: :func:`decode_control` reads; the rest, :func:`decode_text`).
+_CONTROL_TYPES = frozenset("014")
+
+#: Packets without data or ack id (CONNECT without auth, DISCONNECT) by packet type and
+#: namespace: their text encoding, as :func:`encode_text` makes it.
+_BARE_PACKETS: dict[tuple[int, str], str] = {}
+_MAX_BARE_PACKETS = 256
+
 _KINDS = {
     sio_packet.CONNECT: "connect",
     sio_packet.DISCONNECT: "disconnect",
@@ -818,8 +877,19 @@ _KINDS = {
 }
 
 
-#: A client's room listeners before it has a session: nobody's.
-_NO_ROOM_LISTENERS = RoomListeners()
+def _session_observer(client: SocketIOTestClient) -> Callable[[str, str, Any, Any], None]:
+    """``client``'s session observer for the server's connection state: it holds the
+    client weakly, so that the connection's environ (which the client's socket holds)
+    makes no reference cycle with the client, and a client is freed at once when the
+    test lets go of it, without the cyclic GC."""
+    ref = weakref.ref(client)
+
+    def observe(event: str, namespace: str, before: Any, after: Any) -> None:
+        live = ref()
+        if live is not None:
+            live._record_session_change(event, namespace, before, after)
+
+    return observe
 
 
 class _Stall:

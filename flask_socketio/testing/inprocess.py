@@ -33,29 +33,33 @@ CloseListener = Callable[[str], None]
 class InProcessSocket:
     """One Engine.IO session between an in-process client and the server."""
 
+    # What a new socket starts with (set on the instance when it changes).
+    is_closed = False
+    close_reason: str | None = None
+    _reading = False
+    #: The task reading ``_inbound`` while ``_reading``.
+    _reader: Task | None = None
+    #: The handling of the last event read, which the reader runs once it is done
+    #: (see :meth:`take_event`).
+    _handoff: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
+    #: While stalled the client reads nothing: what the server sends waits in
+    #: ``_waiting`` (volatile messages are dropped instead), until :meth:`resume`.
+    is_stalled = False
+    _waiting: deque[Any] | tuple[()] = ()
+    #: Deliveries may come from a message queue's listener thread too: made by the
+    #: first :meth:`stall`, before ``is_stalled`` is set (so a thread that sees a
+    #: socket stalled, or messages waiting, finds it).
+    _stall_lock: threading.RLock | None = None
+
     def __init__(self, engine: InProcessEngine, sid: str, environ: WSGIEnvironment,
                  on_payload: PayloadListener, on_close: CloseListener) -> None:
         self.engine = engine
         self.sid = sid
         self.environ = environ
         self.session: dict[str, Any] = {}
-        self.is_closed = False
-        self.close_reason: str | None = None
         self._on_payload = on_payload
         self._on_close = on_close
         self._inbound: deque[Any] = deque()
-        self._reading = False
-        #: The task reading ``_inbound`` while ``_reading``.
-        self._reader: Task | None = None
-        #: The handling of the last event read, which the reader runs once it is done
-        #: (see :meth:`take_event`).
-        self._handoff: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
-        #: While stalled the client reads nothing: what the server sends waits here
-        #: (volatile messages are dropped instead), until :meth:`resume`.
-        self.is_stalled = False
-        self._waiting: deque[Any] = deque()
-        #: Deliveries may come from a message queue's listener thread too.
-        self._stall_lock = threading.RLock()
 
     # client -> server ---------------------------------------------------------------
 
@@ -102,6 +106,7 @@ class InProcessSocket:
         # python-engineio's socket reader delivers them.
         engine = self.engine
         inbound = self._inbound
+        on_message = None
         try:
             while inbound:
                 payload = inbound.popleft()
@@ -111,7 +116,9 @@ class InProcessSocket:
                     engine._closed(self, payload.reason)
                 elif not self.is_closed:
                     try:
-                        engine._trigger("message", self.sid, payload)
+                        if on_message is None:
+                            on_message = engine.handlers.get("message") or _no_handler
+                        on_message(self.sid, payload)
                     except Exception as exc:
                         engine.scheduler.report_failure(f"in-process reader of {self.sid}",
                                                         exc)
@@ -128,6 +135,7 @@ class InProcessSocket:
         if self.is_closed:
             return
         if self.is_stalled or self._waiting:
+            assert self._stall_lock is not None and type(self._waiting) is deque
             with self._stall_lock:
                 if self.is_stalled:
                     self._waiting.append(payload)
@@ -140,21 +148,45 @@ class InProcessSocket:
 
     def stall(self) -> None:
         """The client stops reading, as over a congested network."""
+        if self._stall_lock is None:
+            self._stall_lock = threading.RLock()
+            self._waiting = deque()
         self.is_stalled = True
 
     def resume(self) -> None:
         """The client reads again: what waited is delivered, in order (before what
         another thread delivers meanwhile)."""
+        if self._stall_lock is None:  # never stalled
+            return
         with self._stall_lock:
             self.is_stalled = False
-            while self._waiting and not self.is_closed:
-                self._on_payload(self._waiting.popleft())
+            waiting = self._waiting
+            assert type(waiting) is deque
+            while waiting and not self.is_closed:
+                self._on_payload(waiting.popleft())
 
     def notify_closed(self, reason: str) -> None:
-        self._on_close(reason)
+        on_close = self._on_close
+        # A closed socket tells its client nothing more (deliver() and resume() check
+        # is_closed): it lets go of it, so that a client and its socket make no
+        # reference cycle once closed and are freed at once, without the cyclic GC.
+        self._on_payload, self._on_close = _closed_payload, _closed_close
+        on_close(reason)
 
 
 _CLOSE = object()
+
+
+def _no_handler(*args: Any) -> None:
+    """What an engine event without a handler triggers."""
+
+
+def _closed_payload(payload: Any) -> None:
+    """A closed socket's payload listener (never called: nothing is delivered)."""
+
+
+def _closed_close(reason: str) -> None:
+    """A closed socket's close listener (never called: it closes once)."""
 
 
 class _Drop:

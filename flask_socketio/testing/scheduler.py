@@ -262,7 +262,8 @@ class Scheduler:
     def owns(self, glet: greenlet.greenlet | None = None) -> bool:
         """Does ``glet`` (the caller by default) run on this scheduler: its home or a task?"""
         current = glet if glet is not None else greenlet.getcurrent()
-        return current is self._home() or current is self._hub or current.parent is self._hub
+        hub = self._hub  # a task's first: the usual caller (a handler's emit)
+        return current.parent is hub or current is self._home() or current is hub
 
     def has_ready(self) -> bool:
         """Is any task waiting to start or to resume?"""
@@ -356,11 +357,15 @@ class Scheduler:
         self._cancel_timer(timer)
 
     def _cancel_timer(self, timer: Timer) -> None:
+        timers = self._timers
+        if timers and timers[-1] is timer:  # the last one set (often the only one):
+            timers.pop()  # a heap without its last item is still a heap
+            return
         try:
-            self._timers.remove(timer)
+            timers.remove(timer)
         except ValueError:
             return
-        heapq.heapify(self._timers)
+        heapq.heapify(timers)
 
     def _report_failure(self, task: Task, exc: BaseException) -> None:
         self.report_failure(task.name, exc)

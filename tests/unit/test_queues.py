@@ -511,11 +511,17 @@ def test_streams_queue_reaches_in_process_clients_and_python_socketio_emitters(r
         alice.assert_received("shout", "over a stream")
         assert bob.receive("shout", timeout=5).args == ["over a stream"]
         # a write-only SocketIO, and the manager alone as python-socketio's are used
-        SocketIO(message_queue=url, channel=channel).emit("news", 1)
-        RedisStreamsManager(url, channel=channel, write_only=True).emit("news", 2)
-        for client in (alice, bob):
-            assert client.receive("news", timeout=5).args == [1]
-            assert client.receive("news", timeout=5).args == [2]
+        emitters = (SocketIO(message_queue=url, channel=channel).server.manager,
+                    RedisStreamsManager(url, channel=channel, write_only=True))
+        try:
+            for number, emitter in enumerate(emitters, 1):
+                emitter.emit("news", number)
+            for client in (alice, bob):
+                assert client.receive("news", timeout=5).args == [1]
+                assert client.receive("news", timeout=5).args == [2]
+        finally:
+            for emitter in emitters:
+                emitter.redis.close()  # its Redis client: nothing else closes it
         with redis.Redis.from_url(redis_url) as connection:
             entries = [entry for entry in connection.xrange(channel)
                        if b'"flask_socketio.cluster"' not in entry[1][b"message"]]

@@ -1,0 +1,181 @@
+"""What makes a test client's connect/disconnect cheap keeps it correct (issue 14).
+
+Each test guards one of the shortcuts of the in-process client's connection cycle:
+a client freed without the cyclic GC, the handshake environs built once, the control
+packets encoded once, the timer cancelled without a re-heapify, the stall lock made
+only when a socket stalls.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+from flask import Flask, session
+from socketio import packet as sio_packet
+
+from flask_socketio import SocketIO
+from flask_socketio.testing import client as client_module
+from flask_socketio.testing.scheduler import Scheduler
+
+
+def make_app():
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "cycle"
+    socketio = SocketIO(app)
+    seen = []
+
+    @socketio.on("connect")
+    def on_connect(auth=None):
+        session["user"] = auth
+        seen.append(("connect", auth))
+
+    @socketio.on("disconnect")
+    def on_disconnect(reason=None):
+        seen.append(("disconnect", reason))
+
+    @socketio.on("connect", namespace="/chat")
+    def on_chat_connect(auth=None):
+        seen.append(("connect /chat", auth))
+
+    return app, socketio, seen
+
+
+@pytest.fixture
+def unwatched(monkeypatch):
+    """No pytest plugin keeping the test's clients (for their transcripts)."""
+    monkeypatch.setattr(client_module, "creation_listeners", [])
+
+
+def test_a_disconnected_client_is_freed_without_the_cyclic_gc(unwatched):
+    # An app whose connect handler pushes no request context (one does: the Flask
+    # routing of its first request keeps a traceback, Flask's own cycle).
+    app = Flask(__name__)
+    socketio = SocketIO(app)
+    socketio.test_client(app).disconnect()  # warm up: imports, caches
+    gc.collect()
+    gc.disable()
+    try:
+        client = socketio.test_client(app)
+        assert client._socket.environ["flask_socketio.connection"].session_observer
+        client.disconnect()
+        ref = weakref.ref(client)
+        socket_ref = weakref.ref(client._socket)
+        del client
+        assert ref() is None  # freed by reference counting alone
+        assert socket_ref() is None
+    finally:
+        gc.enable()
+
+
+def test_the_session_observer_does_not_keep_the_client_alive(unwatched):
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app, auth="x")
+    environ = client._socket.environ
+    observer = environ["flask_socketio.connection"].session_observer
+    ref = weakref.ref(client)
+    client.disconnect()
+    del client
+    gc.collect()
+    assert ref() is None
+    observer("event", "/", {}, {"k": 1})  # a connection outliving its client: ignored
+
+
+def test_session_changes_are_still_recorded_through_the_weak_observer():
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app, auth="alice")
+    assert [(change.key, change.new) for change in client.session_changes] == [
+        ("user", "alice")]
+    client.disconnect()
+
+
+def test_a_closed_socket_forgets_its_client_but_the_client_heard_the_close():
+    app, socketio, seen = make_app()
+    client = socketio.test_client(app)
+    socket = client._socket
+    client.disconnect()
+    assert seen[-1] == ("disconnect", "client disconnect")
+    assert socket.is_closed and not client.is_connected()
+    assert client.disconnect_reason == "io client disconnect"
+    assert getattr(socket._on_payload, "__self__", None) is not client
+    assert getattr(socket._on_close, "__self__", None) is not client
+    socket.deliver("2[\"late\"]")  # nothing reaches the client any more
+    assert client.get_received() == []
+
+
+@pytest.mark.parametrize("namespace", ["/", "/chat"])
+@pytest.mark.parametrize("packet_type", [sio_packet.CONNECT, sio_packet.DISCONNECT])
+def test_control_packets_are_encoded_as_python_socketio_encodes_them(packet_type, namespace):
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app, namespace=namespace)
+    sent = []
+    client._socket.send = sent.append
+    for _ in range(2):  # the second one from the cache
+        client._send(packet_type, namespace)
+    expected = sio_packet.Packet(packet_type, namespace=namespace).encode()
+    assert sent == [expected, expected]
+
+
+def test_connect_with_auth_sends_the_auth():
+    app, socketio, seen = make_app()
+    client = socketio.test_client(app, namespace="/chat", auth={"token": "t"})
+    assert seen[-1] == ("connect /chat", {"token": "t"})
+    assert client.transcript.entries[0].args == {"token": "t"}
+    client.disconnect("/chat")
+    assert ("disconnect", "client disconnect") not in seen  # '/' was never connected
+
+
+def test_disconnect_runs_the_disconnect_handler_before_the_session_closes():
+    app, socketio, seen = make_app()
+    closed_before_handler = []
+
+    @socketio.on("disconnect")
+    def on_disconnect(reason=None):
+        from flask import request
+        closed_before_handler.append(request.sid is None)
+        seen.append(("disconnect", reason))
+
+    client = socketio.test_client(app)
+    tasks_before = len(client.scheduler._tasks)
+    client.disconnect()
+    assert seen[-1] == ("disconnect", "client disconnect")
+    assert closed_before_handler == [False]
+    assert len(client.scheduler._tasks) == tasks_before  # one reader read both, and ended
+    assert [(entry.direction, entry.kind) for entry in client.transcript] == [
+        ("sent", "connect"), ("server", "session"), ("received", "connect"),
+        ("sent", "disconnect")]
+
+
+def test_environ_templates_stay_bounded():
+    client_module._environ_templates.clear()
+    for number in range(client_module._MAX_ENVIRON_TEMPLATES + 5):
+        environ = client_module._handshake_environ("/socket.io", f"n={number}", None)
+        assert environ["QUERY_STRING"] == f"n={number}"
+    assert len(client_module._environ_templates) <= client_module._MAX_ENVIRON_TEMPLATES
+
+
+def test_cancelling_timers_keeps_the_rest_in_order():
+    scheduler = Scheduler()
+    fired = []
+    timers = [scheduler.call_later(delay, lambda delay=delay: fired.append(delay))
+              for delay in (5, 1, 3, 4, 2)]
+    scheduler.cancel_timer(timers[-1])  # the last one set: popped
+    scheduler.cancel_timer(timers[2])  # one in the middle: removed, re-heapified
+    scheduler.cancel_timer(timers[2])  # twice: nothing
+    scheduler.clock.advance(10)
+    assert fired == [1, 4, 5]
+    assert scheduler._timers == []
+
+
+def test_a_socket_that_never_stalled_has_no_lock_and_resumes_as_a_no_op():
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app)
+    socket = client._socket
+    assert socket._stall_lock is None
+    with client.stall():
+        assert socket._stall_lock is not None
+        socketio.emit("news", 1)
+        assert client.get_received() == []
+    assert [event["name"] for event in client.get_received()] == ["news"]
+    client.disconnect()
