@@ -173,18 +173,32 @@ class _RequestTemplate:
 
     __slots__ = ("request_class", "fields", "sources")
 
-    def __init__(self, request_class: type[WerkzeugRequest], environ: WSGIEnvironment) -> None:
+    def __init__(self, request_class: type[WerkzeugRequest], environ: WSGIEnvironment,
+                 fields: dict[str, Any] | None = None) -> None:
         self.request_class = request_class
-        self.fields = dict(vars(request_class(environ, populate_request=False)))
+        if fields is None:
+            fields = dict(vars(request_class(environ, populate_request=False)))
+        self.fields = fields
         self.sources = tuple(map(environ.get, REQUEST_ENVIRON_KEYS))
 
     @staticmethod
-    def of(app: flask.Flask, environ: WSGIEnvironment) -> _RequestTemplate | None:
+    def of(app: flask.Flask, environ: WSGIEnvironment,
+           fields: dict[str, Any] | None = None) -> _RequestTemplate | None:
+        """The template of ``app``'s requests for ``environ``; ``fields``: what a
+        request of ``app.request_class`` just built for it set, if there is one."""
         request_class = app.request_class
         if request_class.__init__ is not WerkzeugRequest.__init__:
             return None  # a request class of the application's, with its own __init__
-        template = _RequestTemplate(request_class, environ)
+        template = _RequestTemplate(request_class, environ, fields)
         return template if set(template.fields) == _REQUEST_FIELDS else None
+
+    @staticmethod
+    def fields_of(app: flask.Flask, request: Any) -> dict[str, Any] | None:
+        """What ``app.request_class(environ)`` set on ``request``, taken as it was
+        built (``None`` for a request class with its own ``__init__``)."""
+        if type(request).__init__ is not WerkzeugRequest.__init__:
+            return None
+        return dict(vars(request))
 
     def new(self, environ: WSGIEnvironment) -> Any:
         """``request_class(environ)``, or ``None`` if ``environ`` changed since."""
@@ -207,19 +221,23 @@ class _Route:
 
     __slots__ = ("url_adapter", "url_rule", "view_args", "exception", "request_template")
 
-    def __init__(self, ctx: RequestContext) -> None:
+    def __init__(self, ctx: RequestContext,
+                 request_fields: dict[str, Any] | None = None) -> None:
         request = ctx.request
         self.url_adapter = ctx.url_adapter
         self.url_rule = request.url_rule
         self.view_args = request.view_args
         self.exception = request.routing_exception
-        self.request_template = _RequestTemplate.of(ctx.app, request.environ)
+        self.request_template = _RequestTemplate.of(ctx.app, request.environ, request_fields)
 
     @staticmethod
-    def of(ctx: RequestContext) -> _Route | Literal[False]:
+    def of(ctx: RequestContext,
+           request_fields: dict[str, Any] | None = None) -> _Route | Literal[False]:
+        """The route of ``ctx`` (pushed); ``request_fields``: what its request's
+        ``__init__`` set (:meth:`_RequestTemplate.fields_of`), if known."""
         if type(ctx) is not RequestContext or set(vars(ctx)) != _CONTEXT_FIELDS:
             return False
-        return _Route(ctx)
+        return _Route(ctx, request_fields)
 
 
 class _EventContext(RequestContext):
@@ -417,13 +435,21 @@ class FlaskBridge:
             if session is None:
                 session = environ[SAVED_SESSION_KEY] = self._open_managed_session(app, environ)
         route = connection.route
+        request_fields = None
         if route:
             ctx: RequestContext = _EventContext(app, environ, session=session, route=route)
+        elif route is None:  # the connection's first event: its route worked out
+            # what RequestContext(app, environ) does, the new request's fields kept
+            # for the connection's request template
+            first_request = app.request_class(environ)
+            request_fields = _RequestTemplate.fields_of(app, first_request)
+            first_request.json_module = app.json
+            ctx = RequestContext(app, environ, request=first_request, session=session)
         else:
             ctx = RequestContext(app, environ, session=session)
         ctx.push()
         if route is None:
-            connection.route = _Route.of(ctx)
+            connection.route = _Route.of(ctx, request_fields)
         running = _RUNNING.set(RunningHandler(sid, namespace, app.extensions.get("socketio"),
                                               ctx.request))
         try:

@@ -213,6 +213,7 @@ class SocketIO(ClusterOperations):
         self._made_client_manager: Any = None
         self._server_key: dict[str, Any] | None = None
         self._runner: Any = None
+        self._toolkit_seam: ToolkitSeam | None = None
         self._queue_status_listeners: list[Callable[[Any], None]] = []
         #: Handlers of server-to-server events (see :meth:`on_server_event`).
         self.server_event_handlers: dict[str, Callable[..., Any]] = {}
@@ -336,9 +337,15 @@ class SocketIO(ClusterOperations):
 
     def toolkit_seam(self) -> ToolkitSeam:
         """What the test toolkit (:mod:`flask_socketio.testing`) uses of this
-        extension: its server, its path and the bridge's per-connection hooks."""
-        return ToolkitSeam(self._require_server(), self.path, self.bridge,
-                           lambda: self.manage_session)
+        extension: its server, its path and the bridge's per-connection hooks (one
+        seam, made again when the server or the path changes)."""
+        server = self._require_server()
+        path = self.path
+        seam = self._toolkit_seam
+        if seam is None or seam.server is not server or seam.path != path:
+            seam = self._toolkit_seam = ToolkitSeam(server, path, self.bridge,
+                                                    lambda: self.manage_session)
+        return seam
 
     def _require_server(self) -> ProtocolServer:
         if self.server is None:

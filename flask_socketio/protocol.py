@@ -574,10 +574,11 @@ class ProtocolServer(socketio.Server):
             send(eio_sid, item)
 
     def _send_packet(self, eio_sid: str, pkt: Any) -> None:
-        if pkt.packet_type == packet.CONNECT_ERROR and isinstance(pkt.data, str):
+        kind = pkt.packet_type
+        if kind == packet.CONNECT_ERROR and isinstance(pkt.data, str):
             pkt.data = {"message": CONNECT_ERROR_TEXTS.get(pkt.data, pkt.data)}
         replay = None
-        if pkt.packet_type == packet.CONNECT and self.recovery is not None:
+        if kind == packet.CONNECT and self.recovery is not None:
             namespace = pkt.namespace or "/"
             sid = pkt.data["sid"]
             pkt.data = {"sid": sid, "pid": self.recovery.pid_for(sid, namespace)}
@@ -585,10 +586,12 @@ class ProtocolServer(socketio.Server):
         held = self._held_while_connecting.get(eio_sid)
         if held is None:
             super()._send_packet(eio_sid, pkt)
-            self._replay(eio_sid, pkt.namespace, replay)
-        elif pkt.packet_type in (packet.CONNECT, packet.CONNECT_ERROR):
+            if replay:
+                self._replay(eio_sid, pkt.namespace, replay)
+        elif kind == packet.CONNECT or kind == packet.CONNECT_ERROR:
             super()._send_packet(eio_sid, pkt)  # the reply goes first, then what was held
-            self._replay(eio_sid, pkt.namespace, replay)
+            if replay:
+                self._replay(eio_sid, pkt.namespace, replay)
             self._release_held(eio_sid)
         else:
             held.append((super()._send_packet, pkt))

@@ -20,6 +20,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 import flask
+from greenlet import getcurrent
 from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
@@ -146,17 +147,16 @@ class SocketIOTestClient(ClientState):
     namespace keeps the ``auth`` it last connected with.
     """
 
-    # What a new client starts with (set on the instance when it changes).
-    eio_sid: str | None = None
-    _socket: InProcessSocket | None = None
-    _binary_packet: Any = None
-    _has_foreign_producers = False
-    _is_closed = False
-    _last_ack_id = 0
-    #: The server's room listeners, once connected.
-    _room_listeners = _NO_ROOM_LISTENERS
-    #: The environ keys to set in each handshake request (``environ_overrides``).
-    _environ_overrides: dict[str, Any] | None = None
+    # Slots: what the state of both clients (ClientState) adds keeps the instance's
+    # dict small enough for CPython's fast shared-key attributes (at most 30 keys;
+    # one more and every attribute of every client goes through a real dict). A
+    # client still takes any other attribute (a test's own) in its dict.
+    __slots__ = ("app", "socketio", "_seam", "server", "engine", "flask_test_client",
+                 "raise_server_exceptions", "timeout", "transcript", "session_changes",
+                 "eio_sid", "_socket", "_packet_class", "_acks", "_last_ack_id",
+                 "_binary_packet", "_foreign", "_has_foreign_producers", "_is_closed",
+                 "_environ_overrides", "_room_listeners", "_pids", "_offsets",
+                 "_recovered")
 
     def __init__(self, app: flask.Flask, socketio: SocketIO, namespace: str | None = None,
                  query_string: str | None = None, headers: dict[str, str] | None = None,
@@ -178,13 +178,21 @@ class SocketIOTestClient(ClientState):
         self.transcript = Transcript()
         #: Each change a handler made to this connection's session, in order.
         self.session_changes: list[SessionChange] = []
+        self.eio_sid: str | None = None
+        self._socket: InProcessSocket | None = None
         self._packet_class = server.packet_class
         self._acks: dict[tuple[str, int], list[Any]] = {}
+        self._last_ack_id = 0
+        self._binary_packet: Any = None
         self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._has_foreign_producers = False
+        self._is_closed = False
         self._query_string = query_string
         self._headers = headers
-        if environ_overrides:
-            self._environ_overrides = dict(environ_overrides)
+        #: The environ keys to set in each handshake request.
+        self._environ_overrides = dict(environ_overrides) if environ_overrides else None
+        #: The server's room listeners, once connected.
+        self._room_listeners = _NO_ROOM_LISTENERS
         #: Connection state recovery, per namespace: the server's pid, the offset of
         #: the last event received, and whether the last connect was a recovery.
         self._pids: dict[str, str] = {}
@@ -241,7 +249,11 @@ class SocketIOTestClient(ClientState):
         namespace = check_namespace(namespace)
         if namespace in self._namespaces:
             return
-        auth = self._connect_options(namespace, query_string, headers, auth)
+        if (query_string is None and headers is None and auth is not LAST_AUTH
+                and not self._deferred_auth):
+            self._auth[namespace] = auth  # what _connect_options does then
+        else:
+            auth = self._connect_options(namespace, query_string, headers, auth)
         socket = self._socket
         if socket is None or socket.is_closed:
             self._open(self._query_string, self._headers)
@@ -254,7 +266,7 @@ class SocketIOTestClient(ClientState):
         if self._pids:
             auth = self._with_recovery(namespace, auth)
         self._send(sio_packet.CONNECT, namespace, auth)
-        self._sync()
+        self._sync()  # (the reader started for the CONNECT runs it)
 
     def _with_recovery(self, namespace: str, auth: Any) -> Any:
         """``auth`` with the namespace's pid and last offset, as socket.io-client
@@ -700,7 +712,9 @@ class SocketIOTestClient(ClientState):
         return encoded
 
     def _on_payload(self, payload: Any) -> None:
-        if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
+        scheduler = self.engine._scheduler
+        if ((getcurrent().parent is not scheduler._hub or scheduler.retired)  # not a task
+                and not self.engine.scheduler.owns()):  # a live server's thread, a listener
             self._has_foreign_producers = True
             self._foreign.put(payload)
             return
@@ -747,7 +761,8 @@ class SocketIOTestClient(ClientState):
             self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
         elif kind == sio_packet.CONNECT:
             data = pkt.data
-            self._note_connected(namespace, data["sid"])
+            self._namespaces[namespace] = data["sid"]  # _note_connected, written out
+            self._was_connected.add(namespace)
             pid = data.get("pid")
             pids = self._pids
             self._recovered[namespace] = pid is not None and pids.get(namespace) == pid

@@ -68,13 +68,18 @@ class InProcessSocket:
         if self.is_closed:
             raise ConnectionError(f"in-process socket {self.sid} is closed ({self.close_reason})")
         self._inbound.append(payload)
-        self._start_reader()
+        if not self._reading:
+            self._start_reader()
 
     def close(self) -> None:
-        """Close from the client's side; the server sees a client disconnect."""
+        """Close from the client's side; the server sees a client disconnect.
+
+        Behind what was sent before (a DISCONNECT, say): the reader already started
+        for that reads this too, after it, in the same task."""
         if not self.is_closed:
             self._inbound.append(_CLOSE)
-            self._start_reader()
+            if not self._reading:
+                self._start_reader()
 
     def drop(self, reason: str) -> None:
         """The connection fails (``reason``: ``'transport close'``, ``'ping timeout'``,
@@ -86,7 +91,10 @@ class InProcessSocket:
     def _start_reader(self) -> None:
         if not self._reading:
             self._reading = True
-            self._reader = self.engine.scheduler.start_background_task(self._read)
+            scheduler = self.engine._scheduler
+            if scheduler.retired:
+                scheduler = self.engine.scheduler
+            self._reader = scheduler.start_background_task(self._read)
 
     def take_event(self, target: Callable[..., Any], args: tuple[Any, ...]) -> bool:
         """Take the handling of an event this socket's reader just read, to run it in
@@ -291,7 +299,7 @@ class InProcessEngine:
         return register if handler is None else register(handler)
 
     def send(self, sid: str, data: Any) -> None:
-        self._scheduler.note_progress()
+        self._scheduler._spins = 0  # note_progress(): a packet was sent
         socket = self.sockets.get(sid)
         if socket is None:
             logger.warning("Cannot send to in-process sid %s", sid)

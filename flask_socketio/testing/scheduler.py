@@ -110,17 +110,6 @@ class Task:
                 self._finished.set()
         return self._finished
 
-    def _run(self) -> None:
-        try:
-            self._target(*self._args, **self._kwargs)
-        except greenlet.GreenletExit:
-            pass
-        except BaseException as exc:  # noqa: BLE001 - reported to the test, not lost
-            self.exception = exc
-            self._scheduler._report_failure(self, exc)
-        finally:
-            self._end()
-
     def run_instead(self, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
         """From inside this task: go on as a task of ``target(*args)`` (its name in
         reports and failures included), as if that one had been started next."""
@@ -129,6 +118,7 @@ class Task:
         target(*args)
 
     def _end(self) -> None:
+        # (Scheduler._worker does the same for the tasks it runs.)
         scheduler = self._scheduler
         scheduler._tasks.discard(self)
         scheduler._spins = 0
@@ -234,13 +224,31 @@ class Scheduler:
     def _worker(self, handover: list[Task]) -> None:
         """Run tasks one after the other, each as if in a greenlet of its own."""
         task: Task | None = handover.pop()
+        me = greenlet.getcurrent()
+        idle = self._idle
+        tasks = self._tasks
         while task is not None:
-            contextvars.Context().run(task._run)  # a new greenlet's context is empty too
+            try:  # in a context of its own: a new greenlet's context is empty too
+                if task._kwargs:
+                    contextvars.Context().run(task._target, *task._args, **task._kwargs)
+                else:
+                    contextvars.Context().run(task._target, *task._args)
+            except greenlet.GreenletExit:
+                pass
+            except BaseException as exc:  # noqa: BLE001 - reported to the test, not lost
+                task.exception = exc
+                self._report_failure(task, exc)
+            # the task has ended (Task._end, written out: this runs for every task)
+            tasks.discard(task)
+            self._spins = 0
+            task._done = True
+            if task._finished is not None:
+                task._finished.set()
             # A killed task may have left wake-ups aimed at this greenlet: never reuse it.
-            if task._cancelled or len(self._idle) >= MAX_IDLE_WORKERS:
+            if task._cancelled or len(idle) >= MAX_IDLE_WORKERS:
                 return
             task = None  # an idle worker keeps nothing alive
-            self._idle.append(greenlet.getcurrent())
+            idle.append(me)
             driver = self._driver
             if self._hub_parked and driver is not None and not self._ready:
                 # started by run_pending itself, and nothing else to run: straight back
@@ -276,12 +284,18 @@ class Scheduler:
             ready = self._ready
             if ready:
                 self._driver = current
-                if (self._hub_parked and len(ready) == 1 and ready[0][1] is _START
-                        and self._idle and not ready[0][0]._cancelled):
-                    # One task to start and a worker idle: the worker runs it and comes
-                    # back here if that is all (see _worker), as the hub would have it.
-                    self._start(ready.popleft()[0])
-                    return
+                idle = self._idle
+                if len(ready) == 1 and idle and self._hub_parked:
+                    task, value = ready[0]
+                    if value is _START and not task._cancelled:
+                        # One task to start and a worker idle: the worker runs it and
+                        # comes back here if that is all (see _worker), as the hub would
+                        # have it. (What _start does, written out: it runs for most tasks.)
+                        ready.clear()
+                        self._spins = 0
+                        worker = task.greenlet = idle.pop()
+                        worker.switch(task)
+                        return
                 self._hub.switch()
             return
         if current is self._hub or current.parent is self._hub:  # a task

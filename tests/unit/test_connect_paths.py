@@ -20,12 +20,15 @@ import os
 import re
 
 import engineio
+import flask
 import pytest
 import socketio as socketio_module
 from flask import Flask, request
+from flask.ctx import RequestContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from socketio import packet
+from werkzeug.utils import cached_property
 
 from flask_socketio import Namespace, SocketIO, emit
 from flask_socketio import packets as fast_packets
@@ -376,3 +379,95 @@ def test_python_socketios_eio_disconnect_does_only_what_ours_does_instead():
     assert {key: repr(value) for key, value in vars(server).items()
             if key != "environ"} == before
     assert repr(vars(server.manager)) == manager_before
+
+
+# -- the first event's request ---------------------------------------------------------------
+
+def test_flasks_request_context_builds_its_request_as_the_bridge_does():
+    """The bridge builds the first event's request itself (keeping its fields for the
+    connection's request template) and hands it to RequestContext: the request
+    RequestContext(app, environ) would have built, as Flask builds it."""
+    from werkzeug.test import EnvironBuilder
+
+    from flask_socketio.context import _RequestTemplate
+
+    app = Flask(__name__)
+    builder = EnvironBuilder("/socket.io/", headers={"Cookie": "a=b"})
+    environ = builder.get_environ()
+    builder.close()
+    flasks = RequestContext(app, dict(environ)).request
+    ours = app.request_class(dict(environ))
+    fields = _RequestTemplate.fields_of(app, ours)
+    assert type(flasks) is app.request_class and flasks.json_module is app.json
+    # beside json_module, only cached properties it read (request.host) were set since
+    cached = {name for name in vars(flasks)
+              if isinstance(getattr(type(flasks), name, None), cached_property)}
+    assert fields is not None and set(fields) == set(vars(flasks)) - {"json_module"} - cached
+    assert fields.keys() == vars(app.request_class(dict(environ),
+                                                   populate_request=False)).keys()
+    for name, value in fields.items():
+        if name not in ("environ", "headers"):
+            assert getattr(flasks, name) == value, name
+    assert list(fields["headers"].items()) == list(flasks.headers.items())
+
+
+def test_the_first_events_request_fields_make_the_template_of_the_next_events():
+    app, socketio = make_app()
+    seen = []
+
+    @socketio.on("connect")
+    def on_connect(auth=None):
+        seen.append((request.path, request.remote_addr, request.headers.get("X-Test")))
+
+    @socketio.on("ping")
+    def on_ping():
+        seen.append((request.path, request.remote_addr, request.headers.get("X-Test")))
+
+    client = socketio.test_client(app, headers={"X-Test": "yes"})
+    client.emit("ping")
+    client.emit("ping")
+    assert seen[0] == seen[1] == seen[2]
+    assert seen[0][2] == "yes"
+    environ = socketio.server.environ[client.eio_sid]
+    route = environ["flask_socketio.connection"].route
+    assert route and route.request_template is not None
+
+
+def test_a_request_class_with_its_own_init_gets_no_template():
+    class Custom(flask.Request):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.custom = True
+
+    app, socketio = make_app()
+    app.request_class = Custom
+    customs = []
+
+    @socketio.on("connect")
+    def on_connect(auth=None):
+        customs.append(request.custom)
+
+    @socketio.on("ping")
+    def on_ping():
+        customs.append(request.custom)
+
+    client = socketio.test_client(app)
+    client.emit("ping")
+    assert customs == [True, True]
+    route = socketio.server.environ[client.eio_sid]["flask_socketio.connection"].route
+    assert route and route.request_template is None
+
+
+def test_the_toolkit_seam_is_made_once_and_again_for_a_new_server_or_path():
+    app, socketio = make_app()
+    seam = socketio.toolkit_seam()
+    assert socketio.toolkit_seam() is seam
+    assert seam.server is socketio.server and seam.path == "socket.io"
+    socketio.init_app(app, path="other")
+    assert socketio.toolkit_seam().path == "other"
+    old_server = socketio.server
+    socketio.init_app(app, async_mode="threading")  # a new server
+    assert socketio.server is not old_server
+    assert socketio.toolkit_seam().server is socketio.server
+    socketio.manage_session = False
+    assert not socketio.toolkit_seam().manages_session()

@@ -179,3 +179,46 @@ def test_a_socket_that_never_stalled_has_no_lock_and_resumes_as_a_no_op():
         assert client.get_received() == []
     assert [event["name"] for event in client.get_received()] == ["news"]
     client.disconnect()
+
+
+def test_a_client_keeps_a_small_instance_dict_and_takes_other_attributes(unwatched):
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app, auth="a")
+    # CPython keeps attributes in a fast shared-key dict up to 30 keys
+    assert len(vars(client)) <= 20
+    client.note = "a test's own attribute"
+    assert client.note == "a test's own attribute"
+    client.timeout = 2.5
+    assert client.timeout == 2.5
+    client.disconnect()
+
+
+def test_tasks_run_with_keyword_arguments_and_in_a_context_of_their_own():
+    import contextvars
+
+    variable = contextvars.ContextVar("variable", default="unset")
+    variable.set("test's")
+    scheduler = Scheduler()
+    seen = []
+
+    def target(value, *, key=None):
+        seen.append((value, key, variable.get()))
+        variable.set("task's")
+
+    scheduler.start_background_task(target, 1, key="k")
+    scheduler.run_pending()
+    scheduler.start_background_task(target, 2)
+    scheduler.run_pending()  # by the idle worker, on the fast path
+    assert seen == [(1, "k", "unset"), (2, None, "unset")]
+    assert variable.get() == "test's"
+
+
+def test_a_task_killed_before_it_starts_never_runs_on_the_fast_path():
+    scheduler = Scheduler()
+    scheduler.start_background_task(lambda: None)
+    scheduler.run_pending()  # a worker is idle now
+    ran = []
+    task = scheduler.start_background_task(ran.append, 1)
+    task.kill()
+    scheduler.run_pending()
+    assert ran == [] and not task.is_alive() and scheduler.tasks == []
