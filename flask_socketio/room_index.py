@@ -149,7 +149,9 @@ class RoomIndexMixin:
             del rooms[room]
             if len(rooms) == 0:
                 del self.rooms[namespace]
-                self._forget(namespace)
+                # the namespace's last room went: so did every entry of its index
+                self._room_order.pop(namespace, None)
+                self._named_rooms.pop(namespace, None)
                 return
             order = self._room_order.get(namespace)
             if order is not None:
@@ -197,29 +199,30 @@ class RoomIndexMixin:
         rooms = self.rooms.get(namespace)
         if rooms is None:
             return []
-        found: list[Any] = []
         everyone = rooms.get(None)
-        if everyone is not None and sid in everyone:
-            found.append(None)
+        connected = everyone is not None and sid in everyone
         own = rooms.get(sid)
-        if own is not None and sid in own:
-            found.append(sid)
+        in_own = own is not None and sid in own
         named = self._named_rooms.get(namespace)
-        if named is not None:
-            joined = named.get(sid)
-            if joined is not None:
-                if type(joined) is set:
-                    found.extend(joined)
-                else:
-                    found.append(joined)
-        if len(found) > 1:
-            order = self._room_order.get(namespace)
-            if order is None:
-                return None
-            try:
-                found.sort(key=order.__getitem__)
-            except KeyError:
-                return None
+        joined = named.get(sid) if named is not None else None
+        order = self._room_order.get(namespace)
+        if order is None:
+            return None if connected or in_own or joined is not None else []
+        try:
+            if joined is None:  # most clients: the None room and their own
+                if connected and in_own:
+                    return [None, sid] if order[None] < order[sid] else [sid, None]
+                return [None] if connected else [sid] if in_own else []
+            found: list[Any] = [None] if connected else []
+            if in_own:
+                found.append(sid)
+            if type(joined) is set:
+                found.extend(joined)
+            else:
+                found.append(joined)
+            found.sort(key=order.__getitem__)
+        except KeyError:
+            return None
         return found
 
     def get_rooms(self, sid: str, namespace: str) -> list[Any]:
@@ -241,14 +244,18 @@ class RoomIndexMixin:
         # pending_connect: it connects in one step)
         if sid in self.callbacks:
             del self.callbacks[sid]
-        for by_namespace in (getattr(self, "pending_connect", None), self.pending_disconnect):
-            if not by_namespace:
-                continue
-            pending = by_namespace.get(namespace)
+        pending_connect = getattr(self, "pending_connect", None)
+        if pending_connect:
+            pending = pending_connect.get(namespace)
             if pending is not None and sid in pending:
                 pending.remove(sid)
                 if not pending:
-                    del by_namespace[namespace]
+                    del pending_connect[namespace]
+        pending = self.pending_disconnect.get(namespace)
+        if pending is not None and sid in pending:
+            pending.remove(sid)
+            if not pending:
+                del self.pending_disconnect[namespace]
         return None
 
 
