@@ -227,7 +227,13 @@ class Scheduler:
         me = greenlet.getcurrent()
         idle = self._idle
         tasks = self._tasks
-        while task is not None:
+        # ``while True``: CPython 3.11 specializes a loop's code only at an unconditional
+        # backward jump (or a call), and this frame is entered once per worker; with
+        # ``while task is not None`` it would run unspecialized forever, every attribute
+        # access the slow way.
+        while True:
+            if task is None:  # resumed with nothing to run: the worker ends
+                return
             try:  # in a context of its own: a new greenlet's context is empty too
                 if task._kwargs:
                     contextvars.Context().run(task._target, *task._args, **task._kwargs)

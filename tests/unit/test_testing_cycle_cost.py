@@ -8,7 +8,9 @@ only when a socket stalls.
 
 from __future__ import annotations
 
+import dis
 import gc
+import sys
 import weakref
 
 import pytest
@@ -222,3 +224,14 @@ def test_a_task_killed_before_it_starts_never_runs_on_the_fast_path():
     task.kill()
     scheduler.run_pending()
     assert ran == [] and not task.is_alive() and scheduler.tasks == []
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="CPython 3.11's bytecode")
+def test_the_worker_loop_gets_specialized_by_cpython():
+    # A worker's frame is entered once and runs task after task: CPython 3.11 warms a
+    # frame's code up (to specialize it) at calls and unconditional backward jumps
+    # only, so the loop must end with one, not with a conditional jump back.
+    opnames = [instruction.opname for instruction in dis.get_instructions(Scheduler._worker)]
+    assert "JUMP_BACKWARD" in opnames
+    assert not [name for name in opnames if name.startswith("POP_JUMP_BACKWARD")]
+
