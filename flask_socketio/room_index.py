@@ -44,6 +44,10 @@ from typing import Any
 
 from socketio.base_manager import BaseManager, bidict
 
+#: No rooms: what ``BaseManager.is_sid_room`` looks in when the namespace has none
+#: (an unhashable room raises there, as it does in python-socketio's).
+_NO_ROOMS: dict[Any, Any] = {}
+
 
 class RoomIndexMixin:
     """A sid → rooms index over python-socketio's ``rooms``, for O(rooms of the
@@ -58,12 +62,15 @@ class RoomIndexMixin:
     #: their work itself, saving a call down per join and leave (a third of a
     #: disconnect's CPU); otherwise it calls down and indexes what they did.
     _mirrors_upstream = False
+    #: Is ``is_sid_room`` python-socketio's? Then a join asks it without the call.
+    _stock_is_sid_room = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._mirrors_upstream = all(
             _next_definition(cls, name) is vars(BaseManager)[name]
             for name in ("basic_enter_room", "basic_leave_room"))
+        cls._stock_is_sid_room = getattr(cls, "is_sid_room", None) is BaseManager.is_sid_room
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,8 +91,14 @@ class RoomIndexMixin:
         rooms = self.rooms.get(namespace)
         if eio_sid is None and rooms is None:
             raise ValueError('sid is not connected to requested namespace')
-        if sid != room and self.is_sid_room(namespace, room):  # type: ignore[attr-defined]
-            raise ValueError('cannot enter a sid room')
+        if sid != room:
+            if self._stock_is_sid_room:  # BaseManager.is_sid_room, without the call
+                is_sid_room = room in (rooms.get(None, _NO_ROOMS) if rooms is not None
+                                       else _NO_ROOMS)
+            else:
+                is_sid_room = self.is_sid_room(namespace, room)  # type: ignore[attr-defined]
+            if is_sid_room:
+                raise ValueError('cannot enter a sid room')
         if rooms is None:
             rooms = self.rooms[namespace] = {}
         members = rooms.get(room)

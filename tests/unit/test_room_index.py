@@ -100,6 +100,10 @@ def test_each_case_the_brief_names():
         ("pre_disconnect", 0, "/"),
         ("disconnect", 0, "/"), ("disconnect", 0, "/"),
         ("disconnect", 1, "/"), ("disconnect", 0, "/x"),
+        ("connect", 4, "/x"),                   # sid 3, alone in /x
+        ("leave", 3, "/x", None),               # the None room goes...
+        ("enter_eio", 3, "/x", None, 4),        # ...and comes back after its sid room
+        ("disconnect", 3, "/x"),                # leaves the sid room first
     ]
     run_differential(socketio.Manager, RoomManager, ops)
     run_differential(MemoryManager, observable(MemoryManager), ops)

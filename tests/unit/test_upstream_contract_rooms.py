@@ -256,10 +256,19 @@ class PassingManager(socketio.Manager):
 def test_our_managers_do_the_work_of_python_socketios_room_methods_when_they_can():
     assert RoomManager._mirrors_upstream and observable(MemoryManager)._mirrors_upstream
     assert not observable(PassingManager)._mirrors_upstream
+    assert RoomManager._stock_is_sid_room and not observable(OwnSidRooms)._stock_is_sid_room
 
 
-@pytest.mark.parametrize("plain_class", [socketio.Manager, MemoryManager, PassingManager],
-                         ids=["Manager", "pubsub", "calling-down"])
+class OwnSidRooms(socketio.Manager):
+    """A manager that says which rooms are sid rooms its own way: every "7"."""
+
+    def is_sid_room(self, namespace: str, room: Any) -> bool:
+        return room == 7 or bool(super().is_sid_room(namespace, room))
+
+
+@pytest.mark.parametrize("plain_class",
+                         [socketio.Manager, MemoryManager, PassingManager, OwnSidRooms],
+                         ids=["Manager", "pubsub", "calling-down", "own-is_sid_room"])
 def test_our_managers_keep_the_rooms_python_socketio_keeps(plain_class):
     ours_class = RoomManager if plain_class is socketio.Manager else observable(plain_class)
     for seed in range(150):
@@ -279,6 +288,7 @@ MIRRORED = {
     "basic_leave_room": {"ec4a9598ddb4864c"},
     "basic_disconnect": {"b061fd4dcc0ebffd", "cf1ef60e8554ec00"},
     "get_rooms": {"734ee83757653546"},
+    "is_sid_room": {"9fe42603527ce035"},
 }
 
 
