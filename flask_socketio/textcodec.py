@@ -145,15 +145,19 @@ _CONTROL_KINDS = {"0": packet.CONNECT, "1": packet.DISCONNECT, "4": packet.CONNE
 def decode_control(encoded: str) -> TextPacket | None:
     """``encoded`` decoded if it is a plain text CONNECT, DISCONNECT or CONNECT_ERROR
     (an optional namespace, then nothing or a JSON object), else ``None`` (the full
-    codec decides, errors included). The test client reads the server's answers so."""
+    codec decides, errors included). The server reads clients' CONNECT and
+    DISCONNECT packets so, the test client the server's answers."""
     kind = _CONTROL_KINDS.get(encoded[:1])
     if kind is None:
         return None
+    end = len(encoded)
+    if end == 1:  # the commonest: "0" or "1", the main namespace
+        return TextPacket(kind, None, None, None)
     prefix = _namespace_prefix(encoded)
     if prefix is None:
         return None
     namespace, position = prefix
-    if position == len(encoded):
+    if position == end:
         return TextPacket(kind, namespace, None, None)
     if encoded[position:position + 1] != "{":
         return None

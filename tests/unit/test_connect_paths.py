@@ -471,3 +471,58 @@ def test_the_toolkit_seam_is_made_once_and_again_for_a_new_server_or_path():
     assert socketio.toolkit_seam().server is socketio.server
     socketio.manage_session = False
     assert not socketio.toolkit_seam().manages_session()
+
+
+def test_an_unhandled_connect_runs_the_hooks_of_a_class_based_namespace_or_the_apps():
+    app, socketio = make_app()
+    seen = []
+
+    class Hooked(Namespace):
+        def before_event(self, event, args):
+            seen.append(("namespace hook", event))
+
+    socketio.on_namespace(Hooked("/hooked"))
+    client = socketio.test_client(app, namespace="/hooked")  # no on_connect: unhandled
+    assert client.is_connected("/hooked")
+    assert seen == [("namespace hook", "connect")]
+    socketio.after_event(lambda event, args, result, error: seen.append(("app hook", event)))
+    socketio.test_client(app)
+    assert seen[-1] == ("app hook", "connect")
+
+
+def test_an_unhandled_connect_refused_by_a_hook_is_refused():
+    from flask_socketio import EventRefused
+
+    app, socketio = make_app()
+
+    def refuse(event, args):
+        raise EventRefused("no")
+
+    socketio.before_event(refuse)
+    client = socketio.test_client(app)
+    assert not client.is_connected()
+
+
+def test_the_connect_timer_runs_on_the_engine_that_owns_the_session():
+    from flask_socketio.engine.base import Cancellable
+
+    app, socketio = make_app()
+    router = socketio.server.eio
+    raw = RawInProcessSocket(app, socketio)  # attaches the in-process engine
+    calls = []
+
+    class Network:
+        def call_later(self, delay, target, *args):
+            calls.append(("network", delay, args))
+            return Cancellable(lambda: None)
+
+    network, router.network = router.network, Network()
+    try:
+        router.call_later("not-in-process", 5, print, 1)
+        timer = router.call_later(raw.sid, 5, calls.append, ("attached", 5, ()))
+    finally:
+        router.network = network
+    assert calls == [("network", 5, (1,))]
+    timer.cancel()
+    raw.scheduler.sleep(10)
+    assert calls == [("network", 5, (1,))]  # cancelled on the attached engine's clock
