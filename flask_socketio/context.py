@@ -33,6 +33,9 @@ logger = logging.getLogger("flask_socketio")
 
 #: Where the bridge keeps a connection's :class:`Connection` in its environ.
 CONNECTION_KEY = "flask_socketio.connection"
+#: Where a test client's session observer waits for the connection's state to be made
+#: (see :meth:`flask_socketio.toolkit_seam.ToolkitSeam.watch_session`).
+SESSION_OBSERVER_KEY = "flask_socketio.session_observer"
 #: Where an engine may put itself in the environ of its sessions: what the handlers
 #: of such a connection raise and nothing handles goes to the engine's
 #: ``report_failure(source, exc)`` (else it is logged).
@@ -357,6 +360,8 @@ class FlaskBridge:
             engine = environ.get(ENGINE_KEY)
             report = engine.report_failure if engine is not None else log_failure
             state = environ[CONNECTION_KEY] = Connection(app, report)
+            if SESSION_OBSERVER_KEY in environ:  # a test client's, set before (lazily)
+                state.session_observer = environ.pop(SESSION_OBSERVER_KEY)
         return state
 
     def dispatch(self, spec: HandlerSpec, args: tuple[Any, ...]) -> Any:

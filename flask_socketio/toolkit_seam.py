@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .context import CONNECTION_KEY, SESSION_OBSERVER_KEY
 from .wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
@@ -43,7 +44,13 @@ class ToolkitSeam:
     def watch_session(self, environ: WSGIEnvironment, observer: SessionObserver) -> None:
         """Have ``observer(event, namespace, before, after)`` told of each change a
         handler makes to the session of the connection of ``environ``."""
-        self._bridge.connection(environ).session_observer = observer
+        state = environ.get(CONNECTION_KEY)
+        if state is None:
+            # The connection's state is made when first needed (often never: no
+            # handler, no session): it takes the observer from the environ then.
+            environ[SESSION_OBSERVER_KEY] = observer
+        else:
+            state.session_observer = observer
 
     def request_replaced(self, environ: WSGIEnvironment) -> None:
         """The handshake request in ``environ`` was replaced in place (new headers, so

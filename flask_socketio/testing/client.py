@@ -265,7 +265,10 @@ class SocketIOTestClient(ClientState):
             self._disconnect_reasons.pop(namespace, None)
         if self._pids:
             auth = self._with_recovery(namespace, auth)
-        self._send(sio_packet.CONNECT, namespace, auth)
+        if auth is None:
+            self._send_bare(sio_packet.CONNECT, "connect", namespace)
+        else:
+            self._send(sio_packet.CONNECT, namespace, auth)
         self._sync()  # (the reader started for the CONNECT runs it)
 
     def _with_recovery(self, namespace: str, auth: Any) -> Any:
@@ -387,7 +390,7 @@ class SocketIOTestClient(ClientState):
         namespace = check_namespace(namespace)
         if namespace not in self._namespaces:
             raise RuntimeError(f"not connected to namespace {namespace!r}")
-        self._send(sio_packet.DISCONNECT, namespace)
+        self._send_bare(sio_packet.DISCONNECT, "disconnect", namespace)
         namespaces = self._namespaces
         del namespaces[namespace]
         self._disconnect_reasons[namespace] = CLIENT_DISCONNECT
@@ -696,6 +699,23 @@ class SocketIOTestClient(ClientState):
         else:
             socket.send(encoded)
 
+    def _send_bare(self, packet_type: int, kind: str, namespace: str) -> None:
+        """``_send`` of a packet without data or ack id (CONNECT without auth,
+        DISCONNECT), shorter: its encoding is the packet type and the namespace (none
+        for '/'), made once."""
+        if self._packet_class is not FastPacket or FastPacket.json is not DEFAULT_JSON:
+            self._send(packet_type, namespace)
+            return
+        encoded = _BARE_PACKETS.get((packet_type, namespace))
+        if encoded is None:
+            encoded = encode_text(packet_type, namespace, None, None)
+            if len(_BARE_PACKETS) < _MAX_BARE_PACKETS:
+                _BARE_PACKETS[(packet_type, namespace)] = encoded
+        self.transcript._pending.append(("sent", kind, namespace, None, None, None))
+        socket = self._socket
+        assert socket is not None
+        socket.send(encoded)
+
     @staticmethod
     def _encode(packet_class: Any, packet_type: int, namespace: str, data: Any,
                 ack_id: int | None, event: str | None) -> Any:
@@ -740,7 +760,8 @@ class SocketIOTestClient(ClientState):
 
     def _on_close(self, reason: str) -> None:
         namespaces = self._namespaces
-        self._lost_namespaces = list(namespaces)
+        if namespaces or self._lost_namespaces:
+            self._lost_namespaces = list(namespaces)
         if namespaces:
             for namespace in namespaces:
                 self._disconnect_reasons[namespace] = (
@@ -851,7 +872,9 @@ class SocketIOTestClient(ClientState):
                 except queue.Empty:
                     break
                 self._on_payload(payload)
-        scheduler = self.engine.scheduler
+        scheduler = self.engine._scheduler
+        if scheduler.retired:
+            scheduler = self.engine.scheduler
         scheduler.run_pending()
         if scheduler.failures:
             self._raise_failures()

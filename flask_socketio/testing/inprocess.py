@@ -8,6 +8,7 @@ server. Everything above this layer is production code. Work runs on the thread'
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -345,8 +346,10 @@ class InProcessEngine:
     def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Cancellable:
         """Run ``target(*args)`` as a task after ``delay`` seconds of the virtual clock."""
         scheduler = self.scheduler
-        timer = scheduler.call_later(delay, lambda: scheduler.start_background_task(target, *args))
-        return Cancellable(lambda: scheduler.cancel_timer(timer))
+        # partials, not closures: made for each connection (the server's connect timeout)
+        timer = scheduler.call_later(
+            delay, functools.partial(scheduler.start_background_task, target, *args))
+        return Cancellable(functools.partial(scheduler.cancel_timer, timer))
 
     def sleep(self, seconds: float = 0) -> None:
         self.scheduler.sleep(seconds)

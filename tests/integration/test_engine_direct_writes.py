@@ -387,6 +387,7 @@ def test_a_broadcast_to_200_members_with_one_that_never_reads():
     selector = selectors.DefaultSelector()
     counts: dict[int, int] = {}
     stop = threading.Event()
+    reader: threading.Thread | None = None
 
     def read_healthy() -> None:
         bound = time.monotonic() + 60
@@ -444,6 +445,10 @@ def test_a_broadcast_to_200_members_with_one_that_never_reads():
         writers = sum(session.writer is not None for session in sessions[1:])
     finally:
         stop.set()
+        if reader is not None:  # it stops selecting before its sockets close under it
+            reader.join(timeout=5)
+            assert not reader.is_alive(), "the reader thread did not stop"
+        selector.close()
         for sock in servers:
             sock.close()
         for client in clients:

@@ -60,7 +60,7 @@ def test_a_disconnected_client_is_freed_without_the_cyclic_gc(unwatched):
     gc.disable()
     try:
         client = socketio.test_client(app)
-        assert client._socket.environ["flask_socketio.connection"].session_observer
+        assert socketio.bridge.connection(client._socket.environ).session_observer
         client.disconnect()
         ref = weakref.ref(client)
         socket_ref = weakref.ref(client._socket)
@@ -75,7 +75,7 @@ def test_the_session_observer_does_not_keep_the_client_alive(unwatched):
     app, socketio, _ = make_app()
     client = socketio.test_client(app, auth="x")
     environ = client._socket.environ
-    observer = environ["flask_socketio.connection"].session_observer
+    observer = socketio.bridge.connection(environ).session_observer
     ref = weakref.ref(client)
     client.disconnect()
     del client
@@ -130,20 +130,25 @@ def test_connect_with_auth_sends_the_auth():
 
 def test_disconnect_runs_the_disconnect_handler_before_the_session_closes():
     app, socketio, seen = make_app()
-    closed_before_handler = []
+    client = None
+    socket_open_in_handler = []
 
     @socketio.on("disconnect")
     def on_disconnect(reason=None):
-        from flask import request
-        closed_before_handler.append(request.sid is None)
+        socket_open_in_handler.append(not client._socket.is_closed)
         seen.append(("disconnect", reason))
 
     client = socketio.test_client(app)
+    socket = client._socket
     tasks_before = len(client.scheduler._tasks)
     client.disconnect()
+    # the DISCONNECT was handled (its handler ran, the socket still open), then the
+    # close queued right behind it, by the same reader task, which has ended
     assert seen[-1] == ("disconnect", "client disconnect")
-    assert closed_before_handler == [False]
-    assert len(client.scheduler._tasks) == tasks_before  # one reader read both, and ended
+    assert socket_open_in_handler == [True]
+    assert socket.is_closed and socket.close_reason == "client disconnect"
+    assert socket.sid not in client.engine.sockets
+    assert len(client.scheduler._tasks) == tasks_before
     assert [(entry.direction, entry.kind) for entry in client.transcript] == [
         ("sent", "connect"), ("server", "session"), ("received", "connect"),
         ("sent", "disconnect")]
@@ -235,3 +240,81 @@ def test_the_worker_loop_gets_specialized_by_cpython():
     assert "JUMP_BACKWARD" in opnames
     assert not [name for name in opnames if name.startswith("POP_JUMP_BACKWARD")]
 
+
+
+@pytest.mark.parametrize("namespace", ["/", "/chat"])
+@pytest.mark.parametrize(("packet_type", "kind"), [(sio_packet.CONNECT, "connect"),
+                                                    (sio_packet.DISCONNECT, "disconnect")])
+def test_bare_packets_are_sent_and_logged_as_send_does(packet_type, kind, namespace):
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app, namespace=namespace)
+    sent = []
+    client._socket.send = sent.append
+    client.transcript.entries.clear()
+    client._send_bare(packet_type, kind, namespace)
+    client._send(packet_type, namespace)
+    assert sent[0] == sent[1] == sio_packet.Packet(packet_type, namespace=namespace).encode()
+    first, second = client.transcript.entries
+    assert first == second and first.kind == kind and first.direction == "sent"
+
+
+def test_a_msgpack_client_connects_and_disconnects():
+    app = Flask(__name__)
+    socketio = SocketIO(app, serializer="msgpack")
+    seen = []
+    socketio.on_event("connect", lambda auth=None: seen.append("connect"))
+    socketio.on_event("disconnect", lambda reason=None: seen.append(reason))
+    client = socketio.test_client(app)
+    assert client.is_connected()
+    client.disconnect()
+    assert seen == ["connect", "client disconnect"]
+
+
+def test_engine_timers_fire_as_tasks_and_cancel():
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app)
+    engine = client.engine
+    fired = []
+    engine.call_later(1, fired.append, "first")
+    cancelled = engine.call_later(2, fired.append, "second")
+    cancelled.cancel()
+    cancelled.cancel()  # twice: nothing
+    client.scheduler.clock.advance(5)
+    assert fired == ["first"]
+    client.disconnect()
+
+
+def test_disconnect_and_the_close_behind_it_are_read_by_one_task(monkeypatch):
+    app, socketio, seen = make_app()
+    client = socketio.test_client(app)
+    scheduler = client.scheduler
+    started = []
+    original = scheduler.start_background_task
+
+    def counting(target, *args, **kwargs):
+        started.append(getattr(target, "__name__", target))
+        return original(target, *args, **kwargs)
+
+    monkeypatch.setattr(scheduler, "start_background_task", counting)
+    client.disconnect()
+    assert started == ["_read"]
+    assert seen[-1] == ("disconnect", "client disconnect")
+    assert client._socket.is_closed
+
+
+def test_the_session_observer_waits_in_the_environ_until_the_connection_state_is_made():
+    from flask_socketio.context import CONNECTION_KEY, SESSION_OBSERVER_KEY
+
+    app = Flask(__name__)
+    socketio = SocketIO(app)  # no handler: nothing makes the connection's state
+    client = socketio.test_client(app)
+    environ = client._socket.environ
+    assert CONNECTION_KEY not in environ and environ[SESSION_OBSERVER_KEY] is not None
+    observer = environ[SESSION_OBSERVER_KEY]
+    state = socketio.bridge.connection(environ)  # made: it takes the observer
+    assert state.session_observer is observer and SESSION_OBSERVER_KEY not in environ
+    seen = []
+    socketio.toolkit_seam().watch_session(environ, lambda *change: seen.append(change))
+    state.session_observer("e", "/", {}, {"k": 1})  # an existing state: set on it
+    assert seen == [("e", "/", {}, {"k": 1})]
+    client.disconnect()

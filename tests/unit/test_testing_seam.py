@@ -18,7 +18,6 @@ import pytest
 from flask import Flask, session
 
 from flask_socketio import SocketIO
-from flask_socketio.context import CONNECTION_KEY
 from flask_socketio.testing.records import ReceivedEvent
 from flask_socketio.toolkit_seam import ToolkitSeam
 
@@ -57,7 +56,7 @@ def test_watch_session_and_request_replaced_act_on_the_connection_of_an_environ(
     app, socketio = make_app()
     client = socketio.test_client(app)
     environ = client._socket.environ
-    connection = environ[CONNECTION_KEY]
+    connection = socketio.bridge.connection(environ)  # made when first needed
     seen = []
     socketio.toolkit_seam().watch_session(environ, lambda *change: seen.append(change))
     client.emit("remember", 7)
