@@ -20,6 +20,7 @@ import socketio
 from .cluster.node import ClusterMixin
 from .emit_observer import EmitObserverMixin
 from .recovery import QueuedRecoveryMixin, RecoveringManagerMixin
+from .room_index import RoomIndexMixin
 from .volatile import VolatileQueueMixin
 
 #: ``listener(eio_sid, sid, namespace, room, joined)``
@@ -61,7 +62,9 @@ def observable(manager_class: type) -> type:
     :class:`~flask_socketio.emit_observer.EmitObserverMixin` and
     :class:`~flask_socketio.volatile.VolatileQueueMixin` mixed in, and the cluster
     operations (:class:`~flask_socketio.cluster.node.ClusterMixin`); made once
-    per class."""
+    per class. :class:`~flask_socketio.room_index.RoomIndexMixin` goes below them
+    all: it keeps the sid → rooms index that makes a disconnect and ``get_rooms``
+    cost the connection's rooms rather than the server's."""
     if issubclass(manager_class, RoomObserverMixin):
         return manager_class
     cls = _classes.get(manager_class)
@@ -73,7 +76,7 @@ def observable(manager_class: type) -> type:
         cls = _classes[manager_class] = type(
             "Observable" + manager_class.__name__,
             (RoomObserverMixin, EmitObserverMixin, VolatileQueueMixin, QueuedRecoveryMixin,
-             ClusterMixin, *local), {})
+             ClusterMixin, RoomIndexMixin, *local), {})
     return cls
 
 

@@ -11,7 +11,11 @@ newest releases.
 One guarded fast path relies on public attributes rather than private members: the
 per-connection request template of ``context.py`` copies what Werkzeug's
 ``Request.__init__`` sets, watching the environ keys it reads;
-``tests/unit/test_upstream_contract_request.py`` checks both.
+``tests/unit/test_upstream_contract_request.py`` checks both. Likewise, the room
+index (``room_index.py``) does the work of python-socketio's public
+``BaseManager.basic_enter_room``, ``basic_leave_room`` and ``basic_disconnect``
+itself; ``tests/unit/test_upstream_contract_rooms.py`` pins their code and compares
+behaviour.
 """
 
 from __future__ import annotations
