@@ -443,9 +443,6 @@ class SocketIO(ClusterOperations):
                          owner: Any) -> Any:
         if owner is not None and not isinstance(owner, Namespace):
             owner = None  # python-socketio's own class-based namespace: no hooks of its own
-        hooks = self.event_hooks
-        if owner is None and not hooks.before and not hooks.after:
-            return self._require_server().not_handled  # no hook to run: nothing to do
         return self.bridge.dispatch_unhandled(event, namespace, args, owner)
 
     def on_namespace(self, namespace_handler: Namespace) -> None:

@@ -162,9 +162,7 @@ class RoomIndexMixin:
             del rooms[room]
             if len(rooms) == 0:
                 del self.rooms[namespace]
-                # the namespace's last room went: so did every entry of its index
-                self._room_order.pop(namespace, None)
-                self._named_rooms.pop(namespace, None)
+                self._forget(namespace)
                 return
             order = self._room_order.get(namespace)
             if order is not None:

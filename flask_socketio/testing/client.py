@@ -20,7 +20,6 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 import flask
-from greenlet import getcurrent
 from socketio import packet as sio_packet
 from werkzeug.test import EnvironBuilder
 
@@ -249,11 +248,7 @@ class SocketIOTestClient(ClientState):
         namespace = check_namespace(namespace)
         if namespace in self._namespaces:
             return
-        if (query_string is None and headers is None and auth is not LAST_AUTH
-                and not self._deferred_auth):
-            self._auth[namespace] = auth  # what _connect_options does then
-        else:
-            auth = self._connect_options(namespace, query_string, headers, auth)
+        auth = self._connect_options(namespace, query_string, headers, auth)
         socket = self._socket
         if socket is None or socket.is_closed:
             self._open(self._query_string, self._headers)
@@ -670,14 +665,8 @@ class SocketIOTestClient(ClientState):
         packet_class = self._packet_class
         encoded: Any = None
         if packet_class is FastPacket and FastPacket.json is DEFAULT_JSON:
-            if data is None and ack_id is None:
-                # CONNECT without auth, DISCONNECT: python-socketio's encoding is the
-                # packet type and the namespace (none for '/'), made once
-                encoded = _BARE_PACKETS.get((packet_type, namespace))
-                if encoded is None:
-                    encoded = encode_text(packet_type, namespace, None, None)
-                    if len(_BARE_PACKETS) < _MAX_BARE_PACKETS:
-                        _BARE_PACKETS[(packet_type, namespace)] = encoded
+            if data is None and ack_id is None:  # CONNECT without auth, DISCONNECT
+                encoded = _bare_packet(packet_type, namespace)
             else:
                 # what the server's packet class encodes text with; JSON refuses bytes,
                 # so a payload that encodes has none (the others go the packet class's way)
@@ -689,8 +678,7 @@ class SocketIOTestClient(ClientState):
             encoded = self._encode(packet_class, packet_type, namespace, data, ack_id, event)
         kind = _KINDS.get(packet_type, "event")
         args = data[1:] if kind == "event" and data is not None else data
-        # Transcript.add, without the call: it runs for every packet
-        self.transcript._pending.append(("sent", kind, namespace, event, args, ack_id))
+        self.transcript.add("sent", kind, namespace, event, args, ack_id)
         socket = self._socket
         assert socket is not None
         if type(encoded) is list:  # a binary packet and its attachments
@@ -706,12 +694,8 @@ class SocketIOTestClient(ClientState):
         if self._packet_class is not FastPacket or FastPacket.json is not DEFAULT_JSON:
             self._send(packet_type, namespace)
             return
-        encoded = _BARE_PACKETS.get((packet_type, namespace))
-        if encoded is None:
-            encoded = encode_text(packet_type, namespace, None, None)
-            if len(_BARE_PACKETS) < _MAX_BARE_PACKETS:
-                _BARE_PACKETS[(packet_type, namespace)] = encoded
-        self.transcript._pending.append(("sent", kind, namespace, None, None, None))
+        encoded = _bare_packet(packet_type, namespace)
+        self.transcript.add("sent", kind, namespace)
         socket = self._socket
         assert socket is not None
         socket.send(encoded)
@@ -732,9 +716,7 @@ class SocketIOTestClient(ClientState):
         return encoded
 
     def _on_payload(self, payload: Any) -> None:
-        scheduler = self.engine._scheduler
-        if ((getcurrent().parent is not scheduler._hub or scheduler.retired)  # not a task
-                and not self.engine.scheduler.owns()):  # a live server's thread, a listener
+        if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
             self._has_foreign_producers = True
             self._foreign.put(payload)
             return
@@ -782,8 +764,7 @@ class SocketIOTestClient(ClientState):
             self.transcript.add("received", "ack", namespace, args=pkt.data, ack_id=pkt.id)
         elif kind == sio_packet.CONNECT:
             data = pkt.data
-            self._namespaces[namespace] = data["sid"]  # _note_connected, written out
-            self._was_connected.add(namespace)
+            self._note_connected(namespace, data["sid"])
             pid = data.get("pid")
             pids = self._pids
             self._recovered[namespace] = pid is not None and pids.get(namespace) == pid
@@ -792,8 +773,7 @@ class SocketIOTestClient(ClientState):
                     pids.pop(namespace, None)
             else:
                 pids[namespace] = pid
-            self.transcript._pending.append(("received", "connect", namespace, None, data,
-                                             None))
+            self.transcript.add("received", "connect", namespace, args=data)
         elif kind == sio_packet.CONNECT_ERROR:
             self._namespaces.pop(namespace, None)
             self._connect_errors[namespace] = pkt.data
@@ -872,9 +852,7 @@ class SocketIOTestClient(ClientState):
                 except queue.Empty:
                     break
                 self._on_payload(payload)
-        scheduler = self.engine._scheduler
-        if scheduler.retired:
-            scheduler = self.engine.scheduler
+        scheduler = self.engine.scheduler
         scheduler.run_pending()
         if scheduler.failures:
             self._raise_failures()
@@ -903,6 +881,17 @@ _CONTROL_TYPES = frozenset("014")
 #: namespace: their text encoding, as :func:`encode_text` makes it.
 _BARE_PACKETS: dict[tuple[int, str], str] = {}
 _MAX_BARE_PACKETS = 256
+
+
+def _bare_packet(packet_type: int, namespace: str) -> str:
+    """The text encoding of a packet without data or ack id: the packet type and the
+    namespace (none for '/'), as :func:`encode_text` makes it, made once."""
+    encoded = _BARE_PACKETS.get((packet_type, namespace))
+    if encoded is None:
+        encoded = encode_text(packet_type, namespace, None, None)
+        if len(_BARE_PACKETS) < _MAX_BARE_PACKETS:
+            _BARE_PACKETS[(packet_type, namespace)] = encoded
+    return encoded
 
 _KINDS = {
     sio_packet.CONNECT: "connect",

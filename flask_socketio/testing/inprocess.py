@@ -92,10 +92,7 @@ class InProcessSocket:
     def _start_reader(self) -> None:
         if not self._reading:
             self._reading = True
-            scheduler = self.engine._scheduler
-            if scheduler.retired:
-                scheduler = self.engine.scheduler
-            self._reader = scheduler.start_background_task(self._read)
+            self._reader = self.engine.scheduler.start_background_task(self._read)
 
     def take_event(self, target: Callable[..., Any], args: tuple[Any, ...]) -> bool:
         """Take the handling of an event this socket's reader just read, to run it in
@@ -300,7 +297,7 @@ class InProcessEngine:
         return register if handler is None else register(handler)
 
     def send(self, sid: str, data: Any) -> None:
-        self._scheduler._spins = 0  # note_progress(): a packet was sent
+        self._scheduler.note_progress()
         socket = self.sockets.get(sid)
         if socket is None:
             logger.warning("Cannot send to in-process sid %s", sid)

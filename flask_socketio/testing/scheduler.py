@@ -118,7 +118,6 @@ class Task:
         target(*args)
 
     def _end(self) -> None:
-        # (Scheduler._worker does the same for the tasks it runs.)
         scheduler = self._scheduler
         scheduler._tasks.discard(self)
         scheduler._spins = 0
@@ -226,7 +225,6 @@ class Scheduler:
         task: Task | None = handover.pop()
         me = greenlet.getcurrent()
         idle = self._idle
-        tasks = self._tasks
         # ``while True``: CPython 3.11 specializes a loop's code only at an unconditional
         # backward jump (or a call), and this frame is entered once per worker; with
         # ``while task is not None`` it would run unspecialized forever, every attribute
@@ -244,12 +242,7 @@ class Scheduler:
             except BaseException as exc:  # noqa: BLE001 - reported to the test, not lost
                 task.exception = exc
                 self._report_failure(task, exc)
-            # the task has ended (Task._end, written out: this runs for every task)
-            tasks.discard(task)
-            self._spins = 0
-            task._done = True
-            if task._finished is not None:
-                task._finished.set()
+            task._end()
             # A killed task may have left wake-ups aimed at this greenlet: never reuse it.
             if task._cancelled or len(idle) >= MAX_IDLE_WORKERS:
                 return
@@ -296,11 +289,9 @@ class Scheduler:
                     if value is _START and not task._cancelled:
                         # One task to start and a worker idle: the worker runs it and
                         # comes back here if that is all (see _worker), as the hub would
-                        # have it. (What _start does, written out: it runs for most tasks.)
+                        # have it.
                         ready.clear()
-                        self._spins = 0
-                        worker = task.greenlet = idle.pop()
-                        worker.switch(task)
+                        self._start(task)
                         return
                 self._hub.switch()
             return
