@@ -465,11 +465,13 @@ class ProtocolServer(socketio.Server):
         if self.always_connect or eio_sid in self._held_while_connecting:
             super()._handle_connect(eio_sid, namespace, data)
             return
-        self._held_while_connecting[eio_sid] = []
+        held = self._held_while_connecting
+        held[eio_sid] = []
         try:
             super()._handle_connect(eio_sid, namespace, data)
         finally:
-            self._release_held(eio_sid)
+            if eio_sid in held:  # not released by a CONNECT or CONNECT_ERROR reply
+                self._release_held(eio_sid)
 
     # -- connection state recovery (see flask_socketio.recovery) ------------------------
 

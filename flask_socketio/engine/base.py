@@ -58,8 +58,16 @@ def new_id() -> str:
 os.register_at_fork(after_in_child=_ids.clear)
 
 
-class Cancellable:
-    """A pending ``call_later``: ``cancel()`` prevents it (nothing if it already ran)."""
+class Cancellable(Protocol):
+    """A pending ``call_later``: ``cancel()`` prevents it (nothing if it already ran).
+    Each engine returns its own timers' handles (the in-process engine its
+    scheduler's timers), or a :class:`CancelBy`."""
+
+    def cancel(self) -> None: ...
+
+
+class CancelBy:
+    """A :class:`Cancellable` whose ``cancel()`` is the function it was made with."""
 
     __slots__ = ("cancel",)
 

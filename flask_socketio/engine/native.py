@@ -82,7 +82,7 @@ import gevent.queue
 
 from ..wsgi_types import StartResponse, WSGIEnvironment
 from . import websocket
-from .base import Cancellable, Reason, new_id
+from .base import CancelBy, Reason, new_id
 from .cors import CorsPolicy, own_origin
 
 logger = logging.getLogger("flask_socketio.engine")
@@ -681,17 +681,12 @@ class NativeEngine:
         elif session is None or not session.hand_to_worker(target, args):
             LeanGreenlet.spawn(target, *args)
 
-    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Cancellable:
+    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> CancelBy:
         """Run ``target(*args)`` in a new greenlet after ``delay`` seconds; the result's
         ``cancel()`` prevents it. Until then only a libev timer exists (no greenlet)."""
         timer = gevent.get_hub().loop.timer(max(delay, 0.0))
-
-        def fire() -> None:
-            timer.close()
-            gevent.spawn(target, *args)
-
-        timer.start(fire)
-        return Cancellable(timer.close)
+        timer.start(_spawn_once, timer, target, args)  # no closure (one per connection)
+        return CancelBy(timer.close)
 
     def report_failure(self, source: str, exc: BaseException) -> None:
         """Log an exception server code raised that no handler took."""
@@ -1212,6 +1207,13 @@ class NativeEngine:
         body = json.dumps({"code": code, "message": message}, separators=(",", ":")).encode()
         return self._respond(start_response, "400 BAD REQUEST", body, environ,
                              content_type="application/json")
+
+
+def _spawn_once(timer: Any, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """A :meth:`NativeEngine.call_later` timer fired: it ends, ``target(*args)`` starts
+    in a new greenlet."""
+    timer.close()
+    gevent.spawn(target, *args)
 
 
 def _query(query_string: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import engineio
 
-from .base import Cancellable
+from .base import CancelBy
 
 logger = logging.getLogger("flask_socketio.engine")
 
@@ -39,7 +39,7 @@ class EngineIOServer(engineio.Server):
         """Run the handling of one event of session ``sid`` as a background task."""
         self.start_background_task(target, *args)
 
-    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Cancellable:
+    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> CancelBy:
         """Run ``target(*args)`` after ``delay`` seconds: python-engineio has no timers,
         so a task waits on an event for that long (setting the event cancels it)."""
         cancelled = self.create_event()
@@ -49,7 +49,7 @@ class EngineIOServer(engineio.Server):
                 target(*args)
 
         self.start_background_task(wait_then_run)
-        return Cancellable(cancelled.set)
+        return CancelBy(cancelled.set)
 
     def report_failure(self, source: str, exc: BaseException) -> None:
         logger.error("Unhandled exception in %s", source, exc_info=exc)

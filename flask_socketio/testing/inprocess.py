@@ -8,7 +8,6 @@ server. Everything above this layer is production code. Work runs on the thread'
 
 from __future__ import annotations
 
-import functools
 import logging
 import queue
 import threading
@@ -19,9 +18,8 @@ from typing import Any
 import engineio
 import greenlet
 
-from ..engine.base import Cancellable
 from ..wsgi_types import StartResponse, WSGIEnvironment
-from .scheduler import Scheduler, Task, current_scheduler
+from .scheduler import Scheduler, Task, Timer, current_scheduler
 
 logger = logging.getLogger("flask_socketio.testing")
 Reason = engineio.Server.reason
@@ -340,13 +338,10 @@ class InProcessEngine:
                               **kwargs: Any) -> Any:
         return self.scheduler.start_background_task(target, *args, **kwargs)
 
-    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Cancellable:
-        """Run ``target(*args)`` as a task after ``delay`` seconds of the virtual clock."""
-        scheduler = self.scheduler
-        # partials, not closures: made for each connection (the server's connect timeout)
-        timer = scheduler.call_later(
-            delay, functools.partial(scheduler.start_background_task, target, *args))
-        return Cancellable(functools.partial(scheduler.cancel_timer, timer))
+    def call_later(self, delay: float, target: Callable[..., Any], *args: Any) -> Timer:
+        """Run ``target(*args)`` as a task after ``delay`` seconds of the virtual clock;
+        the timer's ``cancel()`` prevents it."""
+        return self.scheduler.arm(delay, target, args, True)
 
     def sleep(self, seconds: float = 0) -> None:
         self.scheduler.sleep(seconds)

@@ -35,8 +35,9 @@ logger = logging.getLogger("flask_socketio.testing")
 #: this many idle ones: entering a new greenlet for the first time costs far more
 #: (its own Python stack) than switching into a parked one.
 MAX_IDLE_WORKERS = 8
-#: A pending timer: when it is due, a tie-breaking sequence number, what it calls.
-Timer = tuple[float, int, Callable[[], object]]
+#: Cancelled timers are left in the heap (skipped when they come due) until there
+#: are more than this many and they are most of it; then they are swept out at once.
+MAX_CANCELLED_TIMERS = 64
 
 #: Yields with ``sleep(0)`` in a row, while nothing was woken, started, finished or
 #: sent, after which a task is taken to be busy-waiting (see :class:`BusyLoopError`).
@@ -144,6 +145,55 @@ class Task:
         self._scheduler.run_pending()
 
 
+class Timer:
+    """A call the virtual clock makes when it reaches :attr:`due` (what
+    :meth:`Scheduler.call_later` and :meth:`Scheduler.arm` return): :meth:`cancel`
+    prevents it.
+
+    The timer itself is the entry of the scheduler's heap, ordered by due time, then
+    by the order timers were armed: one object per timer, and cancelling one costs
+    no search of the heap (it is skipped when it comes due, see
+    :data:`MAX_CANCELLED_TIMERS`), so arming one per connection and cancelling it
+    at once is cheap. Made by :meth:`Scheduler.arm` only, which sets every field
+    (no ``__init__``: a Python call less per timer).
+    """
+
+    __slots__ = ("due", "sequence", "target", "args", "starts_task", "_scheduler")
+
+    due: float
+    #: Timers due at the same time fire in this order (the order they were armed).
+    sequence: int
+    #: What it calls, with :attr:`args`; ``None`` once it ran or was cancelled.
+    target: Callable[..., object] | None
+    args: tuple[Any, ...]
+    #: Is ``target(*args)`` started as a task (else called by whoever moves the clock)?
+    starts_task: bool
+    _scheduler: Scheduler
+
+    def __lt__(self, other: Timer) -> bool:
+        return self.due < other.due or (self.due == other.due and self.sequence < other.sequence)
+
+    @property
+    def pending(self) -> bool:
+        """Is the call still to come (neither made nor cancelled)?"""
+        return self.target is not None
+
+    def cancel(self) -> None:
+        """Prevent the call: nothing if it was made or cancelled already."""
+        if self.target is None:
+            return
+        self.target = None
+        self.args = ()
+        scheduler = self._scheduler
+        timers = scheduler._timers
+        if timers[-1] is self:  # the last one armed (often the only one): a heap
+            timers.pop()  # without its last item is still a heap
+            return
+        scheduler._cancelled += 1  # left where it is, skipped when it comes due
+        if scheduler._cancelled > MAX_CANCELLED_TIMERS and scheduler._cancelled * 2 > len(timers):
+            scheduler._sweep_cancelled()
+
+
 class VirtualClock:
     """Time as the in-process server sees it. It moves only when told to."""
 
@@ -180,7 +230,9 @@ class Scheduler:
         self._hub_parked = False
         #: ``(greenlet, value to send it)``, or ``(task, _START)`` for a task to start.
         self._ready: deque[tuple[Any, Any]] = deque()
+        #: The timers armed, a heap; cancelled ones (:attr:`_cancelled` of them) too.
         self._timers: list[Timer] = []
+        self._cancelled = 0
         self._sequence = itertools.count()
         self._tasks: set[Task] = set()
         self._idle: list[greenlet.greenlet] = []
@@ -314,7 +366,7 @@ class Scheduler:
             self.run_pending()
             if condition():
                 return True
-            due = self._timers[0][0] if self._timers else None
+            due = self._next_due()
             if due is not None and (deadline is None or due <= deadline):
                 self._fire_timers_due(due)
                 continue
@@ -327,12 +379,44 @@ class Scheduler:
             self.run_pending()
             return condition()
 
+    def _next_due(self) -> float | None:
+        """When the next timer is due (cancelled ones at the head of the heap dropped)."""
+        timers = self._timers
+        while timers:
+            head = timers[0]
+            if head.target is not None:
+                return head.due
+            heapq.heappop(timers)
+            self._cancelled -= 1
+        return None
+
     def _fire_timers_due(self, when: float) -> None:
         self._spins = 0
-        self.clock.now = max(self.clock.now, when)
-        while self._timers and self._timers[0][0] <= self.clock.now:
-            _, _, fire = heapq.heappop(self._timers)
-            fire()
+        now = self.clock.now = max(self.clock.now, when)
+        timers = self._timers
+        while timers and timers[0].due <= now:
+            timer = heapq.heappop(timers)
+            target, args = timer.target, timer.args
+            if target is None:  # cancelled
+                self._cancelled -= 1
+                continue
+            timer.target, timer.args = None, ()
+            if timer.starts_task:
+                self.start_background_task(target, *args)
+            else:
+                target(*args)
+
+    def _sweep_cancelled(self) -> None:
+        """Drop the cancelled timers from the heap (in place: a caller may hold it)."""
+        timers = self._timers
+        timers[:] = [timer for timer in timers if timer.target is not None]
+        heapq.heapify(timers)
+        self._cancelled = 0
+
+    @property
+    def timer_count(self) -> int:
+        """Timers armed that are still to fire (not fired, not cancelled)."""
+        return len(self._timers) - self._cancelled
 
     def _yield(self) -> None:
         wakeup = _Wakeup(greenlet.getcurrent())
@@ -350,33 +434,32 @@ class Scheduler:
         """Park the current task until ``wakeup`` fires or ``timeout`` passes."""
         if timeout is None:
             return self._hub.switch()
-        timer = self.call_later(timeout, lambda: self._wake(wakeup, _TIMED_OUT))
+        timer = self.arm(timeout, self._wake, (wakeup, _TIMED_OUT))
         try:
             return self._hub.switch()
         finally:
             if wakeup.value is not _TIMED_OUT:  # woken (or killed) first: drop the timer
-                self._cancel_timer(timer)
+                timer.cancel()
 
-    def call_later(self, delay: float, fire: Callable[[], object]) -> Timer:
-        due = self.clock.now + max(delay, 0.0)
-        timer = (due, next(self._sequence), fire)
+    def call_later(self, delay: float, target: Callable[..., object], *args: Any) -> Timer:
+        """Call ``target(*args)`` once the clock has moved ``delay`` seconds on, in
+        whatever greenlet moves it (the test's code, or the hub); timers due at the
+        same time fire in the order they were armed."""
+        return self.arm(delay, target, args)
+
+    def arm(self, delay: float, target: Callable[..., object], args: tuple[Any, ...] = (),
+            starts_task: bool = False) -> Timer:
+        """:meth:`call_later` with the arguments as a tuple; with ``starts_task``,
+        ``target(*args)`` is started as a task when the timer fires."""
+        timer = Timer()
+        timer._scheduler = self
+        timer.due = self.clock.now + (delay if delay > 0 else 0.0)
+        timer.sequence = next(self._sequence)
+        timer.target = target
+        timer.args = args
+        timer.starts_task = starts_task
         heapq.heappush(self._timers, timer)
         return timer
-
-    def cancel_timer(self, timer: Timer) -> None:
-        """Forget a timer :meth:`call_later` returned (nothing if it already fired)."""
-        self._cancel_timer(timer)
-
-    def _cancel_timer(self, timer: Timer) -> None:
-        timers = self._timers
-        if timers and timers[-1] is timer:  # the last one set (often the only one):
-            timers.pop()  # a heap without its last item is still a heap
-            return
-        try:
-            timers.remove(timer)
-        except ValueError:
-            return
-        heapq.heapify(timers)
 
     def _report_failure(self, task: Task, exc: BaseException) -> None:
         self.report_failure(task.name, exc)
@@ -446,7 +529,10 @@ class Scheduler:
         """End every pending task and forget every timer (test teardown)."""
         for task in list(self._tasks):
             task.kill()
+        for timer in self._timers:  # a handle cancelled later finds it done
+            timer.target, timer.args = None, ()
         self._timers.clear()
+        self._cancelled = 0
         self._ready.clear()
 
     def _end_greenlets(self) -> None:

@@ -280,12 +280,33 @@ def test_connect_timeout_none_waits_forever(socketio_clock):
 def test_a_session_closed_early_ends_its_timer(echo_app):
     app, socketio = echo_app
     raw = RawInProcessSocket(app, socketio)
-    timers = len(raw.scheduler._timers)
+    timers = raw.scheduler.timer_count
     assert eio_sid_has_deadline(socketio, raw)
     raw.close()
     assert socketio.server._connect_deadlines == {}
-    assert len(raw.scheduler._timers) == timers - 1  # the timer is gone, no task waits
+    assert raw.scheduler.timer_count == timers - 1  # the timer is gone, no task waits
     assert not any("_connect_timed_out" in repr(t.name) for t in raw.scheduler.tasks)
+
+
+def test_a_connect_timeout_armed_in_one_test_is_not_carried_into_the_next(echo_app):
+    from flask_socketio.testing.scheduler import current_scheduler, retire_scheduler
+
+    app, socketio = echo_app
+    old = RawInProcessSocket(app, socketio)
+    retire_scheduler()  # what the plugin does at the end of a test: its timers go too
+    clock = current_scheduler().clock
+    assert clock.now == 0
+    new = RawInProcessSocket(app, socketio)
+    assert new.scheduler is not old.scheduler
+    clock.advance(44.9)
+    assert not new.is_closed
+    clock.advance(100)
+    assert new.is_closed  # the next test's timer, on the next test's clock
+    assert not old.is_closed and socketio.server.violation_count == 1
+    old.socket.close()  # its deadline cancelled: a timer of the retired scheduler
+    current_scheduler().run_pending()
+    assert old.is_closed and socketio.server._connect_deadlines == {}
+    assert current_scheduler().timer_count == 0
 
 
 def eio_sid_has_deadline(socketio, raw):

@@ -504,7 +504,7 @@ def test_an_unhandled_connect_refused_by_a_hook_is_refused():
 
 
 def test_the_connect_timer_runs_on_the_engine_that_owns_the_session():
-    from flask_socketio.engine.base import Cancellable
+    from flask_socketio.engine.base import CancelBy
 
     app, socketio = make_app()
     router = socketio.server.eio
@@ -514,7 +514,7 @@ def test_the_connect_timer_runs_on_the_engine_that_owns_the_session():
     class Network:
         def call_later(self, delay, target, *args):
             calls.append(("network", delay, args))
-            return Cancellable(lambda: None)
+            return CancelBy(lambda: None)
 
     network, router.network = router.network, Network()
     try:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from flask_socketio.engine import adoption
-from flask_socketio.engine.base import Cancellable
+from flask_socketio.engine.base import CancelBy, Cancellable
 from flask_socketio.engine.python_engineio import EngineIOServer
 from flask_socketio.engine.router import EngineRouter, listeners_need_threads, runs_service_tasks
 
@@ -56,7 +56,7 @@ class FakeEngine:
 
     def call_later(self, delay: float, target: Any, *args: Any) -> Cancellable:
         self.calls.append(("call_later", delay))
-        return Cancellable(lambda: None)
+        return CancelBy(lambda: None)
 
     def report_failure(self, source: str, exc: BaseException) -> None:
         self.calls.append(("report_failure", source, exc))
@@ -122,6 +122,23 @@ def test_python_engineio_runs_events_and_timers_and_logs_failures(caplog):
         engine.report_failure("a handler", ValueError("boom"))
     assert "Unhandled exception in a handler" in caplog.text
     assert "ValueError: boom" in caplog.text
+
+
+def test_native_engine_timers_fire_once_in_a_greenlet_and_cancel():
+    import gevent
+
+    engine = EngineRouter(engine="native", async_mode="gevent").network
+    fired = []
+    engine.call_later(0.01, lambda: fired.append(gevent.getcurrent()))
+    cancelled = engine.call_later(0.01, fired.append, "cancelled")
+    now = engine.call_later(-1, fired.append, "now")  # (a negative delay: at once)
+    cancelled.cancel()
+    gevent.sleep(0.1)
+    assert fired[0] == "now" and isinstance(fired[1], gevent.Greenlet) and len(fired) == 2
+    now.cancel()  # after it fired: harmless
+    cancelled.cancel()
+    gevent.sleep(0.05)
+    assert len(fired) == 2
 
 
 @pytest.mark.parametrize("engine", ["native", "engineio"])

@@ -167,12 +167,14 @@ def test_cancelling_timers_keeps_the_rest_in_order():
     fired = []
     timers = [scheduler.call_later(delay, lambda delay=delay: fired.append(delay))
               for delay in (5, 1, 3, 4, 2)]
-    scheduler.cancel_timer(timers[-1])  # the last one set: popped
-    scheduler.cancel_timer(timers[2])  # one in the middle: removed, re-heapified
-    scheduler.cancel_timer(timers[2])  # twice: nothing
+    timers[-1].cancel()  # the last one set: popped
+    timers[2].cancel()  # one in the middle: skipped when it comes due
+    timers[2].cancel()  # twice: nothing
+    assert scheduler.timer_count == 3
     scheduler.clock.advance(10)
     assert fired == [1, 4, 5]
     assert scheduler._timers == []
+    assert scheduler.timer_count == 0
 
 
 def test_a_socket_that_never_stalled_has_no_lock_and_resumes_as_a_no_op():
@@ -277,10 +279,11 @@ def test_engine_timers_fire_as_tasks_and_cancel():
     fired = []
     engine.call_later(1, fired.append, "first")
     cancelled = engine.call_later(2, fired.append, "second")
+    engine.call_later(3, lambda: fired.append(client.scheduler.is_task()))
     cancelled.cancel()
     cancelled.cancel()  # twice: nothing
     client.scheduler.clock.advance(5)
-    assert fired == ["first"]
+    assert fired == ["first", True]  # each in a task of its own
     client.disconnect()
 
 

@@ -82,7 +82,7 @@ def server_state(socketio, tasks_before=frozenset()):
         "engine sockets": len(engine.sockets),
         "room listeners": len(room_listeners(server.manager).by_session),
         "tasks": len([task for task in scheduler.tasks if task not in tasks_before]),
-        "timers": len(scheduler._timers),
+        "timers": scheduler.timer_count,
         "failures": len(scheduler.failures),
     }
 

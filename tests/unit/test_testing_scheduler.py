@@ -260,3 +260,96 @@ def test_a_retired_scheduler_leaves_no_greenlet_of_its_own_alive():
 
     assert [task.is_alive() for task in left] == [False]  # the sleeper, killed
     assert all(glet.dead for glet in ran_in) and hub.dead
+
+
+# -- timers ---------------------------------------------------------------------------
+
+
+def test_cancelled_timers_never_fire_wherever_they_are_in_the_heap(scheduler):
+    fired = []
+    timers = [scheduler.call_later(delay, fired.append, delay)
+              for delay in (3, 1, 4, 1.5, 5, 9, 2, 6)]
+    for timer in (timers[1], timers[3], timers[-1]):  # the head, one inside, the last
+        timer.cancel()
+        assert not timer.pending
+    assert scheduler.timer_count == 5
+    scheduler.clock.advance(10)
+    assert fired == [2, 3, 4, 5, 9]
+    assert scheduler.timer_count == 0 and not any(timer.pending for timer in timers)
+
+
+def test_cancelling_a_timer_that_fired_is_harmless(scheduler):
+    fired = []
+    first = scheduler.call_later(1, fired.append, "first")
+    scheduler.clock.advance(1)
+    later = scheduler.call_later(1, fired.append, "later")  # now the last one armed
+    first.cancel()
+    first.cancel()
+    assert later.pending and scheduler.timer_count == 1
+    scheduler.clock.advance(5)
+    assert fired == ["first", "later"]
+
+
+def test_timers_due_together_fire_in_the_order_they_were_armed(scheduler):
+    fired = []
+    timers = [scheduler.call_later(5 if number % 2 else 3, fired.append, number)
+              for number in range(300)]
+    for timer in timers[::3]:  # (more than MAX_CANCELLED_TIMERS, and not the last)
+        timer.cancel()
+    kept = [number for number in range(300) if number % 3]
+    scheduler.clock.advance(4)
+    assert fired == [number for number in kept if number % 2 == 0]
+    scheduler.clock.advance(1)
+    assert fired[len(fired) - len(kept) // 2:] == [number for number in kept if number % 2]
+    assert fired == sorted(kept, key=lambda number: (number % 2, number))
+
+
+def test_cancelled_timers_do_not_pile_up_in_the_heap(scheduler):
+    from flask_socketio.testing.scheduler import MAX_CANCELLED_TIMERS
+
+    fired = []
+    scheduler.call_later(100, fired.append, "kept")
+    for _ in range(1000):  # a connection's timer, cancelled behind another one armed
+        first = scheduler.call_later(45, fired.append, "cancelled")
+        second = scheduler.call_later(45, fired.append, "cancelled too")
+        first.cancel()  # not the last: left behind, until they are most of the heap
+        second.cancel()  # the last one: gone at once
+        assert len(scheduler._timers) <= MAX_CANCELLED_TIMERS + 2
+    assert scheduler.timer_count == 1
+    scheduler.clock.advance(100)
+    assert fired == ["kept"]
+
+
+def test_a_wait_with_only_cancelled_timers_left_is_a_deadlock_at_the_same_time(scheduler):
+    first = scheduler.call_later(10, print, "never")
+    second = scheduler.call_later(20, print, "never")
+    first.cancel()  # not the last: left at the head of the heap
+    second.cancel()
+    assert len(scheduler._timers) == 1 and scheduler.timer_count == 0
+    with pytest.raises(DeadlockError):
+        scheduler.create_event().wait()
+    assert scheduler.clock.now == 0.0  # not moved to a cancelled timer's time
+
+
+def test_a_timer_fires_in_a_task_only_when_asked(scheduler):
+    where = []
+    scheduler.arm(1, lambda: where.append(scheduler.is_task()))
+    scheduler.arm(1, lambda: where.append(scheduler.is_task()), starts_task=True)
+    scheduler.clock.advance(1)
+    assert where == [False, True]
+
+
+def test_a_retired_schedulers_timers_are_gone_and_cancel_harmlessly():
+    fired = []
+    old = Scheduler()
+    timer = old.call_later(5, fired.append, "old")
+    old.call_later(1, fired.append, "old too")
+    old.retire()
+    assert old.timer_count == 0 and not timer.pending
+    new = Scheduler()
+    mine = new.call_later(5, fired.append, "new")
+    timer.cancel()  # an old handle: touches nothing of the next scheduler's
+    assert mine.pending and new.timer_count == 1
+    new.clock.advance(10)
+    assert fired == ["new"] and new.clock.now == 10
+    new.retire()
