@@ -34,7 +34,9 @@ a leave as cheap as before. ``tests/unit/test_upstream_contract_rooms.py`` compa
 every step with python-socketio's own managers on random sequences and pins the code
 of the methods mirrored; ``tests/unit/test_room_index.py`` does the comparison on
 sequences hypothesis draws. Should a room lack its stamp (``rooms`` changed behind
-the manager's back), both lookups fall back to python-socketio's scan.
+the manager's back), both lookups fall back to python-socketio's scan. The rooms it
+makes hold their members in a :class:`~flask_socketio.room_members.RoomMembers`, the
+``bidict`` python-socketio expects, cheaper to make, join and leave.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from socketio.base_manager import BaseManager, bidict
+from socketio.base_manager import BaseManager
+
+from .room_members import RoomMembers
 
 #: No rooms: what ``BaseManager.is_sid_room`` looks in when the namespace has none
 #: (an unhashable room raises there, as it does in python-socketio's).
@@ -103,7 +107,7 @@ class RoomIndexMixin:
             rooms = self.rooms[namespace] = {}
         members = rooms.get(room)
         if members is None:
-            members = rooms[room] = bidict()
+            members = rooms[room] = RoomMembers()
             order = self._room_order.get(namespace)
             if order is None:
                 order = self._room_order[namespace] = {}
