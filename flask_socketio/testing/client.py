@@ -200,7 +200,7 @@ class SocketIOTestClient(ClientState):
         for listener in creation_listeners:
             listener(self)
         if connect:
-            self.connect(namespace, auth=auth)
+            self._connect(namespace, None, None, auth)
         elif auth is not None:  # the first connect() uses it
             self._deferred_auth[check_namespace(namespace)] = auth
 
