@@ -33,9 +33,6 @@ logger = logging.getLogger("flask_socketio")
 
 #: Where the bridge keeps a connection's :class:`Connection` in its environ.
 CONNECTION_KEY = "flask_socketio.connection"
-#: Where a test client's session observer waits for the connection's state to be made
-#: (see :meth:`flask_socketio.toolkit_seam.ToolkitSeam.watch_session`).
-SESSION_OBSERVER_KEY = "flask_socketio.session_observer"
 #: Where an engine may put itself in the environ of its sessions: what the handlers
 #: of such a connection raise and nothing handles goes to the engine's
 #: ``report_failure(source, exc)`` (else it is logged).
@@ -50,6 +47,9 @@ REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
 _UNHANDLED: Any = object()
 
 SessionObserver = Callable[[str, str, dict[str, Any], dict[str, Any]], None]
+#: ``source(environ)``: the observer of the session of the connection of ``environ``,
+#: if any (see :meth:`flask_socketio.toolkit_seam.ToolkitSeam.observe_sessions`).
+SessionObserverSource = Callable[[WSGIEnvironment], "SessionObserver | None"]
 
 
 class RunningHandler:
@@ -348,6 +348,9 @@ class FlaskBridge:
         self._app = app
         self._server = server
         self._hooks = hooks
+        #: Asked for a connection's session observer when its state is made (the
+        #: test toolkit sets it; production leaves it ``None``).
+        self.session_observer_source: SessionObserverSource | None = None
         self._error_handler = error_handler
         self._manage_session = manage_session
 
@@ -360,8 +363,9 @@ class FlaskBridge:
             engine = environ.get(ENGINE_KEY)
             report = engine.report_failure if engine is not None else log_failure
             state = environ[CONNECTION_KEY] = Connection(app, report)
-            if SESSION_OBSERVER_KEY in environ:  # a test client's, set before (lazily)
-                state.session_observer = environ.pop(SESSION_OBSERVER_KEY)
+            source = self.session_observer_source
+            if source is not None:  # the test toolkit's
+                state.session_observer = source(environ)
         return state
 
     def dispatch(self, spec: HandlerSpec, args: tuple[Any, ...]) -> Any:

@@ -79,19 +79,31 @@ class EventHooks:
     """The before- and after-event hooks of one ``SocketIO``, each with the namespace
     it serves (``None``: every namespace), in registration order."""
 
-    def __init__(self, matches: Callable[[Any, str], bool]) -> None:
+    def __init__(self, matches: Callable[[Any, str], bool],
+                 on_change: Callable[[], None] | None = None) -> None:
         self.before: list[tuple[Any, BeforeHook]] = []
         self.after: list[tuple[Any, AfterHook]] = []
         self._matches = matches
         self._chains: dict[str, HookChain] = {}
+        #: Called after a hook is added.
+        self._on_change = on_change
 
     def add_before(self, hook: BeforeHook, namespace: Any) -> None:
         self.before.append((namespace, hook))
-        self._chains.clear()
+        self._changed()
 
     def add_after(self, hook: AfterHook, namespace: Any) -> None:
         self.after.append((namespace, hook))
+        self._changed()
+
+    def __bool__(self) -> bool:
+        """Is any hook registered?"""
+        return bool(self.before or self.after)
+
+    def _changed(self) -> None:
         self._chains.clear()
+        if self._on_change is not None:
+            self._on_change()
 
     def chain(self, namespace: str, owner: HookOwner | None = None) -> HookChain | None:
         """The hooks for an event of ``namespace`` (handled by ``owner``, a class-based

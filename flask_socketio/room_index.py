@@ -33,16 +33,24 @@ does their work itself rather than call down and look again, which keeps a join 
 a leave as cheap as before. ``tests/unit/test_upstream_contract_rooms.py`` compares
 every step with python-socketio's own managers on random sequences and pins the code
 of the methods mirrored; ``tests/unit/test_room_index.py`` does the comparison on
-sequences hypothesis draws. Should a room lack its stamp (``rooms`` changed behind
-the manager's back), both lookups fall back to python-socketio's scan.
+sequences hypothesis draws. Once a join of or a leave from a named room is done, this
+class calls ``_joined`` or ``_left`` (hooks that keep the index, which the room observer
+extends to report the join or leave); the ``None`` and sid rooms of a connect and a
+disconnect call no hook. Should a room lack its stamp (``rooms`` changed behind
+the manager's back), both lookups fall back to python-socketio's scan. The rooms it
+makes hold their members in a :class:`~flask_socketio.room_members.RoomMembers`, the
+``bidict`` python-socketio expects, cheaper to make, join and leave.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from typing import Any
 
-from socketio.base_manager import BaseManager, bidict
+from socketio.base_manager import BaseManager
+
+from .room_members import RoomMembers
 
 #: No rooms: what ``BaseManager.is_sid_room`` looks in when the namespace has none
 #: (an unhashable room raises there, as it does in python-socketio's).
@@ -103,24 +111,29 @@ class RoomIndexMixin:
             rooms = self.rooms[namespace] = {}
         members = rooms.get(room)
         if members is None:
-            members = rooms[room] = bidict()
+            members = rooms[room] = RoomMembers()
             order = self._room_order.get(namespace)
             if order is None:
                 order = self._room_order[namespace] = {}
             order[room] = next(self._room_clock)
         if eio_sid is None:
             eio_sid = rooms[None][sid]
+        if room is None or room == sid:
+            members[sid] = eio_sid
+            return
+        new = sid not in members
         members[sid] = eio_sid
-        if room is not None and room != sid:
-            self._joined(sid, namespace, room)
+        self._joined(sid, namespace, room, eio_sid if new else None)
 
     def _enter_through(self, sid: str, namespace: str, room: Any, eio_sid: str | None) -> Any:
         """``basic_enter_room`` by the class below, indexing what it did."""
         rooms = self.rooms.get(namespace)
         try:
-            made = rooms is None or room not in rooms
+            members = rooms.get(room) if rooms is not None else None
+            made = members is None
         except TypeError:  # unhashable: python-socketio raises
-            made = False
+            members, made = None, False
+        was_in = members is not None and sid in members
         try:
             result = super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
         finally:
@@ -129,10 +142,14 @@ class RoomIndexMixin:
             if made and room in self.rooms.get(namespace, ()):
                 self._room_order.setdefault(namespace, {})[room] = next(self._room_clock)
         if room is not None and room != sid:
-            self._joined(sid, namespace, room)
+            self._joined(sid, namespace, room,
+                         None if was_in else self.rooms[namespace][room][sid])
         return result
 
-    def _joined(self, sid: str, namespace: str, room: Any) -> None:
+    def _joined(self, sid: str, namespace: str, room: Any, eio_sid: str | None) -> None:
+        """``sid`` is in the named ``room`` now; ``eio_sid`` is its connection's if it
+        was not in the room before, ``None`` if it was (a hook: the room observer
+        extends it)."""
         named = self._named_rooms.get(namespace)
         if named is None:
             named = self._named_rooms[namespace] = {}
@@ -155,7 +172,7 @@ class RoomIndexMixin:
         if members is None:
             return
         try:
-            del members[sid]
+            eio_sid = members.pop(sid)
         except KeyError:
             return
         if len(members) == 0:
@@ -163,26 +180,31 @@ class RoomIndexMixin:
             if len(rooms) == 0:
                 del self.rooms[namespace]
                 self._forget(namespace)
-                return
-            order = self._room_order.get(namespace)
-            if order is not None:
-                order.pop(room, None)
+            else:
+                order = self._room_order.get(namespace)
+                if order is not None:
+                    order.pop(room, None)
         if room is not None and room != sid:
-            self._left(sid, namespace, room)
+            self._left(sid, namespace, room, eio_sid)
 
     def _leave_through(self, sid: str, namespace: str, room: Any) -> Any:
         """``basic_leave_room`` by the class below, indexing what it did."""
+        named = room is not None and room != sid
+        eio_sid = None
+        if named:
+            # an unhashable room: python-socketio raises (or not) below
+            with contextlib.suppress(TypeError):
+                eio_sid = self.rooms.get(namespace, {}).get(room, {}).get(sid)
         result = super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
         rooms = self.rooms.get(namespace)
         if rooms is None:
             self._forget(namespace)
-            return result
-        if room not in rooms:
+        elif room not in rooms:
             order = self._room_order.get(namespace)
             if order is not None:
                 order.pop(room, None)
-        if room is not None and room != sid:
-            self._left(sid, namespace, room)
+        if named:
+            self._left(sid, namespace, room, eio_sid)
         return result
 
     def _forget(self, namespace: str) -> None:
@@ -190,7 +212,10 @@ class RoomIndexMixin:
         self._room_order.pop(namespace, None)
         self._named_rooms.pop(namespace, None)
 
-    def _left(self, sid: str, namespace: str, room: Any) -> None:
+    def _left(self, sid: str, namespace: str, room: Any, eio_sid: str | None) -> None:
+        """``sid`` is not in the named ``room`` now; ``eio_sid`` is its connection's
+        if it was in the room before, ``None`` if it was not (a hook: the room
+        observer extends it)."""
         named = self._named_rooms.get(namespace)
         joined = named.get(sid) if named is not None else None
         if joined is None:

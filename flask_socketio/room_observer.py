@@ -2,9 +2,12 @@
 
 python-socketio's managers keep the rooms; every join and leave, including those
 of ``close_room`` and of a disconnect, passes through ``basic_enter_room`` and
-``basic_leave_room``. :func:`observable` makes a manager class that reports them
-to an optional listener (the test client's transcript); with no listener it costs
-one attribute check. It mixes in
+``basic_leave_room``, where the room index
+(:class:`~flask_socketio.room_index.RoomIndexMixin`) calls its hooks for the named
+rooms. :func:`observable` makes a manager class whose hooks report those joins and
+leaves to an optional listener (the test client's transcript); with no listener it
+costs one attribute check per named-room join or leave, and nothing for the
+``None`` and sid rooms of a connect and a disconnect. It mixes in
 :class:`~flask_socketio.emit_observer.EmitObserverMixin` too, which reports emits,
 and :class:`~flask_socketio.recovery.RecoveringManagerMixin` (just above
 python-socketio's ``Manager``), which logs deliveries for connection state recovery.
@@ -30,31 +33,27 @@ _classes: dict[type, type] = {}
 
 
 class RoomObserverMixin:
-    """Reports named-room joins and leaves to ``room_listener``."""
+    """Reports named-room joins and leaves to ``room_listener``.
+
+    It extends the room index's hooks (:class:`~flask_socketio.room_index.RoomIndexMixin`
+    calls ``_joined`` and ``_left`` for the rooms other than the ``None`` room and a
+    connection's own, once the join or leave is done) rather than wrapping
+    ``basic_enter_room`` and ``basic_leave_room``: a connect and a disconnect, which
+    join and leave only those two rooms, do not pass through it."""
 
     room_listener: RoomListener | None = None
-    rooms: dict[str, Any]
 
-    def basic_enter_room(self, sid: str, namespace: str, room: Any,
-                         eio_sid: str | None = None) -> Any:
+    def _joined(self, sid: str, namespace: str, room: Any, eio_sid: str | None) -> None:
+        super()._joined(sid, namespace, room, eio_sid)  # type: ignore[misc]
         listener = self.room_listener
-        if listener is None or room is None or room == sid:
-            return super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
-        was_in = sid in self.rooms.get(namespace, {}).get(room, ())
-        result = super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
-        if not was_in:
-            listener(self.rooms[namespace][room][sid], sid, namespace, room, True)
-        return result
+        if listener is not None and eio_sid is not None:
+            listener(eio_sid, sid, namespace, room, True)
 
-    def basic_leave_room(self, sid: str, namespace: str, room: Any) -> Any:
+    def _left(self, sid: str, namespace: str, room: Any, eio_sid: str | None) -> None:
+        super()._left(sid, namespace, room, eio_sid)  # type: ignore[misc]
         listener = self.room_listener
-        if listener is None or room is None or room == sid:
-            return super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
-        eio_sid = self.rooms.get(namespace, {}).get(room, {}).get(sid)
-        result = super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]
-        if eio_sid is not None:
+        if listener is not None and eio_sid is not None:
             listener(eio_sid, sid, namespace, room, False)
-        return result
 
 
 def observable(manager_class: type) -> type:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .context import CONNECTION_KEY, SESSION_OBSERVER_KEY
 from .wsgi_types import WSGIEnvironment
 
 if TYPE_CHECKING:
-    from .context import FlaskBridge, SessionObserver
+    from .context import FlaskBridge, SessionObserverSource
     from .protocol import ProtocolServer
 
 
@@ -41,16 +40,12 @@ class ToolkitSeam:
         """Does the server keep each connection's Flask session (``manage_session``)?"""
         return self._manage_session()
 
-    def watch_session(self, environ: WSGIEnvironment, observer: SessionObserver) -> None:
-        """Have ``observer(event, namespace, before, after)`` told of each change a
-        handler makes to the session of the connection of ``environ``."""
-        state = environ.get(CONNECTION_KEY)
-        if state is None:
-            # The connection's state is made when first needed (often never: no
-            # handler, no session): it takes the observer from the environ then.
-            environ[SESSION_OBSERVER_KEY] = observer
-        else:
-            state.session_observer = observer
+    def observe_sessions(self, source: SessionObserverSource) -> None:
+        """Have ``source(environ)`` asked, when a connection's state is first made
+        (when a handler first runs for it), for the observer of its session:
+        ``observer(event, namespace, before, after)`` is then told of each change a
+        handler makes to it (``None``: not observed). Replaces the source before."""
+        self._bridge.session_observer_source = source
 
     def request_replaced(self, environ: WSGIEnvironment) -> None:
         """The handshake request in ``environ`` was replaced in place (new headers, so

@@ -15,7 +15,10 @@ per-connection request template of ``context.py`` copies what Werkzeug's
 index (``room_index.py``) does the work of python-socketio's public
 ``BaseManager.basic_enter_room``, ``basic_leave_room`` and ``basic_disconnect``
 itself; ``tests/unit/test_upstream_contract_rooms.py`` pins their code and compares
-behaviour.
+behaviour. The members of a room (``room_members.py``) are a ``bidict`` whose common
+operations write its two backing dicts directly;
+``tests/unit/test_upstream_contract_bidict.py`` checks that it leaves them as bidict's
+own methods do, on random sequences.
 """
 
 from __future__ import annotations
@@ -139,6 +142,15 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
                   "serving.py: a body sent after its head (large, or chunked)", ("data",)),
     PrivateMember("gevent.pywsgi", "_InvalidClientRequest",
                   "serving.py: a refused request head answered 400 as pywsgi answers"),
+    # bidict: a room's members (room_members.py), python-socketio's bidict made cheap
+    # to make, join and leave; tests/unit/test_upstream_contract_bidict.py compares
+    # it with bidict.
+    PrivateMember("bidict:bidict", "_fwdm",
+                  "room_members.py: a room's {sid: eio_sid}, written and read directly "
+                  "(python-socketio reads it too, in get_participants)", instance=True),
+    PrivateMember("bidict:bidict", "_invm",
+                  "room_members.py: a room's {eio_sid: sid}, written and read directly "
+                  "(python-socketio reads it too, in sid_from_eio_sid)", instance=True),
     # Flask and Werkzeug.
     PrivateMember("flask.testing:FlaskClient", "_add_cookies_to_wsgi",
                   "testing/client.py: the Flask test client's cookies in the handshake",

@@ -30,10 +30,10 @@ from ..packets import binary_hint
 from ..textcodec import DEFAULT_JSON, decode_control, decode_text, encode_text
 from ..wsgi_types import WSGIEnvironment
 from . import hooks
-from .inprocess import InProcessSocket, in_process_engine
+from .inprocess import InProcessEngine, InProcessSocket, in_process_engine
 from .matchers import ANY
 from .records import ReceivedEvent, SessionChange
-from .rooms import RoomListeners, room_listeners
+from .rooms import listen_to_rooms
 from .state import (
     DROP_REASONS,
     LAST_AUTH,
@@ -117,9 +117,8 @@ def _build_environ(path: str, query_string: str, headers: Any) -> dict[str, Any]
         builder.close()
 
 
-#: A client's room listeners before it has a session: nobody's.
-_NO_ROOM_LISTENERS = RoomListeners()
-
+#: Makes a client's queue of deliveries from other threads (rare: one lock for all).
+_FOREIGN_QUEUE_LOCK = threading.Lock()
 
 class SocketIOTestClient(ClientState):
     """A Socket.IO client that talks to a ``SocketIO`` server in the same process.
@@ -151,10 +150,10 @@ class SocketIOTestClient(ClientState):
     # one more and every attribute of every client goes through a real dict). A
     # client still takes any other attribute (a test's own) in its dict.
     __slots__ = ("app", "socketio", "_seam", "server", "engine", "flask_test_client",
-                 "raise_server_exceptions", "timeout", "transcript", "session_changes",
+                 "raise_server_exceptions", "timeout", "transcript", "_session_changes",
                  "eio_sid", "_socket", "_packet_class", "_acks", "_last_ack_id",
                  "_binary_packet", "_foreign", "_has_foreign_producers", "_is_closed",
-                 "_environ_overrides", "_room_listeners", "_pids", "_offsets",
+                 "_environ_overrides", "_pids", "_offsets",
                  "_recovered")
 
     def __init__(self, app: flask.Flask, socketio: SocketIO, namespace: str | None = None,
@@ -170,28 +169,27 @@ class SocketIOTestClient(ClientState):
         self._seam = seam = socketio.toolkit_seam()
         server = self.server = seam.server
         self.engine = in_process_engine(server.eio)
+        seam.observe_sessions(_session_observer_of)
         self.flask_test_client = flask_test_client
         self.raise_server_exceptions = raise_server_exceptions
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         #: Every packet in and out, rooms joined and left, session changes.
         self.transcript = Transcript()
-        #: Each change a handler made to this connection's session, in order.
-        self.session_changes: list[SessionChange] = []
+        self._session_changes: list[SessionChange] | None = None
         self.eio_sid: str | None = None
         self._socket: InProcessSocket | None = None
         self._packet_class = server.packet_class
         self._acks: dict[tuple[str, int], list[Any]] = {}
         self._last_ack_id = 0
         self._binary_packet: Any = None
-        self._foreign: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: Deliveries from other threads (made by the first: see :meth:`_foreign_queue`).
+        self._foreign: queue.SimpleQueue[Any] | None = None
         self._has_foreign_producers = False
         self._is_closed = False
         self._query_string = query_string
         self._headers = headers
         #: The environ keys to set in each handshake request.
         self._environ_overrides = dict(environ_overrides) if environ_overrides else None
-        #: The server's room listeners, once connected.
-        self._room_listeners = _NO_ROOM_LISTENERS
         #: Connection state recovery, per namespace: the server's pid, the offset of
         #: the last event received, and whether the last connect was a recovery.
         self._pids: dict[str, str] = {}
@@ -202,7 +200,7 @@ class SocketIOTestClient(ClientState):
         for listener in creation_listeners:
             listener(self)
         if connect:
-            self.connect(namespace, auth=auth)
+            self._connect(namespace, None, None, auth)
         elif auth is not None:  # the first connect() uses it
             self._deferred_auth[check_namespace(namespace)] = auth
 
@@ -215,6 +213,15 @@ class SocketIOTestClient(ClientState):
                 flask_session.update(values)
         except RuntimeError as exc:
             raise RuntimeError(f"cannot seed session=: {exc} (is SECRET_KEY set?)") from exc
+
+    @property
+    def session_changes(self) -> list[SessionChange]:
+        """Each change a handler made to this connection's session, in order (the
+        same list each time: a test may clear it)."""
+        changes = self._session_changes
+        if changes is None:
+            changes = self._session_changes = []
+        return changes
 
     @property
     def scheduler(self) -> Any:
@@ -370,12 +377,10 @@ class SocketIOTestClient(ClientState):
 
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
         environ = self._handshake_request(query_string, headers)
-        socket = self._socket = self.engine.open(environ, self._on_payload, self._on_close)
-        eio_sid = self.eio_sid = socket.sid
+        socket = self._socket = self.engine.open(environ, self)
+        self.eio_sid = socket.sid
         self._binary_packet = None
-        self._seam.watch_session(environ, _session_observer(self))
-        listeners = self._room_listeners = room_listeners(self.server.manager)
-        listeners.by_session[eio_sid] = self._record_room_change
+        listen_to_rooms(self.server.manager, self.engine)
 
     def disconnect(self, namespace: str | None = None) -> None:
         """Disconnect ``namespace``; the server runs its disconnect handler.
@@ -409,8 +414,6 @@ class SocketIOTestClient(ClientState):
             self._sync()
         finally:
             self._is_closed = True
-            if self.eio_sid is not None:
-                self._room_listeners.by_session.pop(self.eio_sid, None)
 
     def __enter__(self) -> SocketIOTestClient:
         return self
@@ -650,13 +653,24 @@ class SocketIOTestClient(ClientState):
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
-                payload = self._foreign.get(timeout=left)
+                payload = self._foreign_queue().get(timeout=left)
             except queue.Empty:
                 break
             self._on_payload(payload)
             self._sync()
             if until is not None and until():
                 return
+
+    def _foreign_queue(self) -> queue.SimpleQueue[Any]:
+        """The queue of deliveries from other threads, made on first use (most clients
+        never get one), once even when two threads ask at the same time."""
+        foreign = self._foreign
+        if foreign is None:
+            with _FOREIGN_QUEUE_LOCK:
+                foreign = self._foreign
+                if foreign is None:
+                    foreign = self._foreign = queue.SimpleQueue()
+        return foreign
 
     # -- the protocol --------------------------------------------------------------------
 
@@ -717,8 +731,9 @@ class SocketIOTestClient(ClientState):
 
     def _on_payload(self, payload: Any) -> None:
         if not self.engine.scheduler.owns():  # a live server's thread, a queue listener
+            foreign = self._foreign_queue()
             self._has_foreign_producers = True
-            self._foreign.put(payload)
+            foreign.put(payload)
             return
         if self._binary_packet is not None:
             if self._binary_packet.add_attachment(payload):
@@ -751,8 +766,6 @@ class SocketIOTestClient(ClientState):
                     else reason if reason in DROP_REASONS else TRANSPORT_CLOSE)
                 self.transcript.add("received", "disconnect", namespace, args=reason)
             namespaces.clear()
-        if self.eio_sid is not None:  # the session is over: the server forgets this client
-            self._room_listeners.by_session.pop(self.eio_sid, None)
 
     def _dispatch(self, pkt: Any) -> None:
         namespace = pkt.namespace or "/"
@@ -845,10 +858,11 @@ class SocketIOTestClient(ClientState):
 
     def _sync(self) -> None:
         """Run pending in-process work, take deliveries from other threads, raise errors."""
-        if self._has_foreign_producers:  # set before any is put
+        if self._has_foreign_producers:  # set before any is put, once the queue is made
+            foreign = self._foreign_queue()
             while True:
                 try:
-                    payload = self._foreign.get_nowait()
+                    payload = foreign.get_nowait()
                 except queue.Empty:
                     break
                 self._on_payload(payload)
@@ -902,6 +916,16 @@ _KINDS = {
     sio_packet.BINARY_EVENT: "event",
     sio_packet.BINARY_ACK: "ack",
 }
+
+
+def _session_observer_of(environ: WSGIEnvironment) -> Callable[[str, str, Any, Any], None] | None:
+    """The session observer of the connection of ``environ``: its test client's, if it
+    is an open in-process session (asked by the Flask bridge when it first makes the
+    connection's state: most connections never need one)."""
+    engine = environ.get(ENGINE_KEY)
+    socket = engine.socket_for(environ) if isinstance(engine, InProcessEngine) else None
+    client = socket.peer if socket is not None else None
+    return _session_observer(client) if isinstance(client, SocketIOTestClient) else None
 
 
 def _session_observer(client: SocketIOTestClient) -> Callable[[str, str, Any, Any], None]:

@@ -13,7 +13,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import engineio
 import greenlet
@@ -24,9 +24,24 @@ from .scheduler import Scheduler, Task, Timer, current_scheduler
 logger = logging.getLogger("flask_socketio.testing")
 Reason = engineio.Server.reason
 
-#: What the client side of a socket is told: a payload, or that the socket closed.
-PayloadListener = Callable[[Any], None]
-CloseListener = Callable[[str], None]
+#: Where the engine puts a session's id in the environ of its handshake request
+#: (:meth:`InProcessEngine.socket_for` reads it).
+EIO_SID_KEY = "flask_socketio.testing.eio_sid"
+
+
+class SocketPeer(Protocol):
+    """The client side of an :class:`InProcessSocket` (a test client): what it is
+    told of its session while the socket is open."""
+
+    def _on_payload(self, payload: Any) -> None:
+        """An Engine.IO message payload the server sent."""
+
+    def _on_close(self, reason: str) -> None:
+        """The session closed, for ``reason``."""
+
+    def _record_room_change(self, sid: str, namespace: str, room: Any,
+                            joined: bool) -> None:
+        """The server made the connection join (or leave) a named room."""
 
 
 class InProcessSocket:
@@ -51,13 +66,13 @@ class InProcessSocket:
     _stall_lock: threading.RLock | None = None
 
     def __init__(self, engine: InProcessEngine, sid: str, environ: WSGIEnvironment,
-                 on_payload: PayloadListener, on_close: CloseListener) -> None:
+                 peer: SocketPeer) -> None:
         self.engine = engine
         self.sid = sid
         self.environ = environ
         self.session: dict[str, Any] = {}
-        self._on_payload = on_payload
-        self._on_close = on_close
+        #: The client side, until the socket closes.
+        self.peer = peer
         self._inbound: deque[Any] = deque()
 
     # client -> server ---------------------------------------------------------------
@@ -144,7 +159,7 @@ class InProcessSocket:
                 if self.is_stalled:
                     self._waiting.append(payload)
                     return
-        self._on_payload(payload)
+        self.peer._on_payload(payload)
 
     def is_writable(self) -> bool:
         """Would what the server sends now reach the client at once?"""
@@ -167,15 +182,15 @@ class InProcessSocket:
             waiting = self._waiting
             assert type(waiting) is deque
             while waiting and not self.is_closed:
-                self._on_payload(waiting.popleft())
+                self.peer._on_payload(waiting.popleft())
 
     def notify_closed(self, reason: str) -> None:
-        on_close = self._on_close
+        peer = self.peer
         # A closed socket tells its client nothing more (deliver() and resume() check
         # is_closed): it lets go of it, so that a client and its socket make no
         # reference cycle once closed and are freed at once, without the cyclic GC.
-        self._on_payload, self._on_close = _closed_payload, _closed_close
-        on_close(reason)
+        self.peer = _CLOSED_PEER
+        peer._on_close(reason)
 
 
 _CLOSE = object()
@@ -185,12 +200,21 @@ def _no_handler(*args: Any) -> None:
     """What an engine event without a handler triggers."""
 
 
-def _closed_payload(payload: Any) -> None:
-    """A closed socket's payload listener (never called: nothing is delivered)."""
+class _ClosedPeer:
+    """A closed socket's peer: told nothing (a socket delivers nothing once closed)."""
+
+    def _on_payload(self, payload: Any) -> None:
+        pass
+
+    def _on_close(self, reason: str) -> None:
+        pass
+
+    def _record_room_change(self, sid: str, namespace: str, room: Any,
+                            joined: bool) -> None:
+        pass
 
 
-def _closed_close(reason: str) -> None:
-    """A closed socket's close listener (never called: it closes once)."""
+_CLOSED_PEER = _ClosedPeer()
 
 
 class _Drop:
@@ -257,11 +281,12 @@ class InProcessEngine:
 
     # the client's side --------------------------------------------------------------
 
-    def open(self, environ: WSGIEnvironment, on_payload: PayloadListener,
-             on_close: CloseListener) -> InProcessSocket:
-        """Open an Engine.IO session for a client, as a handshake would."""
+    def open(self, environ: WSGIEnvironment, peer: SocketPeer) -> InProcessSocket:
+        """Open an Engine.IO session for ``peer``, as a handshake with ``environ``
+        would."""
         sid = self._generate_id()
-        socket = InProcessSocket(self, sid, environ, on_payload, on_close)
+        socket = InProcessSocket(self, sid, environ, peer)
+        environ[EIO_SID_KEY] = sid
         self.sockets[sid] = socket
         if self._trigger("connect", sid, environ) is False:
             del self.sockets[sid]
@@ -269,6 +294,11 @@ class InProcessEngine:
             socket.close_reason = "refused"
             raise ConnectionRefusedError("the Engine.IO connect handler refused the connection")
         return socket
+
+    def socket_for(self, environ: WSGIEnvironment) -> InProcessSocket | None:
+        """The open session whose handshake request ``environ`` is, if any."""
+        sid = environ.get(EIO_SID_KEY)
+        return self.sockets.get(sid) if sid is not None else None
 
     def _closed(self, socket: InProcessSocket, reason: str) -> None:
         if socket.is_closed:

@@ -4,30 +4,28 @@ and leave to the test client of the Engine.IO session concerned."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-#: ``listener(sid, namespace, room, joined)``: a client's view of a join or leave.
-ClientRoomListener = Callable[[str, str, Any, bool], None]
+from .inprocess import InProcessEngine
 
 
 class RoomListeners:
-    """A room manager's ``room_listener``: the test clients' listeners by Engine.IO sid."""
+    """A room manager's ``room_listener``: tells the in-process client of the session
+    (the :class:`~flask_socketio.testing.inprocess.InProcessEngine`'s socket's peer)."""
 
-    def __init__(self) -> None:
-        self.by_session: dict[str, ClientRoomListener] = {}
+    def __init__(self, engine: InProcessEngine) -> None:
+        self.engine = engine
 
     def __call__(self, eio_sid: str, sid: str, namespace: str, room: Any,
                  joined: bool) -> None:
-        listener = self.by_session.get(eio_sid)
-        if listener is not None:
-            listener(sid, namespace, room, joined)
+        socket = self.engine.sockets.get(eio_sid)
+        if socket is not None:
+            socket.peer._record_room_change(sid, namespace, room, joined)
 
 
-def room_listeners(manager: Any) -> RoomListeners:
-    """The :class:`RoomListeners` of ``manager`` (a server's room manager), installed
-    on first use."""
+def listen_to_rooms(manager: Any, engine: InProcessEngine) -> None:
+    """Have ``manager`` (a server's room manager) tell ``engine``'s clients of their
+    joins and leaves, from now on (once per manager and engine)."""
     listeners = getattr(manager, "room_listener", None)
-    if not isinstance(listeners, RoomListeners):
-        listeners = manager.room_listener = RoomListeners()
-    return listeners
+    if not isinstance(listeners, RoomListeners) or listeners.engine is not engine:
+        manager.room_listener = RoomListeners(engine)

@@ -134,7 +134,7 @@ class ClientState:
         #: The namespaces connected when the last connection was lost.
         self._lost_namespaces: list[str] = []
         #: Every namespace connected at some time (``get_received()`` reads them).
-        self._was_connected: set[str] = set()
+        self._was_connected: dict[str, None] = {}
 
     def _connect_options(self, namespace: str, query_string: str | None,
                          headers: dict[str, str] | None, auth: Any) -> Any:
@@ -238,7 +238,7 @@ class ClientState:
 
     def _note_connected(self, namespace: str, sid: str) -> None:
         self._namespaces[namespace] = sid
-        self._was_connected.add(namespace)
+        self._was_connected[namespace] = None
 
     def _is_listening(self, namespace: Any) -> bool:
         """May more events come on ``namespace`` (or, for ``ANY``, on any)?"""

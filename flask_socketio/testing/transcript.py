@@ -46,7 +46,8 @@ class Transcript:
     __slots__ = ("_entries", "_pending")
 
     def __init__(self, entries: list[TranscriptEntry] | None = None) -> None:
-        self._entries: list[TranscriptEntry] = [] if entries is None else entries
+        #: The entries read so far: made when first read (most transcripts never are).
+        self._entries = entries
         self._pending: list[tuple[Any, ...]] = []
 
     def add(self, direction: str, kind: str, namespace: str, event: str | None = None,
@@ -56,10 +57,13 @@ class Transcript:
     @property
     def entries(self) -> list[TranscriptEntry]:
         """Every entry so far (the same list each time: a test may clear it)."""
+        entries = self._entries
+        if entries is None:
+            entries = self._entries = []
         if self._pending:
             pending, self._pending = self._pending, []
-            self._entries.extend(TranscriptEntry(*fields) for fields in pending)
-        return self._entries
+            entries.extend(TranscriptEntry(*fields) for fields in pending)
+        return entries
 
     def of_kind(self, kind: str) -> list[TranscriptEntry]:
         return [entry for entry in self.entries if entry.kind == kind]
@@ -68,7 +72,7 @@ class Transcript:
         return iter(self.entries)
 
     def __len__(self) -> int:
-        return len(self._entries) + len(self._pending)
+        return len(self._entries or ()) + len(self._pending)
 
     def __repr__(self) -> str:
         return f"Transcript(entries={self.entries!r})"

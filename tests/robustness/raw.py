@@ -51,11 +51,19 @@ class RawInProcessSocket:
         environ[ENGINE_KEY] = self.engine
         self.received: list[Any] = []
         self.close_reason: str | None = None
-        self.socket = self.engine.open(environ, self.received.append, self._closed)
+        self.socket = self.engine.open(environ, self)
         self.sid = self.socket.sid
 
-    def _closed(self, reason: str) -> None:
+    # the socket's peer (flask_socketio.testing.inprocess.SocketPeer)
+
+    def _on_payload(self, payload: Any) -> None:
+        self.received.append(payload)
+
+    def _on_close(self, reason: str) -> None:
         self.close_reason = reason
+
+    def _record_room_change(self, sid: str, namespace: str, room: Any, joined: bool) -> None:
+        pass
 
     @property
     def is_closed(self) -> bool:

@@ -351,3 +351,44 @@ def test_hooks_run_for_events_and_connects_no_handler_takes():
     seen.clear()
     client.connect("/quiet")
     assert seen == [("/quiet", "connect", (None,)), ("quiet", "connect")]
+
+
+def test_unhandled_events_reach_the_hooks_only_while_there_can_be_hooks():
+    app, socketio = make_app(namespaces=["/", "/bare", "/quiet"])
+    assert socketio.server.unhandled_event is None  # no hook: nothing to hand them to
+    client = socketio.test_client(app, namespace="/bare")
+    seen = []
+
+    @socketio.before_event  # registered once clients exist: from the next event on
+    def before(event, args):
+        seen.append((request.namespace, event))
+
+    assert socketio.server.unhandled_event is not None
+    client.emit("nobody", namespace="/bare")
+    assert seen == [("/bare", "nobody")]
+    client.disconnect(namespace="/bare")
+
+
+def test_a_class_based_namespace_turns_the_unhandled_path_on_for_its_own_hooks():
+    app, socketio = make_app(namespaces=["/", "/quiet"])
+    seen = []
+
+    class Quiet(Namespace):
+        def before_event(self, event, args):
+            seen.append(event)
+
+    socketio.on_namespace(Quiet("/quiet"))  # after init_app
+    assert socketio.server.unhandled_event is not None
+    client = socketio.test_client(app, namespace="/quiet")
+    assert seen == ["connect"]
+    client.disconnect(namespace="/quiet")
+
+
+def test_hooks_and_namespaces_given_before_init_app_count_too():
+    socketio = SocketIO()
+    socketio.before_event(lambda event, args: None)
+    app = Flask(__name__)
+    socketio.init_app(app)
+    assert socketio.server.unhandled_event is not None
+    plain = SocketIO(Flask(__name__))
+    assert plain.server.unhandled_event is None

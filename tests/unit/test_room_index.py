@@ -130,6 +130,45 @@ def test_leaves_follow_rooms_order_not_join_order():
     assert manager._named_rooms["/"] == {early: "old"}
 
 
+@pytest.mark.parametrize("base", [socketio.Manager, PassingManager],
+                         ids=["mirroring", "calling-down"])
+def test_the_observer_hears_the_leave_that_empties_the_namespace(base):
+    """The last room of a namespace can be a named one (its client left the ``None``
+    and sid rooms first): the index forgets the namespace, and the observer still
+    hears the leave, as it hears every named-room join and leave, once."""
+    manager = observable(base)()
+    manager.server = _stub_server()
+    heard: list[Any] = []
+    manager.room_listener = lambda *report: heard.append(report)
+    sid = manager.connect("e0", "/")
+    manager.enter_room(sid, "/", "a")
+    manager.enter_room(sid, "/", "a")        # in it already: not heard again
+    manager.leave_room(sid, "/", None)
+    manager.leave_room(sid, "/", sid)
+    manager.leave_room(sid, "/", "a")
+    manager.leave_room(sid, "/", "a")        # not in it: not heard
+    assert heard == [("e0", sid, "/", "a", True), ("e0", sid, "/", "a", False)]
+    assert manager.rooms == {} and manager._room_order == {} and manager._named_rooms == {}
+
+
+def test_connects_and_disconnects_do_not_pass_through_the_room_observer():
+    """The observer extends the index's named-room hooks rather than wrapping every
+    join and leave: the ``None`` and sid rooms of a connect and a disconnect cost it
+    nothing (bench/PROFILE.md, "Room members (bidict)")."""
+    from flask_socketio.room_observer import RoomObserverMixin
+
+    assert "basic_enter_room" not in vars(RoomObserverMixin)
+    assert "basic_leave_room" not in vars(RoomObserverMixin)
+    manager = RoomManager()
+    manager.server = _stub_server()
+    hooked: list[Any] = []
+    manager._joined = lambda *args: hooked.append(("joined", *args))
+    manager._left = lambda *args: hooked.append(("left", *args))
+    sid = manager.connect("e0", "/")
+    manager.disconnect(sid, "/")
+    assert hooked == []
+
+
 def test_a_client_in_its_own_rooms_only_has_no_entry_in_the_index():
     manager = RoomManager()
     manager.server = _stub_server()

@@ -367,6 +367,36 @@ def test_test_client_class_is_the_injection_point():
     assert type(socketio.test_client(app)) is MyClient
 
 
+def test_a_test_client_class_gets_the_arguments_by_keyword_as_flask_socketio_passes_them():
+    seen = {}
+
+    class KeywordClient(SocketIOTestClient):
+        def __init__(self, app, socketio, **kwargs):
+            seen.update(kwargs)
+            super().__init__(app, socketio, **kwargs)
+
+    app, socketio = make_app()
+    socketio.test_client_class = KeywordClient
+    client = socketio.test_client(app, query_string="a=1", auth={"token": "t"})
+    assert client.is_connected()
+    assert seen == {"namespace": None, "query_string": "a=1", "headers": None,
+                    "auth": {"token": "t"}, "flask_test_client": None}
+    client.disconnect()
+
+
+def test_the_default_client_gets_every_argument_of_test_client():
+    app, socketio = make_app()
+    http = app.test_client()
+    client = socketio.test_client(app, namespace="/", query_string="?q=2",
+                                  headers={"X-Test": "yes"}, auth={"token": "t"},
+                                  flask_test_client=http, timeout=3.5)
+    environ = client._socket.environ
+    assert environ["QUERY_STRING"] == "q=2" and environ["HTTP_X_TEST"] == "yes"
+    assert client.flask_test_client is http and client.timeout == 3.5
+    assert client._auth["/"] == {"token": "t"}
+    client.disconnect()
+
+
 def test_repr_names_the_session_and_namespaces():
     app, socketio = make_app()
     client = socketio.test_client(app)

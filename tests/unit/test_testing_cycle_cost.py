@@ -100,8 +100,7 @@ def test_a_closed_socket_forgets_its_client_but_the_client_heard_the_close():
     assert seen[-1] == ("disconnect", "client disconnect")
     assert socket.is_closed and not client.is_connected()
     assert client.disconnect_reason == "io client disconnect"
-    assert getattr(socket._on_payload, "__self__", None) is not client
-    assert getattr(socket._on_close, "__self__", None) is not client
+    assert socket.peer is not client
     socket.deliver("2[\"late\"]")  # nothing reaches the client any more
     assert client.get_received() == []
 
@@ -305,19 +304,20 @@ def test_disconnect_and_the_close_behind_it_are_read_by_one_task(monkeypatch):
     assert client._socket.is_closed
 
 
-def test_the_session_observer_waits_in_the_environ_until_the_connection_state_is_made():
-    from flask_socketio.context import CONNECTION_KEY, SESSION_OBSERVER_KEY
+def test_the_session_observer_is_made_only_with_the_connection_state():
+    from flask_socketio.context import CONNECTION_KEY
 
     app = Flask(__name__)
     socketio = SocketIO(app)  # no handler: nothing makes the connection's state
     client = socketio.test_client(app)
     environ = client._socket.environ
-    assert CONNECTION_KEY not in environ and environ[SESSION_OBSERVER_KEY] is not None
-    observer = environ[SESSION_OBSERVER_KEY]
-    state = socketio.bridge.connection(environ)  # made: it takes the observer
-    assert state.session_observer is observer and SESSION_OBSERVER_KEY not in environ
-    seen = []
-    socketio.toolkit_seam().watch_session(environ, lambda *change: seen.append(change))
-    state.session_observer("e", "/", {}, {"k": 1})  # an existing state: set on it
-    assert seen == [("e", "/", {}, {"k": 1})]
+    assert CONNECTION_KEY not in environ  # and nothing was made for an observer
+    state = socketio.bridge.connection(environ)  # made: the client's observer with it
+    assert state.session_observer is not None
+    state.session_observer("e", "/", {}, {"k": 1})
+    assert [(change.event, change.key, change.new) for change in client.session_changes] == [
+        ("e", "k", 1)]
     client.disconnect()
+    other = socketio.test_client(app)
+    other.disconnect()  # a closed session has no client to observe it
+    assert socketio.bridge.connection(other._socket.environ).session_observer is None

@@ -19,7 +19,6 @@ from flask import Flask, request, session
 from flask_socketio import ConnectionRefusedError, SocketIO, call, disconnect, emit, join_room
 from flask_socketio.testing import SocketIOTestClient
 from flask_socketio.testing.plugin import MAX_TRANSCRIPTS
-from flask_socketio.testing.rooms import room_listeners
 from flask_socketio.testing.scheduler import current_scheduler
 
 pytestmark = pytest.mark.socketio_leak_guard
@@ -80,7 +79,6 @@ def server_state(socketio, tasks_before=frozenset()):
         "namespaces with rooms": sum(len(rooms) for rooms in server.manager.rooms.values()),
         "pending callbacks": sum(len(c) for c in server.manager.callbacks.values()),
         "engine sockets": len(engine.sockets),
-        "room listeners": len(room_listeners(server.manager).by_session),
         "tasks": len([task for task in scheduler.tasks if task not in tasks_before]),
         "timers": scheduler.timer_count,
         "failures": len(scheduler.failures),
@@ -88,7 +86,7 @@ def server_state(socketio, tasks_before=frozenset()):
 
 
 EMPTY = {"environ": 0, "rooms": 0, "namespaces with rooms": 0, "pending callbacks": 0,
-         "engine sockets": 0, "room listeners": 0, "tasks": 0, "timers": 0, "failures": 0}
+         "engine sockets": 0, "tasks": 0, "timers": 0, "failures": 0}
 
 
 @pytest.fixture

@@ -52,13 +52,20 @@ def test_the_seam_needs_a_server():
         SocketIO().toolkit_seam()
 
 
-def test_watch_session_and_request_replaced_act_on_the_connection_of_an_environ():
+def test_observe_sessions_and_request_replaced_act_on_the_connection_of_an_environ():
     app, socketio = make_app()
     client = socketio.test_client(app)
     environ = client._socket.environ
-    connection = socketio.bridge.connection(environ)  # made when first needed
     seen = []
-    socketio.toolkit_seam().watch_session(environ, lambda *change: seen.append(change))
+    asked = []
+
+    def source(asked_for):
+        asked.append(asked_for)
+        return lambda *change: seen.append(change)
+
+    socketio.toolkit_seam().observe_sessions(source)  # (replaces the client's)
+    connection = socketio.bridge.connection(environ)  # made when first needed
+    assert asked == [environ]
     client.emit("remember", 7)
     assert seen and seen[-1][0] == "remember" and seen[-1][3]["value"] == 7
     assert connection.route  # worked out by the first event

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import bidict
 import flask
 import pytest
 import socketio
@@ -28,6 +29,7 @@ PACKAGE = Path(flask_socketio.__file__).resolve().parent
 INSTANCES: dict[str, Callable[[], Any]] = {
     "socketio.base_server:BaseServer": lambda: socketio.Server(async_mode="threading"),
     "flask.ctx:RequestContext": lambda: flask.Flask(__name__).test_request_context(),
+    "bidict:bidict": lambda: bidict.bidict({"sid": "eio_sid"}),
 }
 
 
