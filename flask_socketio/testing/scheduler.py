@@ -392,9 +392,10 @@ class Scheduler:
 
     def _fire_timers_due(self, when: float) -> None:
         self._spins = 0
-        now = self.clock.now = max(self.clock.now, when)
+        clock = self.clock
+        clock.now = max(clock.now, when)
         timers = self._timers
-        while timers and timers[0].due <= now:
+        while timers and timers[0].due <= clock.now:
             timer = heapq.heappop(timers)
             target, args = timer.target, timer.args
             if target is None:  # cancelled
