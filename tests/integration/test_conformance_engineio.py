@@ -358,7 +358,12 @@ class TestWebSocketMessages:
     def test_frame_over_max_payload_closes_the_session(self, served):
         ws, _ = ws_session(served)
         try:
-            ws.send("4" + "x" * MAX_PAYLOAD)
+            try:
+                ws.send("4" + "x" * MAX_PAYLOAD)
+            except (ConnectionError, websocket.WebSocketConnectionClosedException):
+                # The server may close as soon as it reads the frame's length, while
+                # the client is still writing the rest (EPIPE / ECONNRESET): closed too.
+                pass
             received = ws.wait_closed()
             assert not any(isinstance(p, str) and p.startswith("4x") for p in received)
         finally:
