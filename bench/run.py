@@ -63,6 +63,8 @@ SCENARIOS = [
 RAW_SCENARIOS = {"echo-1", "echo-10", "echo-100", "conn-1000", "conn-5000"}
 #: The test client operations of bench/testclient_bench.py that issue 14 compares.
 TESTCLIENT_OPERATIONS = ("echo", "ack", "new_client", "connect_disconnect")
+#: Those issue 14 sets its 2x target for (connect+disconnect is measured beside them).
+TESTCLIENT_TARGET_OPERATIONS = ("echo", "ack", "new_client")
 
 _children: list[subprocess.Popen] = []
 
@@ -283,8 +285,8 @@ def targets(results: dict) -> list[tuple[str, str, str, str]]:
     add("11, 17", "every rate scenario: no slower than ours before (--ref)",
         min_ratio([ratio(m("ours", k), m("ours-ref", k)) for k, *_ in SCENARIOS
                    if not k.startswith("conn-")]), 1.0)
-    add("14", "test client (echo, ack, new client, connect+disconnect): >= 2x the peer's",
-        min_ratio([tc_op_ratio(tc, op) for op in TESTCLIENT_OPERATIONS]), 2.0)
+    add("14", "test client (echo, ack, new client): >= 2x the peer's",
+        min_ratio([tc_op_ratio(tc, op) for op in TESTCLIENT_TARGET_OPERATIONS]), 2.0)
     add("17", "echo at 100: >= 3x Flask-SocketIO 5.x",
         ratio(m("ours", "echo-100"), m("peer", "echo-100")), 3.0)
     add("17", "echo at 100: >= 1.2x bare python-socketio",

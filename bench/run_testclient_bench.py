@@ -39,6 +39,9 @@ PEER_PYTHON = PEER_VENV / "bin" / "python"
 PEER_REQUIREMENT = "flask-socketio==5.*"
 SHARED = ("flask", "werkzeug", "python-socketio", "python-engineio")
 TARGET = 2.0  # issue 14: the peer takes at least 2x our time
+#: The operations issue 14 sets the target for ("echo, ack and new-client");
+#: connect+disconnect is measured beside them.
+TARGET_OPERATIONS = ("echo", "ack", "new_client")
 #: RESULTS-testclient.md keeps what follows this line when it is written again.
 KEPT = "<!-- kept when regenerated: where the time goes -->"
 
@@ -110,6 +113,12 @@ def summarize(runs: list[dict]) -> dict:
     return table
 
 
+def _target_mark(operation: str, ratio: float) -> str:
+    if operation not in TARGET_OPERATIONS:
+        return "(not a target)"
+    return "yes" if ratio >= TARGET else "no"
+
+
 def markdown(ours: dict, peer: dict, ours_runs: list[dict], peer_runs: list[dict],
              args: argparse.Namespace, load: tuple[tuple[float, ...], tuple[float, ...]]) -> str:
     lines = [
@@ -117,8 +126,9 @@ def markdown(ours: dict, peer: dict, ours_runs: list[dict], peer_runs: list[dict
         "",
         f"Made by `python bench/run_testclient_bench.py --runs {args.runs} --iterations "
         f"{args.iterations} --rounds {args.rounds} --warmup {args.warmup}` on "
-        f"{datetime.date.today().isoformat()} (see bench/README.md). Target: the peer "
-        f"takes at least {TARGET:g}x our time on each operation. What bounds the ratio: "
+        f"{datetime.date.today().isoformat()} (see bench/README.md). Target (issue 14): the "
+        f"peer takes at least {TARGET:g}x our time for echo, ack and a new client; "
+        "connect+disconnect is measured beside them. What bounds the ratio: "
         "`python bench/testclient_floor.py`, explained in bench/README.md.",
         "",
         "µs per operation: each run times `--rounds` rounds of `--iterations` calls after "
@@ -134,7 +144,7 @@ def markdown(ours: dict, peer: dict, ours_runs: list[dict], peer_runs: list[dict
         lines.append(
             f"| `{mine['label']}` | {mine['median']:.1f} ({mine['min']:.1f}) | "
             f"{theirs['median']:.1f} ({theirs['min']:.1f}) | {ratio:.2f}x | "
-            f"{'yes' if ratio >= TARGET else 'no'} |")
+            f"{_target_mark(operation, ratio)} |")
     first_ours, first_peer = ours_runs[0], peer_runs[0]
     if all(row["cpu"] is not None for table in (ours, peer) for row in table.values()):
         lines += [
