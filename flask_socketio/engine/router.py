@@ -259,10 +259,7 @@ class EngineRouter(EngineSurface):
                    *args: Any) -> Cancellable:
         """Run ``target(*args)`` as a task after ``delay`` seconds on the clock of the
         engine that owns session ``sid``; the result's ``cancel()`` prevents it."""
-        attached = self.attached  # (once per connection: _owner inlined)
-        if attached is not None and attached.owns(sid):
-            return attached.call_later(delay, target, *args)
-        return self.network.call_later(delay, target, *args)
+        return self._owner(sid).call_later(delay, target, *args)
 
     def run_event(self, sid: str, target: Callable[..., Any], *args: Any) -> None:
         """Run the handling of one event from session ``sid`` concurrently with its

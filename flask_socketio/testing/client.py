@@ -406,7 +406,7 @@ class SocketIOTestClient(ClientState):
             return
         try:
             for namespace in list(self._namespaces):
-                self._send(sio_packet.DISCONNECT, namespace)
+                self._send_bare(sio_packet.DISCONNECT, "disconnect", namespace)
                 self._disconnect_reasons[namespace] = CLIENT_DISCONNECT
             self._namespaces.clear()
             if self._socket is not None and not self._socket.is_closed:
@@ -679,15 +679,12 @@ class SocketIOTestClient(ClientState):
         packet_class = self._packet_class
         encoded: Any = None
         if packet_class is FastPacket and FastPacket.json is DEFAULT_JSON:
-            if data is None and ack_id is None:  # CONNECT without auth, DISCONNECT
-                encoded = _bare_packet(packet_type, namespace)
-            else:
-                # what the server's packet class encodes text with; JSON refuses bytes,
-                # so a payload that encodes has none (the others go the packet class's way)
-                try:
-                    encoded = encode_text(packet_type, namespace, ack_id, data)
-                except Exception:
-                    encoded = None
+            # what the server's packet class encodes text with; JSON refuses bytes, so
+            # a payload that encodes has none (the others go the packet class's way)
+            try:
+                encoded = encode_text(packet_type, namespace, ack_id, data)
+            except Exception:
+                encoded = None
         if encoded is None:
             encoded = self._encode(packet_class, packet_type, namespace, data, ack_id, event)
         kind = _KINDS.get(packet_type, "event")
