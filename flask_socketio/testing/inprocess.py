@@ -81,9 +81,7 @@ class InProcessSocket:
         """Hand one Engine.IO message payload from the client to the server."""
         if self.is_closed:
             raise ConnectionError(f"in-process socket {self.sid} is closed ({self.close_reason})")
-        self._inbound.append(payload)
-        if not self._reading:
-            self._start_reader()
+        self._push(payload)
 
     def close(self) -> None:
         """Close from the client's side; the server sees a client disconnect.
@@ -91,18 +89,17 @@ class InProcessSocket:
         Behind what was sent before (a DISCONNECT, say): the reader already started
         for that reads this too, after it, in the same task."""
         if not self.is_closed:
-            self._inbound.append(_CLOSE)
-            if not self._reading:
-                self._start_reader()
+            self._push(_CLOSE)
 
     def drop(self, reason: str) -> None:
         """The connection fails (``reason``: ``'transport close'``, ``'ping timeout'``,
         ``'transport error'``) after what was sent before has been read."""
         if not self.is_closed:
-            self._inbound.append(_Drop(reason))
-            self._start_reader()
+            self._push(_Drop(reason))
 
-    def _start_reader(self) -> None:
+    def _push(self, item: Any) -> None:
+        """Queue ``item`` for the server, starting a reader task unless one runs."""
+        self._inbound.append(item)
         if not self._reading:
             self._reading = True
             self._reader = self.engine.scheduler.start_background_task(self._read)
